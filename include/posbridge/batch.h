@@ -1,0 +1,58 @@
+/*
+ * Batches: one directory per run of the pipeline, holding the staged files and a
+ * manifest.json that records the inputs (path, size, sha256) and, per stage, its outputs
+ * (path, sha256, record count) and counts.  A new batch is built in a private temp
+ * directory and published with one rename, so a failed stage leaves nothing behind.
+ */
+#ifndef PB_BATCH_H
+#define PB_BATCH_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct pb_error;
+
+struct pb_batch {
+    char *dir;       /* where the files are now (the temp dir while building) */
+    char *final_dir; /* where it will be published (NULL once published or opened) */
+    char *id;        /* "20261127T020000Z-catalog" */
+    json_t *manifest;
+};
+
+/*
+ * Start a new batch of `kind`.  With out_dir, that is where it will be published (it
+ * must not exist, or be an empty directory); otherwise under batches_dir with a fresh
+ * id.  now: the creation time (seconds since the epoch, UTC).
+ */
+int pb_batch_create(struct pb_batch *b, const char *batches_dir, const char *out_dir,
+                    const char *kind, int64_t now, struct pb_error *err);
+
+/* Record an input file and its sha256. */
+int pb_batch_add_input(struct pb_batch *b, const char *path, struct pb_error *err);
+
+/*
+ * The record for stage `name` (created empty if missing), owned by the manifest: add
+ * counts to it with json_object_set_new.
+ */
+json_t *pb_batch_stage(struct pb_batch *b, const char *name);
+
+/* Add an output to a stage record: path relative to the batch, sha256 and count. */
+int pb_batch_add_output(json_t *stage, const char *relpath, const char *sha256,
+                        uint64_t records, struct pb_error *err);
+
+/* Write manifest.json atomically (in the batch's current directory). */
+int pb_batch_save(struct pb_batch *b, struct pb_error *err);
+
+/* Save, then move the temp directory to its final place. */
+int pb_batch_publish(struct pb_batch *b, struct pb_error *err);
+
+/* Open an existing batch (reads its manifest). */
+int pb_batch_open(struct pb_batch *b, const char *dir, struct pb_error *err);
+
+/* Free memory; a batch never published is removed from disk. */
+void pb_batch_release(struct pb_batch *b);
+
+/* "<dir>/<name>", malloc'd. */
+char *pb_batch_file(const struct pb_batch *b, const char *name);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * A spool: records parked in an anonymous temp file in a compact binary form, to be read
+ * back in order once or several times.  It lets a stage stream any number of records in
+ * constant memory when it must see them all before writing (to know which columns are
+ * used, or which duplicate is the newest).  The file is unlinked at creation, so it
+ * disappears with the process whatever happens.
+ */
+#ifndef PB_SPOOL_H
+#define PB_SPOOL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "posbridge/record.h"
+
+struct pb_error;
+
+struct pb_spool {
+    FILE *fp;
+    uint64_t count;
+    struct pb_buf io;
+    const char **files; /* origin file names, indexed */
+    size_t nfiles;
+};
+
+/* Create in dir (use the output directory: same filesystem, same space checks). */
+int pb_spool_open(struct pb_spool *sp, const char *dir, struct pb_error *err);
+void pb_spool_close(struct pb_spool *sp);
+
+/* Append a record (values, extras, origin line and record number; file by index). */
+int pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index,
+                 struct pb_error *err);
+/* Start reading from the first record. */
+int pb_spool_rewind(struct pb_spool *sp, struct pb_error *err);
+/* Read the next record into r: 1, 0 at end, -1 on error.  *file_index is set. */
+int pb_spool_get(struct pb_spool *sp, struct pb_rec *r, int *file_index, struct pb_error *err);
+
+#endif

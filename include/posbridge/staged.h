@@ -1,0 +1,91 @@
+/*
+ * Staged files: the schema-driven CSV and JSONL encodings of records, optionally
+ * gzip-compressed.  The encoding follows the file name: ".csv" or ".jsonl", plus ".gz".
+ *
+ * Readers accept what a spreadsheet or a hand edit produces: a UTF-8 BOM, CRLF, quoted
+ * newlines, columns in any order and under their aliases, Windows-1252 text (converted,
+ * with a warning), spreadsheet-escaped cells.  A bad record is returned as a rejected
+ * record with its position and reason, and reading goes on.  Writers write atomically
+ * (temp file + rename), neutralise spreadsheet formulas in text cells, and hash what they
+ * write for the manifest.
+ */
+#ifndef PB_STAGED_H
+#define PB_STAGED_H
+
+#include <stdint.h>
+
+#include "posbridge/record.h"
+
+struct pb_error;
+
+enum pb_enc { PB_ENC_CSV, PB_ENC_JSONL };
+
+/* Encoding and compression from a file name; -1 if it is neither .csv nor .jsonl. */
+int pb_staged_encoding(const char *path, enum pb_enc *enc, int *gz);
+
+/* ---- reading ---- */
+
+enum pb_read_mode {
+    PB_READ_STAGED, /* our own files: unknown columns other than x_* reject the row */
+    PB_READ_FOREIGN /* another program's CSV (QBPOS export): unknown columns become x_* */
+};
+
+struct pb_read_opts {
+    enum pb_read_mode mode;
+    const char *tz;       /* time zone for timestamps without offset (NULL: refuse them) */
+    int force_enc;        /* -1: from the name; else enum pb_enc */
+};
+
+struct pb_reader;
+
+/* Open path (plain or gzip, detected by content).  NULL with err on failure. */
+struct pb_reader *pb_reader_open(const char *path, const struct pb_schema *s,
+                                 const struct pb_read_opts *opts, struct pb_error *err);
+
+enum { PB_READ_EOF = 0, PB_READ_OK = 1, PB_READ_REJECT = 2 };
+
+/*
+ * Read the next record into rec (origin set).  Returns PB_READ_OK; PB_READ_REJECT with
+ * bad describing the first problem (file, line, column, record, field, reason) and rec
+ * holding the raw values as read; PB_READ_EOF; or -1 on an error that ends the file
+ * (I/O, corrupt gzip, broken CSV quoting), in err.
+ */
+int pb_reader_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
+                   struct pb_error *err);
+
+/* Columns present in the file, for a writer that should keep them (NULL-safe). */
+const unsigned char *pb_reader_columns(const struct pb_reader *rd);
+/* Close; -1 if the gzip trailer is bad (truncated or corrupt file). */
+int pb_reader_close(struct pb_reader *rd, struct pb_error *err);
+
+/* ---- writing ---- */
+
+/* Which columns a CSV file gets: every required and optional field, the sparse fields
+ * marked used, then the x_* names in order. */
+struct pb_columns {
+    unsigned char *use; /* per field, 1 = a column; sized nfields */
+    char **extra;
+    size_t nextra, extra_cap;
+};
+
+int pb_columns_init(struct pb_columns *c, const struct pb_schema *s);
+void pb_columns_release(struct pb_columns *c);
+/* Mark the sparse fields and x_* names a record uses. */
+int pb_columns_note(struct pb_columns *c, const struct pb_rec *r);
+
+struct pb_writer;
+
+struct pb_writer *pb_writer_open(const char *path, const struct pb_schema *s, enum pb_enc enc,
+                                 int gz, const struct pb_columns *cols, struct pb_error *err);
+int pb_writer_put(struct pb_writer *w, const struct pb_rec *r, struct pb_error *err);
+/* Finish, fsync, rename into place.  Sets sha256 (hex of the bytes on disk) and count. */
+int pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count,
+                     struct pb_error *err);
+void pb_writer_abort(struct pb_writer *w);
+
+/* Encode one CSV cell (RFC 4180 quoting; formula escape when text) onto out. */
+int pb_csv_cell(struct pb_buf *out, const char *v, size_t len, int text);
+/* Encode a JSON string onto out. */
+int pb_json_str(struct pb_buf *out, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,295 @@
+/* Schema lookups and the per-type value check that every reader shares. */
+#include "posbridge/schema.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pb_schemas.h"
+#include "posbridge/buf.h"
+#include "posbridge/money.h"
+#include "posbridge/timefmt.h"
+#include "posbridge/banned.h"
+
+const struct pb_schema *
+pb_schema_find(const char *kind)
+{
+    for (int i = 0; pb_schemas[i]; i++)
+        if (strcmp(pb_schemas[i]->kind, kind) == 0)
+            return pb_schemas[i];
+    return NULL;
+}
+
+const struct pb_schema *
+pb_schema_for_path(const char *path)
+{
+    char base[128];
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    if (n >= sizeof(base))
+        return NULL;
+    memcpy(base, b, n + 1);
+    if (n > 3 && strcmp(base + n - 3, ".gz") == 0)
+        base[n -= 3] = '\0';
+    if (n > 4 && strcmp(base + n - 4, ".csv") == 0)
+        base[n - 4] = '\0';
+    else if (n > 6 && strcmp(base + n - 6, ".jsonl") == 0)
+        base[n - 6] = '\0';
+    else
+        return NULL;
+    const struct pb_schema *exact = pb_schema_find(base);
+    if (exact)
+        return exact;
+    /* "items-edited.csv", "items_old.csv": a kind name followed by a separator. */
+    for (int i = 0; pb_schemas[i]; i++) {
+        size_t k = strlen(pb_schemas[i]->kind);
+        if (strncmp(base, pb_schemas[i]->kind, k) == 0 &&
+            (base[k] == '-' || base[k] == '_' || base[k] == '.'))
+            return pb_schemas[i];
+    }
+    return NULL;
+}
+
+int
+pb_schema_field(const struct pb_schema *s, const char *name, size_t len)
+{
+    for (int i = 0; i < s->nfields; i++)
+        if (strlen(s->fields[i].name) == len && memcmp(s->fields[i].name, name, len) == 0)
+            return i;
+    return -1;
+}
+
+static int
+same_ci(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return alen == blen && strncasecmp(a, b, alen) == 0;
+}
+
+int
+pb_schema_lookup(const struct pb_schema *s, const char *name, size_t len)
+{
+    while (len && (*name == ' ' || *name == '\t'))
+        name++, len--;
+    while (len && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+        len--;
+    for (int i = 0; i < s->nfields; i++) {
+        const struct pb_field *f = &s->fields[i];
+        if (same_ci(f->name, strlen(f->name), name, len))
+            return i;
+    }
+    for (int i = 0; i < s->nfields; i++) {
+        const struct pb_field *f = &s->fields[i];
+        if (f->source && same_ci(f->source, strlen(f->source), name, len))
+            return i;
+        for (const char *a = f->aliases; a && *a;) {
+            const char *bar = strchr(a, '|');
+            size_t n = bar ? (size_t)(bar - a) : strlen(a);
+            if (same_ci(a, n, name, len))
+                return i;
+            a = bar ? bar + 1 : NULL;
+        }
+    }
+    return -1;
+}
+
+int
+pb_schema_source(const struct pb_schema *s, const char *source)
+{
+    for (int i = 0; i < s->nfields; i++)
+        if (s->fields[i].source && strcmp(s->fields[i].source, source) == 0)
+            return i;
+    return -1;
+}
+
+const char *
+pb_ftype_name(enum pb_ftype t)
+{
+    static const char *const names[] = {"text", "id",       "money", "qty", "decimal",
+                                        "int",  "bool", "datetime", "date", "enum"};
+    return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+int
+pb_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 3, cp = c & 0x07;
+        else
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+/* Windows-1252 0x80..0x9f; 0 marks the five unassigned bytes (kept as U+0080..). */
+static const uint16_t cp1252_hi[32] = {
+    0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0,      0x017d, 0,      0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+    0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
+};
+
+int
+pb_cp1252_to_utf8(const char *str, size_t len, struct pb_buf *out)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < len; i++) {
+        unsigned cp = s[i];
+        if (cp >= 0x80 && cp < 0xa0 && cp1252_hi[cp - 0x80])
+            cp = cp1252_hi[cp - 0x80];
+        char u[3];
+        int n;
+        if (cp < 0x80) {
+            u[0] = (char)cp, n = 1;
+        } else if (cp < 0x800) {
+            u[0] = (char)(0xc0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
+        } else {
+            u[0] = (char)(0xe0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+            u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
+        }
+        if (pb_buf_add(out, u, (size_t)n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static size_t
+utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return n;
+}
+
+static int
+norm_bool(const char *v, size_t len, struct pb_buf *out, const char **why)
+{
+    static const char *const yes[] = {"true", "yes", "y", "1", "t"};
+    static const char *const no[] = {"false", "no", "n", "0", "f"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strlen(yes[i]) == len && strncasecmp(yes[i], v, len) == 0)
+            return pb_buf_adds(out, "true");
+        if (strlen(no[i]) == len && strncasecmp(no[i], v, len) == 0)
+            return pb_buf_adds(out, "false");
+    }
+    *why = "not a boolean (true or false)";
+    return -1;
+}
+
+int
+pb_value_normalize(const struct pb_field *f, const char *v, size_t len, const char *tz,
+                   struct pb_buf *out, const char **why)
+{
+    char num[32];
+    int64_t x;
+    if (len == 0)
+        return 0;
+    if (len > PB_FIELD_MAX) {
+        *why = "value too long";
+        return -1;
+    }
+    switch (f->type) {
+    case PB_T_TEXT:
+        if (!pb_utf8_valid(v, len)) {
+            *why = "not valid UTF-8";
+            return -1;
+        }
+        if (f->maxlen && utf8_chars(v, len) > (size_t)f->maxlen) {
+            static char msg[64];
+            snprintf(msg, sizeof(msg), "longer than %d characters", f->maxlen);
+            *why = msg;
+            return -1;
+        }
+        if (memchr(v, '\0', len)) {
+            *why = "contains a NUL byte";
+            return -1;
+        }
+        if (pb_buf_add(out, v, len) < 0) {
+            *why = "out of memory";
+            return -1;
+        }
+        return 0;
+    case PB_T_ID:
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)v[i];
+            if (c <= ' ' || c == 0x7f) {
+                *why = "identifier contains a space or control character";
+                return -1;
+            }
+        }
+        if (len > 128 || !pb_utf8_valid(v, len)) {
+            *why = "not a valid identifier";
+            return -1;
+        }
+        return pb_buf_add(out, v, len) < 0 ? (*why = "out of memory", -1) : 0;
+    case PB_T_MONEY:
+        if (pb_money_parse(v, len, &x, why) < 0)
+            return -1;
+        pb_money_format(x, num);
+        break;
+    case PB_T_QTY:
+        if (pb_qty_parse(v, len, &x, why) < 0)
+            return -1;
+        pb_qty_format(x, num);
+        break;
+    case PB_T_DECIMAL:
+        if (pb_dec_parse(v, len, PB_DEC_SCALE, &x, why) < 0)
+            return -1;
+        pb_dec_format(x, PB_DEC_SCALE, 0, num);
+        break;
+    case PB_T_INT:
+        if (pb_dec_parse(v, len, 0, &x, why) < 0) {
+            if (strcmp(*why, "not a whole number") != 0)
+                *why = "not a whole number";
+            return -1;
+        }
+        pb_dec_format(x, 0, 0, num);
+        break;
+    case PB_T_BOOL:
+        return norm_bool(v, len, out, why);
+    case PB_T_DATETIME:
+        if (pb_time_parse(v, len, tz, tz != NULL, &x, why) < 0)
+            return -1;
+        pb_time_format(x, num);
+        break;
+    case PB_T_DATE:
+        if (pb_date_check(v, len, why) < 0)
+            return -1;
+        return pb_buf_add(out, v, len) < 0 ? (*why = "out of memory", -1) : 0;
+    case PB_T_ENUM:
+        for (const char *a = f->enums; a && *a;) {
+            const char *bar = strchr(a, '|');
+            size_t n = bar ? (size_t)(bar - a) : strlen(a);
+            if (n == len && strncasecmp(a, v, n) == 0)
+                return pb_buf_add(out, a, n) < 0 ? (*why = "out of memory", -1) : 0;
+            a = bar ? bar + 1 : NULL;
+        }
+        *why = "not one of the allowed values";
+        return -1;
+    }
+    return pb_buf_adds(out, num) < 0 ? (*why = "out of memory", -1) : 0;
+}

@@ -1,0 +1,161 @@
+/* Binary record spool in an unlinked temp file.  See spool.h. */
+#include "posbridge/spool.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "posbridge/err.h"
+#include "posbridge/banned.h"
+
+/*
+ * Record layout, native byte order (the file never outlives the process):
+ *   u32 payload bytes, i64 line, i64 record_no, i32 file index, u32 fields, u32 extras,
+ *   then per field: u32 index, u32 len, bytes; per extra: u32 name len, bytes, u32 len, bytes.
+ */
+
+int
+pb_spool_open(struct pb_spool *sp, const char *dir, struct pb_error *err)
+{
+    struct pb_buf path = PB_BUF_INIT;
+    memset(sp, 0, sizeof(*sp));
+    pb_buf_init(&sp->io, 0);
+    if (pb_buf_addf(&path, "%s/.spool-XXXXXX", dir) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    int fd = mkstemp(path.data);
+    if (fd < 0) {
+        pb_error_sys(err, PB_ECANTCREAT, errno, "cannot create a temp file in '%s'", dir);
+        pb_buf_release(&path);
+        return -1;
+    }
+    unlink(path.data);
+    pb_buf_release(&path);
+    sp->fp = fdopen(fd, "w+");
+    if (!sp->fp) {
+        close(fd);
+        return pb_error_set(err, PB_EOS, "out of memory");
+    }
+    setvbuf(sp->fp, NULL, _IOFBF, 1 << 18);
+    return 0;
+}
+
+void
+pb_spool_close(struct pb_spool *sp)
+{
+    if (sp->fp)
+        fclose(sp->fp);
+    pb_buf_release(&sp->io);
+    sp->fp = NULL;
+}
+
+static int
+put32(struct pb_buf *b, uint32_t v)
+{
+    return pb_buf_add(b, &v, sizeof(v));
+}
+
+int
+pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index, struct pb_error *err)
+{
+    struct pb_buf *b = &sp->io;
+    uint32_t nf = 0;
+    int64_t line = r->line, rno = r->record_no;
+    int32_t fi = file_index;
+    pb_buf_reset(b);
+    for (int i = 0; i < r->schema->nfields; i++)
+        nf += pb_rec_has(r, i);
+    if (put32(b, 0) < 0 || pb_buf_add(b, &line, 8) < 0 || pb_buf_add(b, &rno, 8) < 0 ||
+        pb_buf_add(b, &fi, 4) < 0 || put32(b, nf) < 0 || put32(b, (uint32_t)r->nextra) < 0)
+        goto oom;
+    for (int i = 0; i < r->schema->nfields; i++) {
+        size_t n;
+        const char *v = pb_rec_get(r, i, &n);
+        if (v && (put32(b, (uint32_t)i) < 0 || put32(b, (uint32_t)n) < 0 ||
+                  pb_buf_add(b, v, n) < 0))
+            goto oom;
+    }
+    for (size_t k = 0; k < r->nextra; k++) {
+        size_t n;
+        const char *name = pb_rec_extra_name(r, k);
+        const char *v = pb_rec_extra_value(r, k, &n);
+        if (put32(b, (uint32_t)strlen(name)) < 0 || pb_buf_adds(b, name) < 0 ||
+            put32(b, (uint32_t)n) < 0 || pb_buf_add(b, v, n) < 0)
+            goto oom;
+    }
+    uint32_t payload = (uint32_t)(b->len - 4);
+    memcpy(b->data, &payload, 4);
+    if (fwrite(b->data, 1, b->len, sp->fp) != b->len)
+        return pb_error_sys(err, PB_EIO, errno, "cannot write the spool file");
+    sp->count++;
+    return 0;
+oom:
+    return pb_error_set(err, PB_EOS, "out of memory");
+}
+
+int
+pb_spool_rewind(struct pb_spool *sp, struct pb_error *err)
+{
+    if (fflush(sp->fp) != 0 || fseek(sp->fp, 0, SEEK_SET) != 0)
+        return pb_error_sys(err, PB_EIO, errno, "cannot read back the spool file");
+    return 0;
+}
+
+static uint32_t
+get32(const char **p)
+{
+    uint32_t v;
+    memcpy(&v, *p, 4);
+    *p += 4;
+    return v;
+}
+
+int
+pb_spool_get(struct pb_spool *sp, struct pb_rec *r, int *file_index, struct pb_error *err)
+{
+    uint32_t payload;
+    size_t got = fread(&payload, 1, 4, sp->fp);
+    if (got == 0 && feof(sp->fp))
+        return 0;
+    if (got != 4)
+        goto bad;
+    pb_buf_reset(&sp->io);
+    if (pb_buf_grow(&sp->io, payload) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    if (fread(sp->io.data, 1, payload, sp->fp) != payload)
+        goto bad;
+    const char *p = sp->io.data, *end = p + payload;
+    int64_t line, rno;
+    int32_t fi;
+    memcpy(&line, p, 8);
+    memcpy(&rno, p + 8, 8);
+    memcpy(&fi, p + 16, 4);
+    p += 20;
+    uint32_t nf = get32(&p), ne = get32(&p);
+    pb_rec_clear(r);
+    r->line = line;
+    r->record_no = rno;
+    *file_index = fi;
+    for (uint32_t k = 0; k < nf; k++) {
+        uint32_t i = get32(&p), n = get32(&p);
+        if (i >= (uint32_t)r->schema->nfields || p + n > end)
+            goto bad;
+        if (pb_rec_set(r, (int)i, p, n) < 0)
+            return pb_error_set(err, PB_EOS, "out of memory");
+        p += n;
+    }
+    for (uint32_t k = 0; k < ne; k++) {
+        uint32_t nn = get32(&p);
+        const char *name = p;
+        p += nn;
+        uint32_t n = get32(&p);
+        if (p + n > end)
+            goto bad;
+        if (pb_rec_add_extra(r, name, nn, p, n) < 0)
+            return pb_error_set(err, PB_EOS, "out of memory");
+        p += n;
+    }
+    return 1;
+bad:
+    return pb_error_set(err, PB_EIO, "the spool file is damaged");
+}

@@ -1,0 +1,147 @@
+/* ISO-8601 timestamps in and out, normalised to UTC. */
+#define _GNU_SOURCE
+#include "posbridge/timefmt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "posbridge/banned.h"
+
+static int
+num(const char *s, size_t len, size_t at, int n, int *out)
+{
+    int v = 0;
+    if (at + (size_t)n > len)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        char c = s[at + (size_t)i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+days_in_month(int y, int m)
+{
+    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return d[m - 1];
+}
+
+static int
+parse_date(const char *s, size_t len, int *y, int *mo, int *d, const char **why)
+{
+    if (num(s, len, 0, 4, y) || len < 10 || s[4] != '-' || num(s, len, 5, 2, mo) ||
+        s[7] != '-' || num(s, len, 8, 2, d)) {
+        *why = "not a date (expected YYYY-MM-DD)";
+        return -1;
+    }
+    if (*mo < 1 || *mo > 12 || *d < 1 || *d > days_in_month(*y, *mo) || *y < 1900) {
+        *why = "not a real date";
+        return -1;
+    }
+    return 0;
+}
+
+int
+pb_date_check(const char *s, size_t len, const char **why)
+{
+    int y, mo, d;
+    if (parse_date(s, len, &y, &mo, &d, why) < 0)
+        return -1;
+    if (len != 10) {
+        *why = "not a date (expected YYYY-MM-DD)";
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t
+local_to_utc(struct tm *tm, const char *tz)
+{
+    char *old = getenv("TZ");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("TZ", tz, 1);
+    tzset();
+    tm->tm_isdst = -1;
+    time_t t = mktime(tm);
+    if (saved) {
+        setenv("TZ", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("TZ");
+    }
+    tzset();
+    return (int64_t)t;
+}
+
+int
+pb_time_parse(const char *s, size_t len, const char *tz, int allow_naive, int64_t *epoch,
+              const char **why)
+{
+    int y, mo, d, h, mi, se;
+    struct tm tm;
+    if (parse_date(s, len, &y, &mo, &d, why) < 0)
+        return -1;
+    if (len < 19 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        num(s, len, 11, 2, &h) || s[13] != ':' || num(s, len, 14, 2, &mi) || s[16] != ':' ||
+        num(s, len, 17, 2, &se) || h > 23 || mi > 59 || se > 60) {
+        *why = "not a timestamp (expected YYYY-MM-DDThh:mm:ss with a UTC offset)";
+        return -1;
+    }
+    size_t i = 19;
+    if (i < len && s[i] == '.') {
+        i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    if (i == len) {
+        if (!allow_naive) {
+            *why = "timestamp has no UTC offset (add Z or +hh:mm)";
+            return -1;
+        }
+        *epoch = (tz && *tz) ? local_to_utc(&tm, tz) : (int64_t)timegm(&tm);
+        return 0;
+    }
+    int64_t t = (int64_t)timegm(&tm);
+    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
+        *epoch = t;
+        return 0;
+    }
+    int oh, om, sign = s[i] == '-' ? -1 : 1;
+    if ((s[i] != '+' && s[i] != '-') || num(s, len, i + 1, 2, &oh)) {
+        *why = "bad UTC offset in timestamp";
+        return -1;
+    }
+    size_t j = i + 3;
+    if (j < len && s[j] == ':')
+        j++;
+    if (num(s, len, j, 2, &om) || j + 2 != len || oh > 14 || om > 59) {
+        *why = "bad UTC offset in timestamp";
+        return -1;
+    }
+    *epoch = t - sign * (int64_t)(oh * 3600 + om * 60);
+    return 0;
+}
+
+void
+pb_time_format(int64_t epoch, char out[32])
+{
+    struct tm tm;
+    time_t t = (time_t)epoch;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

@@ -1,0 +1,105 @@
+/* posbridge: argv -> one command from the table.  Nothing else lives here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+
+#include "posbridge/atomic.h"
+#include "posbridge/cli.h"
+#include "posbridge/err.h"
+#include "posbridge/log.h"
+#include "posbridge/banned.h"
+
+static int cmd_help(int argc, char **argv, struct pb_ctx *ctx);
+static int cmd_version(int argc, char **argv, struct pb_ctx *ctx);
+
+enum { CMD_USES_XML = 1 << 0 };
+
+static const struct pb_cmd {
+    const char *name;
+    int (*fn)(int, char **, struct pb_ctx *);
+    int flags;
+    const char *summary;
+} commands[] = {
+    {"convert", cmd_convert, 0, "re-encode a staged file (CSV <-> JSONL, .gz)"},
+    {"export", cmd_export, CMD_USES_XML, "QBPOS item files -> a new batch of staged items"},
+    {"help", cmd_help, 0, "list the commands"},
+    {"validate", cmd_validate, 0, "check a staged file against its schema"},
+    {"version", cmd_version, 0, "print the version"},
+};
+
+static const struct pb_cmd *
+find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int
+cmd_help(int argc, char **argv, struct pb_ctx *ctx)
+{
+    (void)argc, (void)argv, (void)ctx;
+    printf("usage: posbridge [-qv] [-c FILE] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+    printf("\n'posbridge COMMAND --help' describes one command.\n");
+    return 0;
+}
+
+static int
+cmd_version(int argc, char **argv, struct pb_ctx *ctx)
+{
+    (void)argc, (void)argv, (void)ctx;
+    printf("posbridge %s\n", PB_VERSION);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct pb_ctx ctx = {0};
+    int i = 1;
+    /* Options before the command name: -q, -v (repeatable), -c FILE. */
+    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
+            if (i + 1 >= argc)
+                return pb_cli_usage("posbridge [-qv] [-c FILE] COMMAND [ARGS]");
+            ctx.config_path = argv[++i];
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            return cmd_help(0, NULL, &ctx);
+        } else if (!strcmp(a, "--version")) {
+            return cmd_version(0, NULL, &ctx);
+        } else if (a[1] != '-' && strspn(a + 1, "qv") == strlen(a + 1)) {
+            for (const char *p = a + 1; *p; p++)
+                pb_cli_common(*p, NULL, &ctx);
+        } else {
+            fprintf(stderr, "posbridge: unknown option '%s'\n", a);
+            return pb_cli_usage("posbridge [-qv] [-c FILE] COMMAND [ARGS]");
+        }
+    }
+    if (i >= argc) {
+        cmd_help(0, NULL, &ctx);
+        return PB_EX_USAGE;
+    }
+    const struct pb_cmd *cmd = find(argv[i]);
+    if (!cmd) {
+        fprintf(stderr, "posbridge: '%s' is not a command; see 'posbridge help'\n", argv[i]);
+        return PB_EX_USAGE;
+    }
+    pb_atomic_install_handlers();
+    if (cmd->flags & CMD_USES_XML)
+        xmlInitParser();
+    int rc = cmd->fn(argc - i, argv + i, &ctx);
+    if (cmd->flags & CMD_USES_XML)
+        xmlCleanupParser();
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "posbridge: error writing to standard output\n");
+        rc = pb_exit_worst(rc, PB_EX_IOERR);
+    }
+    return rc;
+}

@@ -1,0 +1,425 @@
+/*
+ * CSV reading with libcsv.  libcsv pushes fields and row ends through callbacks; we queue
+ * whole rows and hand them out one by one.  libcsv reports no positions, so the callbacks
+ * count physical lines themselves (terminators and newlines inside quoted cells); the
+ * column of an error is the spreadsheet column number.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "posbridge/err.h"
+#include "posbridge/log.h"
+#include "staged_int.h"
+#include "posbridge/banned.h"
+
+#define CHUNK 65536
+
+/* libcsv grows its field buffer through this; refusing past the cap turns a 2 GB cell
+ * into a clean error instead of an out-of-memory death. */
+static void *
+capped_realloc(void *p, size_t n)
+{
+    if (n > PB_LINE_MAX + 1024)
+        return NULL;
+    return realloc(p, n);
+}
+
+static int
+no_space(unsigned char c)
+{
+    (void)c;
+    return 0; /* keep every space: values are exact */
+}
+
+static void
+count_newlines(struct pb_reader *rd, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n')
+            rd->lines++;
+        else if (s[i] == '\r' && (i + 1 == n || s[i + 1] != '\n'))
+            rd->lines++;
+    }
+}
+
+static void
+on_field(void *s, size_t len, void *data)
+{
+    struct pb_reader *rd = data;
+    rd->last_cr = 0;
+    if (rd->oom)
+        return;
+    if (!rd->row_open) {
+        rd->row_open = 1;
+        rd->row_line = rd->lines + 1;
+        rd->cur_first = rd->ncells;
+    }
+    count_newlines(rd, s, len);
+    if (rd->ncells == rd->cells_cap) {
+        size_t cap = rd->cells_cap ? rd->cells_cap * 2 : 256;
+        struct csv_cell *c = realloc(rd->cells, cap * sizeof(*c));
+        if (!c) {
+            rd->oom = 1;
+            return;
+        }
+        rd->cells = c;
+        rd->cells_cap = cap;
+    }
+    rd->cells[rd->ncells].off = rd->cellbuf.len;
+    rd->cells[rd->ncells].len = len;
+    if (pb_buf_add(&rd->cellbuf, s, len) < 0 || pb_buf_addch(&rd->cellbuf, '\0') < 0) {
+        rd->oom = 1;
+        return;
+    }
+    rd->ncells++;
+}
+
+static void
+on_row(int c, void *data)
+{
+    struct pb_reader *rd = data;
+    if (c == '\r') {
+        rd->lines++;
+        rd->last_cr = 1;
+    } else if (c == '\n') {
+        if (!rd->last_cr)
+            rd->lines++;
+        rd->last_cr = 0;
+    }
+    if (!rd->row_open || rd->oom)
+        return;
+    rd->row_open = 0;
+    if (rd->nrows == rd->rows_cap) {
+        size_t cap = rd->rows_cap ? rd->rows_cap * 2 : 64;
+        struct csv_row *r = realloc(rd->rows, cap * sizeof(*r));
+        if (!r) {
+            rd->oom = 1;
+            return;
+        }
+        rd->rows = r;
+        rd->rows_cap = cap;
+    }
+    rd->rows[rd->nrows].line = rd->row_line;
+    rd->rows[rd->nrows].first = rd->cur_first;
+    rd->rows[rd->nrows].n = rd->ncells - rd->cur_first;
+    rd->nrows++;
+    rd->cur_first = rd->ncells;
+}
+
+void
+pb_csv_free(struct pb_reader *rd)
+{
+    if (rd->p_live)
+        csv_free(&rd->p);
+    rd->p_live = 0;
+    for (size_t i = 0; i < rd->ncols; i++)
+        free(rd->colname[i]);
+    free(rd->colname);
+    free(rd->colmap);
+    free(rd->cells);
+    free(rd->rows);
+    pb_buf_release(&rd->cellbuf);
+}
+
+/* All queued rows are consumed: drop them, keeping a row still being parsed. */
+static void
+compact(struct pb_reader *rd)
+{
+    size_t keep = rd->ncells - rd->cur_first;
+    size_t from = keep ? rd->cells[rd->cur_first].off : rd->cellbuf.len;
+    size_t bytes = rd->cellbuf.len - from;
+    if (keep) {
+        memmove(rd->cellbuf.data, rd->cellbuf.data + from, bytes);
+        for (size_t i = 0; i < keep; i++) {
+            rd->cells[i] = rd->cells[rd->cur_first + i];
+            rd->cells[i].off -= from;
+        }
+    }
+    pb_buf_truncate(&rd->cellbuf, bytes);
+    rd->ncells = keep;
+    rd->cur_first = 0;
+    rd->nrows = rd->row_pos = 0;
+}
+
+static int
+feed(struct pb_reader *rd, struct pb_error *err)
+{
+    char chunk[CHUNK];
+    if (!rd->p_live) {
+        if (csv_init(&rd->p, CSV_REPALL_NL | CSV_STRICT_FINI) != 0)
+            return pb_error_set(err, PB_EOS, "out of memory");
+        csv_set_space_func(&rd->p, no_space);
+        csv_set_realloc_func(&rd->p, capped_realloc);
+        rd->p_live = 1;
+    }
+    long n = pb_reader_fill(rd, chunk, sizeof(chunk), err);
+    if (n < 0)
+        return -1;
+    const char *p = chunk;
+    if (!rd->bom_checked) {
+        rd->bom_checked = 1;
+        if (n >= 3 && memcmp(chunk, "\xef\xbb\xbf", 3) == 0)
+            p += 3, n -= 3;
+    }
+    size_t done;
+    if (n == 0) {
+        rd->eof = 1;
+        if (csv_fini(&rd->p, on_field, on_row, rd) != 0)
+            return pb_error_at(err, PB_EDATA, rd->path, rd->row_line, -1, -1, NULL,
+                               "a quoted cell is never closed (it starts on this line)");
+        on_row(-1, rd);
+    } else {
+        done = csv_parse(&rd->p, p, (size_t)n, on_field, on_row, rd);
+        if (done != (size_t)n) {
+            int e = csv_error(&rd->p);
+            if (e == CSV_ETOOBIG || e == CSV_ENOMEM)
+                return pb_error_at(err, PB_EDATA, rd->path, rd->lines + 1, -1, -1, NULL,
+                                   "a cell is longer than %d bytes", PB_LINE_MAX);
+            return pb_error_at(err, PB_EDATA, rd->path, rd->lines + 1, -1, -1, NULL,
+                               "%s", csv_strerror(e));
+        }
+    }
+    if (rd->oom)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    if (rd->row_open && rd->cellbuf.len - rd->cells[rd->cur_first].off > PB_LINE_MAX)
+        return pb_error_at(err, PB_EDATA, rd->path, rd->row_line, -1, -1, NULL,
+                           "a row is longer than %d bytes", PB_LINE_MAX);
+    return 0;
+}
+
+static char *
+slug_extra(const char *name, size_t len)
+{
+    struct pb_buf b = PB_BUF_INIT;
+    int under = 1;
+    if (pb_buf_adds(&b, "x_") < 0)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a'), ok = 1;
+        if (ok) {
+            if (pb_buf_addch(&b, c) < 0)
+                goto oom;
+            under = 0;
+        } else if (!under) {
+            if (pb_buf_addch(&b, '_') < 0)
+                goto oom;
+            under = 1;
+        }
+    }
+    while (b.len > 2 && b.data[b.len - 1] == '_')
+        pb_buf_truncate(&b, b.len - 1);
+    return pb_buf_detach(&b, NULL);
+oom:
+    pb_buf_release(&b);
+    return NULL;
+}
+
+static int
+header(struct pb_reader *rd, const struct csv_row *row, struct pb_error *err)
+{
+    const struct pb_schema *s = rd->s;
+    struct pb_buf unknown = PB_BUF_INIT;
+    if (row->n > PB_MAX_COLUMNS)
+        return pb_error_at(err, PB_EDATA, rd->path, row->line, -1, -1, NULL,
+                           "the header has %zu columns; at most %d are allowed", row->n,
+                           PB_MAX_COLUMNS);
+    rd->colmap = calloc(row->n, sizeof(*rd->colmap));
+    rd->colname = calloc(row->n, sizeof(*rd->colname));
+    if (!rd->colmap || !rd->colname)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    rd->ncols = row->n;
+    for (size_t j = 0; j < row->n; j++) {
+        const struct csv_cell *c = &rd->cells[row->first + j];
+        const char *v = rd->cellbuf.data + c->off;
+        size_t len = c->len;
+        if (pb_reader_utf8(rd, row->line, &v, &len) < 0)
+            return pb_error_set(err, PB_EOS, "out of memory");
+        while (len && (*v == ' ' || *v == '\t'))
+            v++, len--;
+        while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+            len--;
+        int f = pb_schema_field(s, v, len);
+        if (f < 0 && !(len > 2 && memcmp(v, "x_", 2) == 0))
+            f = pb_schema_lookup(s, v, len);
+        if (f >= 0) {
+            for (size_t k = 0; k < j; k++)
+                if (rd->colmap[k] == f)
+                    return pb_error_at(err, PB_EDATA, rd->path, row->line, (long)j + 1, -1,
+                                       s->fields[f].name,
+                                       "columns %zu and %zu are the same field", k + 1,
+                                       j + 1);
+            rd->colmap[j] = f;
+            rd->present[f] = 1;
+            rd->colname[j] = strdup(s->fields[f].name);
+        } else if (len > 2 && memcmp(v, "x_", 2) == 0) {
+            rd->colmap[j] = COL_EXTRA;
+            rd->colname[j] = strndup(v, len);
+        } else if (len == 0) {
+            rd->colmap[j] = COL_UNKNOWN;
+            rd->colname[j] = strdup("");
+        } else if (rd->o.mode == PB_READ_FOREIGN) {
+            rd->colmap[j] = COL_EXTRA;
+            rd->colname[j] = slug_extra(v, len);
+            if (pb_buf_addf(&unknown, "%s'%.*s' as %s", unknown.len ? ", " : "", (int)len,
+                            v, rd->colname[j] ? rd->colname[j] : "?") < 0) {
+                pb_buf_release(&unknown);
+                return pb_error_set(err, PB_EOS, "out of memory");
+            }
+        } else {
+            rd->colmap[j] = COL_UNKNOWN;
+            rd->colname[j] = strndup(v, len);
+        }
+        if (!rd->colname[j])
+            return pb_error_set(err, PB_EOS, "out of memory");
+        for (size_t k = 0; k < j && rd->colmap[j] == COL_EXTRA; k++)
+            if (rd->colmap[k] == COL_EXTRA && strcmp(rd->colname[k], rd->colname[j]) == 0)
+                return pb_error_at(err, PB_EDATA, rd->path, row->line, (long)j + 1, -1,
+                                   rd->colname[j], "columns %zu and %zu have the same name",
+                                   k + 1, j + 1);
+    }
+    if (unknown.len)
+        pb_log(PB_LOG_INFO, "%s: kept other columns: %s", rd->path, unknown.data);
+    pb_buf_release(&unknown);
+    for (int f = 0; f < s->nfields; f++)
+        if (s->fields[f].presence == PB_REQUIRED && !rd->present[f])
+            return pb_error_at(err, PB_EDATA, rd->path, row->line, -1, -1, s->fields[f].name,
+                               "the header has no column for required field '%s'",
+                               s->fields[f].name);
+    rd->header_done = 1;
+    return 0;
+}
+
+static int
+is_blank(const struct pb_reader *rd, const struct csv_row *row)
+{
+    for (size_t j = 0; j < row->n; j++)
+        if (rd->cells[row->first + j].len)
+            return 0;
+    return 1;
+}
+
+static void
+reject(struct pb_error *bad, int *rejected, struct pb_reader *rd, const struct csv_row *row,
+       size_t j, const char *field, const char *msg)
+{
+    if (*rejected)
+        return;
+    *rejected = 1;
+    pb_error_at(bad, PB_EDATA, rd->path, row->line, (long)j + 1, rd->record_no, field, "%s",
+                msg);
+}
+
+static int
+build(struct pb_reader *rd, const struct csv_row *row, struct pb_rec *rec, struct pb_error *bad)
+{
+    int rejected = 0;
+    rec->line = row->line;
+    rec->record_no = rd->record_no;
+    for (size_t j = 0; j < row->n; j++) {
+        const struct csv_cell *c = &rd->cells[row->first + j];
+        const char *v = rd->cellbuf.data + c->off;
+        size_t len = c->len;
+        if (j >= rd->ncols) {
+            if (len)
+                reject(bad, &rejected, rd, row, j, NULL,
+                       "this row has more cells than the header has columns");
+            continue;
+        }
+        int col = rd->colmap[j];
+        if (!len)
+            continue;
+        if (pb_reader_utf8(rd, row->line, &v, &len) < 0)
+            return -1;
+        if (col == COL_UNKNOWN) {
+            char msg[200];
+            snprintf(msg, sizeof(msg), "unknown column '%.120s' (name your own columns x_...)",
+                     rd->colname[j]);
+            reject(bad, &rejected, rd, row, j, NULL, msg);
+            continue;
+        }
+        if (col == COL_EXTRA) {
+            pb_unescape_formula(&v, &len);
+            if (pb_rec_add_extra(rec, rd->colname[j], strlen(rd->colname[j]), v, len) < 0)
+                return -1;
+            continue;
+        }
+        const struct pb_field *f = &rd->s->fields[col];
+        if (f->type == PB_T_TEXT || f->type == PB_T_ID) {
+            pb_unescape_formula(&v, &len);
+        } else {
+            while (len && (*v == ' ' || *v == '\t'))
+                v++, len--;
+            while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+                len--;
+            if (rd->o.mode == PB_READ_FOREIGN && (f->type == PB_T_MONEY || f->type == PB_T_QTY ||
+                                                   f->type == PB_T_DECIMAL)) {
+                /* Spreadsheet exports write "$1,234.50". */
+                pb_buf_reset(&rd->scratch);
+                for (size_t k = 0; k < len; k++)
+                    if (v[k] != '$' && v[k] != ',' && pb_buf_addch(&rd->scratch, v[k]) < 0)
+                        return -1;
+                v = rd->scratch.data;
+                len = rd->scratch.len;
+            }
+        }
+        const char *why;
+        if (pb_rec_set_checked(rec, col, v, len, rd->o.tz, &why) < 0) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "%s: '%.*s%s'", why, len > 40 ? 40 : (int)len, v,
+                     len > 40 ? "..." : "");
+            reject(bad, &rejected, rd, row, j, f->name, msg);
+            if (pb_rec_set(rec, col, v, len) < 0)
+                return -1;
+        }
+    }
+    int miss = pb_rec_missing(rec);
+    if (miss >= 0 && !rejected) {
+        long col = -1;
+        for (size_t j = 0; j < rd->ncols; j++)
+            if (rd->colmap[j] == miss)
+                col = (long)j + 1;
+        rejected = 1;
+        pb_error_at(bad, PB_EDATA, rd->path, row->line, col, rd->record_no,
+                    rd->s->fields[miss].name, "required value is missing");
+    }
+    return rejected ? PB_READ_REJECT : PB_READ_OK;
+}
+
+int
+pb_csv_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
+            struct pb_error *err)
+{
+    for (;;) {
+        while (rd->row_pos < rd->nrows) {
+            const struct csv_row *row = &rd->rows[rd->row_pos++];
+            if (!rd->header_done) {
+                if (is_blank(rd, row))
+                    continue;
+                if (header(rd, row, err) < 0)
+                    return -1;
+                continue;
+            }
+            if (is_blank(rd, row))
+                continue;
+            rd->record_no++;
+            int rc = build(rd, row, rec, bad);
+            if (rc < 0)
+                return pb_error_set(err, PB_EOS, "out of memory");
+            return rc;
+        }
+        compact(rd);
+        if (rd->eof) {
+            if (!rd->header_done)
+                return pb_error_at(err, PB_EDATA, rd->path, -1, -1, -1, NULL,
+                                   "the file is empty (no header row)");
+            return PB_READ_EOF;
+        }
+        if (feed(rd, err) < 0)
+            return -1;
+    }
+}

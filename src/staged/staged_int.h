@@ -1,0 +1,81 @@
+/* Private to src/staged: the shared reader state and the per-encoding entry points. */
+#ifndef PB_STAGED_INT_H
+#define PB_STAGED_INT_H
+
+#include <csv.h>
+#include <zlib.h>
+
+#include "posbridge/staged.h"
+
+#define PB_LINE_MAX (1024 * 1024) /* longest JSONL line / CSV row we accept */
+#define PB_MAX_COLUMNS 1024
+
+/* A column of the CSV header: a field index, an x_* extra, or an unknown name. */
+enum { COL_EXTRA = -2, COL_UNKNOWN = -3 };
+
+struct csv_row {
+    long line;      /* physical line where the row starts */
+    size_t first;   /* index of its first field in rd->cells */
+    size_t n;       /* number of fields */
+};
+
+struct csv_cell {
+    size_t off, len;
+};
+
+struct pb_reader {
+    const struct pb_schema *s;
+    struct pb_read_opts o;
+    char *path;
+    gzFile gz;
+    enum pb_enc enc;
+    long record_no;
+    int eof;
+    int warned_cp1252;
+    unsigned char *present; /* per field: a column in this file */
+    struct pb_buf scratch;
+
+    /* JSONL */
+    struct pb_buf line;
+    long lineno;
+    char *rdbuf;
+    size_t rdlen, rdpos;
+
+    /* CSV */
+    struct csv_parser p;
+    int p_live;
+    int header_done;
+    int bom_checked;
+    int *colmap;
+    char **colname;
+    size_t ncols;
+    long lines;            /* line terminators seen so far */
+    int last_cr;           /* the previous terminator was a CR */
+    long row_line;         /* line where the row being parsed started */
+    int row_open;
+    struct pb_buf cellbuf; /* cell text */
+    struct csv_cell *cells;
+    size_t ncells, cells_cap;
+    struct csv_row *rows;
+    size_t nrows, rows_cap, row_pos;
+    size_t cur_first;      /* first cell of the row being parsed */
+    int oom;
+};
+
+int pb_csv_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
+                struct pb_error *err);
+int pb_jsonl_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
+                  struct pb_error *err);
+void pb_csv_free(struct pb_reader *rd);
+
+/* Undo the writer's formula escape: "'=x" -> "=x", "''x" -> "'x" (only then). */
+void pb_unescape_formula(const char **v, size_t *len);
+
+/* Read up to n bytes; returns bytes read, 0 at end, -1 on error (err set). */
+long pb_reader_fill(struct pb_reader *rd, void *buf, size_t n, struct pb_error *err);
+
+/* Check text for UTF-8; if it is not, convert from Windows-1252 into rd->scratch, warn
+ * once per file, and point *v at the converted text. -1 on out of memory. */
+int pb_reader_utf8(struct pb_reader *rd, long line, const char **v, size_t *len);
+
+#endif

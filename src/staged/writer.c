@@ -1,0 +1,404 @@
+/*
+ * Staged file writers: CSV and JSONL, plain or gzip, written atomically and hashed on
+ * the way out (the manifest records the sha256 of the bytes on disk).
+ */
+#include "posbridge/staged.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "posbridge/atomic.h"
+#include "posbridge/err.h"
+#include "posbridge/sha256.h"
+#include "posbridge/banned.h"
+
+int
+pb_staged_encoding(const char *path, enum pb_enc *enc, int *gz)
+{
+    size_t n = strlen(path);
+    *gz = 0;
+    if (n > 3 && strcmp(path + n - 3, ".gz") == 0) {
+        *gz = 1;
+        n -= 3;
+    }
+    if (n > 4 && strncmp(path + n - 4, ".csv", 4) == 0)
+        *enc = PB_ENC_CSV;
+    else if (n > 6 && strncmp(path + n - 6, ".jsonl", 6) == 0)
+        *enc = PB_ENC_JSONL;
+    else
+        return -1;
+    return 0;
+}
+
+int
+pb_columns_init(struct pb_columns *c, const struct pb_schema *s)
+{
+    memset(c, 0, sizeof(*c));
+    c->use = calloc((size_t)s->nfields, 1);
+    if (!c->use)
+        return -1;
+    for (int i = 0; i < s->nfields; i++)
+        c->use[i] = s->fields[i].presence != PB_SPARSE;
+    return 0;
+}
+
+void
+pb_columns_release(struct pb_columns *c)
+{
+    free(c->use);
+    for (size_t i = 0; i < c->nextra; i++)
+        free(c->extra[i]);
+    free(c->extra);
+    memset(c, 0, sizeof(*c));
+}
+
+int
+pb_columns_note(struct pb_columns *c, const struct pb_rec *r)
+{
+    for (int i = 0; i < r->schema->nfields; i++)
+        if (!c->use[i] && pb_rec_has(r, i))
+            c->use[i] = 1;
+    for (size_t k = 0; k < r->nextra; k++) {
+        const char *name = pb_rec_extra_name(r, k);
+        size_t j;
+        for (j = 0; j < c->nextra; j++)
+            if (strcmp(c->extra[j], name) == 0)
+                break;
+        if (j < c->nextra)
+            continue;
+        if (c->nextra == c->extra_cap) {
+            size_t cap = c->extra_cap ? c->extra_cap * 2 : 8;
+            char **e = realloc(c->extra, cap * sizeof(*e));
+            if (!e)
+                return -1;
+            c->extra = e;
+            c->extra_cap = cap;
+        }
+        if (!(c->extra[c->nextra] = strdup(name)))
+            return -1;
+        c->nextra++;
+    }
+    return 0;
+}
+
+/* ---- cell encoders ---- */
+
+static int
+formula_start(const char *v, size_t len)
+{
+    if (!len)
+        return 0;
+    switch (v[0]) {
+    case '=': case '+': case '-': case '@': case '\t': case '\r':
+        return 1;
+    case '\'':
+        /* Keep an escaped-looking value distinct from an escaped one. */
+        return len > 1 && (formula_start(v + 1, len - 1) || v[1] == '\'');
+    }
+    return 0;
+}
+
+int
+pb_csv_cell(struct pb_buf *out, const char *v, size_t len, int text)
+{
+    int esc = text && formula_start(v, len);
+    int quote = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = v[i];
+        if (c == ',' || c == '"' || c == '\n' || c == '\r') {
+            quote = 1;
+            break;
+        }
+    }
+    if (!quote && !esc)
+        return pb_buf_add(out, v, len);
+    if (quote && pb_buf_addch(out, '"') < 0)
+        return -1;
+    if (esc && pb_buf_addch(out, '\'') < 0)
+        return -1;
+    if (!quote)
+        return pb_buf_add(out, v, len);
+    size_t from = 0;
+    for (size_t i = 0; i < len; i++)
+        if (v[i] == '"') {
+            if (pb_buf_add(out, v + from, i + 1 - from) < 0 || pb_buf_addch(out, '"') < 0)
+                return -1;
+            from = i + 1;
+        }
+    if (pb_buf_add(out, v + from, len - from) < 0)
+        return -1;
+    return pb_buf_addch(out, '"');
+}
+
+int
+pb_json_str(struct pb_buf *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (pb_buf_addch(out, '"') < 0)
+        return -1;
+    size_t from = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (pb_buf_add(out, s + from, i - from) < 0)
+            return -1;
+        from = i + 1;
+        char e[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t n = 2;
+        switch (c) {
+        case '"': e[1] = '"'; break;
+        case '\\': e[1] = '\\'; break;
+        case '\n': e[1] = 'n'; break;
+        case '\r': e[1] = 'r'; break;
+        case '\t': e[1] = 't'; break;
+        case '\b': e[1] = 'b'; break;
+        case '\f': e[1] = 'f'; break;
+        default:
+            e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
+            n = 6;
+        }
+        if (pb_buf_add(out, e, n) < 0)
+            return -1;
+    }
+    if (pb_buf_add(out, s + from, len - from) < 0)
+        return -1;
+    return pb_buf_addch(out, '"');
+}
+
+/* ---- the writer ---- */
+
+struct pb_writer {
+    const struct pb_schema *s;
+    enum pb_enc enc;
+    int gz;
+    struct pb_atomic af;
+    z_stream z;
+    int z_live;
+    struct pb_sha256 sha;
+    struct pb_buf line;   /* one encoded record */
+    unsigned char zout[65536];
+    const struct pb_columns *cols;
+    uint64_t count;
+};
+
+static int
+raw_out(struct pb_writer *w, const void *p, size_t n, struct pb_error *err)
+{
+    if (n && fwrite(p, 1, n, w->af.fp) != n)
+        return pb_error_sys(err, PB_EIO, errno, "cannot write '%s'", w->af.path);
+    pb_sha256_update(&w->sha, p, n);
+    return 0;
+}
+
+static int
+emit(struct pb_writer *w, const char *p, size_t n, int finish, struct pb_error *err)
+{
+    if (!w->gz)
+        return raw_out(w, p, n, err);
+    w->z.next_in = (unsigned char *)(uintptr_t)p;
+    w->z.avail_in = (uInt)n;
+    for (;;) {
+        w->z.next_out = w->zout;
+        w->z.avail_out = sizeof(w->zout);
+        int zr = deflate(&w->z, finish ? Z_FINISH : Z_NO_FLUSH);
+        if (zr == Z_STREAM_ERROR)
+            return pb_error_set(err, PB_ESOFTWARE, "gzip stream error");
+        if (raw_out(w, w->zout, sizeof(w->zout) - w->z.avail_out, err) < 0)
+            return -1;
+        if (finish ? zr == Z_STREAM_END : (w->z.avail_in == 0 && w->z.avail_out != 0))
+            return 0;
+    }
+}
+
+static int
+flush_line(struct pb_writer *w, struct pb_error *err)
+{
+    int rc = emit(w, w->line.data, w->line.len, 0, err);
+    pb_buf_reset(&w->line);
+    return rc;
+}
+
+struct pb_writer *
+pb_writer_open(const char *path, const struct pb_schema *s, enum pb_enc enc, int gz,
+               const struct pb_columns *cols, struct pb_error *err)
+{
+    struct pb_writer *w = calloc(1, sizeof(*w));
+    if (!w) {
+        pb_error_set(err, PB_EOS, "out of memory");
+        return NULL;
+    }
+    w->s = s;
+    w->enc = enc;
+    w->gz = gz;
+    w->cols = cols;
+    pb_buf_init(&w->line, 0);
+    pb_sha256_init(&w->sha);
+    if (pb_atomic_open(path, 0644, &w->af, err) < 0) {
+        free(w);
+        return NULL;
+    }
+    setvbuf(w->af.fp, NULL, _IOFBF, 1 << 18);
+    if (gz) {
+        /* windowBits 31: a gzip wrapper; zlib writes mtime 0, so output is reproducible. */
+        if (deflateInit2(&w->z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+            pb_writer_abort(w);
+            pb_error_set(err, PB_EOS, "cannot start gzip");
+            return NULL;
+        }
+        w->z_live = 1;
+    }
+    if (enc == PB_ENC_CSV) {
+        /* A BOM, so spreadsheets read the file as UTF-8. */
+        int rc = pb_buf_add(&w->line, "\xef\xbb\xbf", 3);
+        int first = 1;
+        for (int i = 0; i < s->nfields && rc == 0; i++) {
+            if (!cols->use[i])
+                continue;
+            if (!first)
+                rc = pb_buf_addch(&w->line, ',');
+            if (rc == 0)
+                rc = pb_buf_adds(&w->line, s->fields[i].name);
+            first = 0;
+        }
+        for (size_t k = 0; k < cols->nextra && rc == 0; k++) {
+            if (!first)
+                rc = pb_buf_addch(&w->line, ',');
+            if (rc == 0)
+                rc = pb_csv_cell(&w->line, cols->extra[k], strlen(cols->extra[k]), 1);
+            first = 0;
+        }
+        if (rc == 0)
+            rc = pb_buf_addch(&w->line, '\n');
+        if (rc < 0 || flush_line(w, err) < 0) {
+            pb_error_set(err, PB_EOS, "out of memory");
+            pb_writer_abort(w);
+            return NULL;
+        }
+    }
+    return w;
+}
+
+static int
+extra_value(const struct pb_rec *r, const char *name, const char **v, size_t *n)
+{
+    for (size_t k = 0; k < r->nextra; k++)
+        if (strcmp(pb_rec_extra_name(r, k), name) == 0) {
+            *v = pb_rec_extra_value(r, k, n);
+            return 1;
+        }
+    return 0;
+}
+
+static int
+put_csv(struct pb_writer *w, const struct pb_rec *r)
+{
+    int first = 1;
+    for (int i = 0; i < w->s->nfields; i++) {
+        if (!w->cols->use[i])
+            continue;
+        if (!first && pb_buf_addch(&w->line, ',') < 0)
+            return -1;
+        first = 0;
+        size_t n;
+        const char *v = pb_rec_get(r, i, &n);
+        if (!v)
+            continue;
+        enum pb_ftype t = w->s->fields[i].type;
+        if (pb_csv_cell(&w->line, v, n, t == PB_T_TEXT || t == PB_T_ID) < 0)
+            return -1;
+    }
+    for (size_t k = 0; k < w->cols->nextra; k++) {
+        if (!first && pb_buf_addch(&w->line, ',') < 0)
+            return -1;
+        first = 0;
+        const char *v;
+        size_t n;
+        if (extra_value(r, w->cols->extra[k], &v, &n) && pb_csv_cell(&w->line, v, n, 1) < 0)
+            return -1;
+    }
+    return pb_buf_addch(&w->line, '\n');
+}
+
+static int
+put_jsonl(struct pb_writer *w, const struct pb_rec *r)
+{
+    int first = 1;
+    if (pb_buf_addch(&w->line, '{') < 0)
+        return -1;
+    for (int i = 0; i < w->s->nfields; i++) {
+        size_t n;
+        const char *v = pb_rec_get(r, i, &n);
+        if (!v)
+            continue;
+        const struct pb_field *f = &w->s->fields[i];
+        if ((!first && pb_buf_addch(&w->line, ',') < 0) ||
+            pb_json_str(&w->line, f->name, strlen(f->name)) < 0 ||
+            pb_buf_addch(&w->line, ':') < 0)
+            return -1;
+        first = 0;
+        int bare = f->type == PB_T_INT || f->type == PB_T_BOOL;
+        if ((bare ? pb_buf_add(&w->line, v, n) : pb_json_str(&w->line, v, n)) < 0)
+            return -1;
+    }
+    for (size_t k = 0; k < w->cols->nextra; k++) {
+        const char *v;
+        size_t n;
+        if (!extra_value(r, w->cols->extra[k], &v, &n))
+            continue;
+        const char *name = w->cols->extra[k];
+        if ((!first && pb_buf_addch(&w->line, ',') < 0) ||
+            pb_json_str(&w->line, name, strlen(name)) < 0 ||
+            pb_buf_addch(&w->line, ':') < 0 || pb_json_str(&w->line, v, n) < 0)
+            return -1;
+        first = 0;
+    }
+    return pb_buf_add(&w->line, "}\n", 2);
+}
+
+int
+pb_writer_put(struct pb_writer *w, const struct pb_rec *r, struct pb_error *err)
+{
+    int rc = w->enc == PB_ENC_CSV ? put_csv(w, r) : put_jsonl(w, r);
+    if (rc < 0) {
+        pb_buf_reset(&w->line);
+        return pb_error_set(err, PB_EOS, "out of memory");
+    }
+    w->count++;
+    if (w->line.len < 60000)
+        return 0;
+    return flush_line(w, err);
+}
+
+int
+pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count, struct pb_error *err)
+{
+    if (flush_line(w, err) < 0 || (w->gz && emit(w, "", 0, 1, err) < 0)) {
+        pb_writer_abort(w);
+        return -1;
+    }
+    pb_sha256_hex(&w->sha, sha256);
+    if (count)
+        *count = w->count;
+    int rc = pb_atomic_commit(&w->af, err);
+    if (w->z_live)
+        deflateEnd(&w->z);
+    pb_buf_release(&w->line);
+    free(w);
+    return rc;
+}
+
+void
+pb_writer_abort(struct pb_writer *w)
+{
+    if (!w)
+        return;
+    if (w->z_live)
+        deflateEnd(&w->z);
+    pb_atomic_abort(&w->af);
+    pb_buf_release(&w->line);
+    free(w);
+}
