@@ -27,7 +27,7 @@ UNIT := $(sort $(wildcard tests/unit/test_*.c))
 REL_OBJS := $(patsubst src/%.c,build/rel/%.o,$(SRCS)) build/rel/gen/pb_schemas.o
 SAN_OBJS := $(patsubst src/%.c,build/san/%.o,$(SRCS)) build/san/gen/pb_schemas.o
 
-.PHONY: all deps check bench fuzz install clean demo readme check-readme unit golden \
+.PHONY: all deps check bench fuzz install clean demo readme check-readme unit golden golden-update \
         check-headers format-check asan
 .DELETE_ON_ERROR:
 
@@ -128,3 +128,5 @@ install: posbridge
 
 clean:
 	rm -rf build posbridge
+golden-update: build/san/posbridge
+	GOLDEN_UPDATE=1 bash tests/run-golden.sh $(CASE)

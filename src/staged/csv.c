@@ -359,12 +359,12 @@ build(struct pb_reader *rd, const struct csv_row *row, struct pb_rec *rec, struc
             if (rd->o.mode == PB_READ_FOREIGN && (f->type == PB_T_MONEY || f->type == PB_T_QTY ||
                                                    f->type == PB_T_DECIMAL)) {
                 /* Spreadsheet exports write "$1,234.50". */
-                pb_buf_reset(&rd->scratch);
+                pb_buf_reset(&rd->line);
                 for (size_t k = 0; k < len; k++)
-                    if (v[k] != '$' && v[k] != ',' && pb_buf_addch(&rd->scratch, v[k]) < 0)
+                    if (v[k] != '$' && v[k] != ',' && pb_buf_addch(&rd->line, v[k]) < 0)
                         return -1;
-                v = rd->scratch.data;
-                len = rd->scratch.len;
+                v = rd->line.data;
+                len = rd->line.len;
             }
         }
         const char *why;

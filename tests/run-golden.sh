@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Golden tests.  Each tests/golden/<case>/ holds:
+#   cmd       the command line, run from the repository root with bash; $PB is the
+#             program, $OUT a fresh directory the case may write to (it does not exist yet)
+#   rc        the expected exit code
+#   stdout    expected standard output   (optional)
+#   stderr    expected standard error    (optional)
+#   expected/ expected files under $OUT  (optional; every file there must match, and no
+#             other file may appear)
+# Output is normalised: the temp directory prints as $OUT, the "created" line of a
+# manifest is dropped.  With GOLDEN_UPDATE=1 the expectations are rewritten instead.
+set -u
+cd "$(dirname "$0")/.."
+: "${PB:=$PWD/build/san/posbridge}"
+export PB LC_ALL=C TZ=UTC
+only=${1:-}
+
+norm() { sed -e "s#$T/out#\$OUT#g" -e "s#$T#\$TMP#g" "$1"; }
+norm_manifest() { grep -v '"created":' "$1" | sed -e "s#$T/out#\$OUT#g"; }
+
+for dir in tests/golden/*/; do
+    name=$(basename "$dir")
+    [ -n "$only" ] && [ "$name" != "$only" ] && continue
+    T=$(mktemp -d)
+    export OUT=$T/out
+    bash -c "$(cat "$dir/cmd")" > "$T/stdout" 2> "$T/stderr"
+    rc=$?
+    ok=1
+    if [ "${GOLDEN_UPDATE:-}" = 1 ]; then
+        echo "$rc" > "$dir/rc"
+        norm "$T/stdout" > "$dir/stdout"
+        norm "$T/stderr" > "$dir/stderr"
+        rm -rf "$dir/expected"
+        if [ -d "$OUT" ]; then
+            mkdir -p "$dir/expected"
+            (cd "$OUT" && find . -type f ! -name '.*' | sort) | while read -r f; do
+                mkdir -p "$dir/expected/$(dirname "$f")"
+                case "$f" in
+                    */manifest.json) norm_manifest "$OUT/$f" > "$dir/expected/$f" ;;
+                    *) cp "$OUT/$f" "$dir/expected/$f" ;;
+                esac
+            done
+        fi
+        echo "ok - $name (updated)"
+        rm -rf "$T"
+        continue
+    fi
+    want_rc=$(cat "$dir/rc")
+    if [ "$rc" != "$want_rc" ]; then
+        echo "#   $name: exit code $rc, expected $want_rc"; ok=0
+    fi
+    for s in stdout stderr; do
+        [ -f "$dir/$s" ] || continue
+        if ! norm "$T/$s" | diff -u "$dir/$s" - > "$T/diff"; then
+            echo "#   $name: $s differs:"; sed 's/^/#   /' "$T/diff" | head -40; ok=0
+        fi
+    done
+    if [ -d "$dir/expected" ]; then
+        have=$( [ -d "$OUT" ] && cd "$OUT" && find . -type f ! -name '.*' | sort)
+        want=$(cd "$dir/expected" && find . -type f | sort)
+        if [ "$have" != "$want" ]; then
+            echo "#   $name: files differ: have [$(echo $have)], want [$(echo $want)]"; ok=0
+        fi
+        for f in $want; do
+            [ -f "$OUT/$f" ] || continue
+            case "$f" in
+                */manifest.json) norm_manifest "$OUT/$f" > "$T/cmpfile" ;;
+                *) cp "$OUT/$f" "$T/cmpfile" ;;
+            esac
+            if ! cmp -s "$dir/expected/$f" "$T/cmpfile"; then
+                echo "#   $name: $f differs:"; diff -u "$dir/expected/$f" "$T/cmpfile" | head -30 | sed 's/^/#   /'; ok=0
+            fi
+        done
+    elif [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ]; then
+        echo "#   $name: output was left behind in \$OUT"; ok=0
+    fi
+    if [ "$ok" = 1 ]; then echo "ok - $name"; else echo "not ok - $name"; fi
+    rm -rf "$T"
+done
