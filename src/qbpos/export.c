@@ -101,7 +101,7 @@ cand_find(struct ex *x, const char *key, size_t n, uint64_t h, int add)
 static int
 cand_grow(struct ex *x)
 {
-    if (x->ncands * 2 < x->cands_cap)
+    if (!x->cands_cap || x->ncands * 2 < x->cands_cap)
         return 0;
     struct cand *old = x->cands;
     size_t oldcap = x->cands_cap;

@@ -1,0 +1,1 @@
+"""Shopify Admin GraphQL API emulator (see server.py and ../README.md)."""
