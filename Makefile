@@ -111,7 +111,7 @@ FUZZ_SRCS := $(SRCS) build/gen/pb_schemas.c
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(HDRS) build/gen/pb_schemas.h
 	@mkdir -p $(@D)
 	clang $(BASE_CFLAGS) -Wno-unused-command-line-argument -O1 -g \
-	  -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_SRCS) $(PKG_LIBS)
+	  -fsanitize=fuzzer,address,undefined -Itests/fuzz -o $@ $< $(FUZZ_SRCS) $(PKG_LIBS)
 fuzz: $(FUZZERS)
 	@for f in $(FUZZERS); do n=$${f##*/}; mkdir -p build/fuzz/corpus-$$n; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \

@@ -34,7 +34,7 @@ int pb_buf_addch(struct pb_buf *b, int c) __attribute__((warn_unused_result));
 int pb_buf_addf(struct pb_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), warn_unused_result));
 int pb_buf_vaddf(struct pb_buf *b, const char *fmt, va_list ap)
-    __attribute__((warn_unused_result));
+    __attribute__((format(printf, 2, 0), warn_unused_result));
 
 /* Empty the buffer, keeping its memory. */
 void pb_buf_reset(struct pb_buf *b);

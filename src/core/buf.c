@@ -64,7 +64,7 @@ pb_buf_adds(struct pb_buf *b, const char *s)
 int
 pb_buf_addch(struct pb_buf *b, int c)
 {
-    if (b->len + 1 >= b->cap && pb_buf_grow(b, 1) < 0)
+    if (pb_buf_grow(b, 1) < 0)
         return -1;
     b->data[b->len++] = (char)c;
     b->data[b->len] = '\0';

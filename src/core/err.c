@@ -25,7 +25,7 @@ copy_tail(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src);
 }
 
-static int
+__attribute__((format(printf, 3, 0))) static int
 vset(struct pb_error *err, enum pb_errcode code, const char *fmt, va_list ap)
 {
     if (!err || err->code != PB_OK)

@@ -225,20 +225,20 @@ header(struct pb_reader *rd, const struct csv_row *row, struct pb_error *err)
     const struct pb_schema *s = rd->s;
     struct pb_buf unknown = PB_BUF_INIT;
     if (row->n > PB_MAX_COLUMNS)
-        return pb_error_at(err, PB_EDATA, rd->path, row->line, -1, -1, NULL,
+        return pb_buf_release(&unknown), pb_error_at(err, PB_EDATA, rd->path, row->line, -1, -1, NULL,
                            "the header has %zu columns; at most %d are allowed", row->n,
                            PB_MAX_COLUMNS);
     rd->colmap = calloc(row->n, sizeof(*rd->colmap));
     rd->colname = calloc(row->n, sizeof(*rd->colname));
     if (!rd->colmap || !rd->colname)
-        return pb_error_set(err, PB_EOS, "out of memory");
+        return pb_buf_release(&unknown), pb_error_set(err, PB_EOS, "out of memory");
     rd->ncols = row->n;
     for (size_t j = 0; j < row->n; j++) {
         const struct csv_cell *c = &rd->cells[row->first + j];
         const char *v = rd->cellbuf.data + c->off;
         size_t len = c->len;
         if (pb_reader_utf8(rd, row->line, &v, &len) < 0)
-            return pb_error_set(err, PB_EOS, "out of memory");
+            return pb_buf_release(&unknown), pb_error_set(err, PB_EOS, "out of memory");
         while (len && (*v == ' ' || *v == '\t'))
             v++, len--;
         while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
@@ -249,7 +249,7 @@ header(struct pb_reader *rd, const struct csv_row *row, struct pb_error *err)
         if (f >= 0) {
             for (size_t k = 0; k < j; k++)
                 if (rd->colmap[k] == f)
-                    return pb_error_at(err, PB_EDATA, rd->path, row->line, (long)j + 1, -1,
+                    return pb_buf_release(&unknown), pb_error_at(err, PB_EDATA, rd->path, row->line, (long)j + 1, -1,
                                        s->fields[f].name,
                                        "columns %zu and %zu are the same field", k + 1,
                                        j + 1);
@@ -268,17 +268,17 @@ header(struct pb_reader *rd, const struct csv_row *row, struct pb_error *err)
             if (pb_buf_addf(&unknown, "%s'%.*s' as %s", unknown.len ? ", " : "", (int)len,
                             v, rd->colname[j] ? rd->colname[j] : "?") < 0) {
                 pb_buf_release(&unknown);
-                return pb_error_set(err, PB_EOS, "out of memory");
+                return pb_buf_release(&unknown), pb_error_set(err, PB_EOS, "out of memory");
             }
         } else {
             rd->colmap[j] = COL_UNKNOWN;
             rd->colname[j] = strndup(v, len);
         }
         if (!rd->colname[j])
-            return pb_error_set(err, PB_EOS, "out of memory");
+            return pb_buf_release(&unknown), pb_error_set(err, PB_EOS, "out of memory");
         for (size_t k = 0; k < j && rd->colmap[j] == COL_EXTRA; k++)
             if (rd->colmap[k] == COL_EXTRA && strcmp(rd->colname[k], rd->colname[j]) == 0)
-                return pb_error_at(err, PB_EDATA, rd->path, row->line, (long)j + 1, -1,
+                return pb_buf_release(&unknown), pb_error_at(err, PB_EDATA, rd->path, row->line, (long)j + 1, -1,
                                    rd->colname[j], "columns %zu and %zu have the same name",
                                    k + 1, j + 1);
     }
@@ -287,7 +287,7 @@ header(struct pb_reader *rd, const struct csv_row *row, struct pb_error *err)
     pb_buf_release(&unknown);
     for (int f = 0; f < s->nfields; f++)
         if (s->fields[f].presence == PB_REQUIRED && !rd->present[f])
-            return pb_error_at(err, PB_EDATA, rd->path, row->line, -1, -1, s->fields[f].name,
+            return pb_buf_release(&unknown), pb_error_at(err, PB_EDATA, rd->path, row->line, -1, -1, s->fields[f].name,
                                "the header has no column for required field '%s'",
                                s->fields[f].name);
     rd->header_done = 1;

@@ -457,6 +457,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "posbridge-emulator"
     sys_version = ""
 
+    def version_string(self):
+        return self.server_version
+
     def log_message(self, fmt, *args):  # the request log replaces stderr noise
         if getattr(self.server.args, "verbose", False):
             sys.stderr.write("%s - %s\n" % (self.address_string(), fmt % args))
@@ -525,6 +528,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             traceback.print_exc()
             resp = Response(500, {"errors": "emulator internal error: %s" % e})
         entry["status"] = resp.status
+        entry["response_bytes"] = len(resp.body or b"")
         entry["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
         if not entry.get("control"):
             srv.log.add(entry)
@@ -725,6 +729,11 @@ def main(platform_cls, parser):
     finally:
         emu.server.server_close()
         emu.server.save_state()
+        if args.port_file:
+            try:
+                os.unlink(args.port_file)  # a stale port file must not outlive the server
+            except OSError:
+                pass
     return 0
 
 

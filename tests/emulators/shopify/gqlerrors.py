@@ -129,6 +129,8 @@ class PathIndex:
             if isinstance(s, A.FieldNode):
                 p = path + [s.alias.value if s.alias else s.name.value]
                 self.paths[id(s)] = p
+                if s.selection_set is not None:
+                    self.paths[id(s.selection_set)] = p
                 for a in s.arguments or []:
                     self._walk_value(a, p + [a.name.value])
                 for dr in s.directives or []:
@@ -196,8 +198,8 @@ def translate_validation(errors, document, schema):
         m = re.match(r"Field '([^']+)' must not have a selection since type '([^']+)' has no subfields", msg)
         if m:
             f, t = m.group(1), m.group(2)
-            subs = ", ".join(s.name.value for s in node.selection_set.selections
-                             if isinstance(s, A.FieldNode)) if node is not None and node.selection_set else ""
+            ss = node if isinstance(node, A.SelectionSetNode) else getattr(node, "selection_set", None)
+            subs = ", ".join(s.name.value for s in ss.selections if isinstance(s, A.FieldNode)) if ss else ""
             out.append(error("Selections can't be made on scalars (field '%s' returns %s but has "
                              "selections [%s])" % (f, t, subs), "selectionMismatch", locs, path,
                              nodeName="field '%s'" % f, typeName=t))
@@ -267,6 +269,7 @@ def translate_validation(errors, document, schema):
         m = re.match(r"Variable '\$([^']+)' of type '([^']+)' used in position expecting type '([^']+)'\.", msg)
         if m:
             var, have, want = m.group(1), m.group(2), m.group(3)
+            path = idx.path(e.nodes[-1]) if e.nodes else path
             kind = "Nullability mismatch" if have.rstrip("!") == want.rstrip("!") else "Type mismatch"
             arg = path[-1] if path and isinstance(path[-1], str) else "?"
             out.append(error("%s on variable $%s and argument %s (%s / %s)" % (kind, var, arg, have, want),
@@ -336,6 +339,9 @@ def _expected_type(msg):
     if m:
         return m.group(1)
     m = re.match(r"Enum '([^']+)' cannot represent", msg)
+    if m:
+        return m.group(1)
+    m = re.search(r"does not exist in '([^']+)' enum", msg)
     if m:
         return m.group(1)
     return "?"

@@ -233,13 +233,13 @@ def _change(g, name, delta, item, loc_n, ledger=None):
 
 
 def _missing_change_from(info, input_type_name, entries):
-    """2026-04: every entry must carry changeFromQuantity (recorded message)."""
+    """2026-04: every entry must carry changeFromQuantity (recorded message;
+    locations: the mutation field, then the $variable that carried the input)."""
     if any("changeFromQuantity" not in e for e in entries):
         nodes = list(info.field_nodes)
-        op = info.operation
-        for vd in op.variable_definitions or []:
-            nodes.append(vd)
-            break
+        used = {a.value.name.value for n in info.field_nodes for a in n.arguments or []
+                if type(a.value).__name__ == "VariableNode"}
+        nodes += [vd for vd in info.operation.variable_definitions or [] if vd.variable.name.value in used]
         raise GraphQLError("%s must include the following argument: changeFromQuantity." % input_type_name,
                            nodes=nodes, extensions={"code": "INVALID_FIELD_ARGUMENTS"})
 

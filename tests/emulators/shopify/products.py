@@ -292,6 +292,7 @@ def product_search(st):
         + [i["sku"] or "" for i in _variant_items(st, p)],
         multi={"handle", "status", "product_type"},
         negated={"tag_not": "tag"},
+        text={"title"},
     )
 
 
@@ -327,6 +328,7 @@ def variant_search(st):
                            prod(v).get("title", "")],
         multi={"product_status", "product_ids"},
         negated={"tag_not": "tag"},
+        text={"title"},
     )
 
 

@@ -154,8 +154,10 @@ def _value_matches(candidate, op, value, wildcard):
 
 
 class Resource:
-    def __init__(self, fields, default, multi=None, negated=None):
+    def __init__(self, fields, default, multi=None, negated=None, text=None):
         self.fields = fields
+        # tokenized fields: a value matches a whole word (or the whole text)
+        self.text = set(text or ())
         self.default = default
         # fields whose value is a comma-separated list of alternatives
         self.multi = set(multi or ())
@@ -186,6 +188,8 @@ class Resource:
         values = [value]
         if field in self.multi and op == "=" and "," in value:
             values = [x.strip() for x in value.split(",")]
+        if field in self.text and op == "=":
+            cands = [w for c in cands if c for w in [c] + re.split(r"[\W_]+", str(c)) if w]
         return any(_value_matches(c, op, v, wildcard) for c in cands for v in values)
 
 

@@ -110,6 +110,8 @@ class ShopifyPlatform(common.Platform):
         self.idempotent_required = (set(x.strip() for x in args.idempotent_required.split(",") if x.strip())
                                     if args.idempotent_required else set(resolvers.IDEMPOTENT_REQUIRED_2026_04))
         self._configure_throttle(args.throttle, args.bucket, args.restore_rate)
+        # Build the schema most requests use now, so the first request is not slow.
+        SCHEMAS.get(self.versions.oldest)
 
     def _configure_throttle(self, plan, bucket=None, restore=None):
         self.throttle.configure("standard" if plan == "off" else plan, bucket, restore, enabled=plan != "off")
