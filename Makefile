@@ -8,12 +8,12 @@ PKGS := libxml-2.0 libcurl jansson zlib inih
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -pthread
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wwrite-strings -Wpointer-arith
 CFLAGS ?= -O2 -g
-BASE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
+BASE_CFLAGS = -std=c11 -pthread -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
               -Iinclude -Ibuild/gen -DPB_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 

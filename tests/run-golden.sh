@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 export PB LC_ALL=C TZ=UTC
 only=${1:-}
 
-norm() { sed -e "s#$T/out#\$OUT#g" -e "s#$T#\$TMP#g" "$1"; }
+norm() { sed -E -e "s#$T/out#\$OUT#g" -e "s#$T#\$TMP#g" -e "s/, [0-9]+\.[0-9]+s\$/, N.NNs/" "$1"; }
 norm_manifest() { grep -v '"created":' "$1" | sed -e "s#$T/out#\$OUT#g"; }
 
 for dir in tests/golden/*/; do

@@ -29,6 +29,9 @@ int pb_batch_create(struct pb_batch *b, const char *batches_dir, const char *out
 
 /* Record an input file and its sha256. */
 int pb_batch_add_input(struct pb_batch *b, const char *path, struct pb_error *err);
+/* Same, with the hash and size already known. */
+int pb_batch_add_input_hashed(struct pb_batch *b, const char *path, const char *sha256,
+                              unsigned long long size, struct pb_error *err);
 
 /*
  * The record for stage `name` (created empty if missing), owned by the manifest: add

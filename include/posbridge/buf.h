@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct pb_buf {
     char *data;
@@ -27,10 +28,43 @@ void pb_buf_init(struct pb_buf *b, size_t max);
 /* Make room for `extra` more bytes.  -1 on overflow, past max, or out of memory. */
 int pb_buf_grow(struct pb_buf *b, size_t extra) __attribute__((warn_unused_result));
 
-int pb_buf_add(struct pb_buf *b, const void *data, size_t len)
+/* The out-of-line halves of the appends below, for when the buffer must grow. */
+int pb_buf_add_slow(struct pb_buf *b, const void *data, size_t len)
     __attribute__((warn_unused_result));
-int pb_buf_adds(struct pb_buf *b, const char *s) __attribute__((warn_unused_result));
-int pb_buf_addch(struct pb_buf *b, int c) __attribute__((warn_unused_result));
+
+/* Append len bytes. */
+__attribute__((warn_unused_result)) static inline int
+pb_buf_add(struct pb_buf *b, const void *data, size_t len)
+{
+    if (b->len + len < b->cap) { /* the common case: room already there */
+        if (len)
+            memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return pb_buf_add_slow(b, data, len);
+}
+
+/* Append a byte. */
+__attribute__((warn_unused_result)) static inline int
+pb_buf_addch(struct pb_buf *b, int c)
+{
+    if (b->len + 1 < b->cap) {
+        b->data[b->len++] = (char)c;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    char ch = (char)c;
+    return pb_buf_add_slow(b, &ch, 1);
+}
+
+/* Append a NUL-terminated string. */
+__attribute__((warn_unused_result)) static inline int
+pb_buf_adds(struct pb_buf *b, const char *s)
+{
+    return pb_buf_add(b, s, strlen(s));
+}
 int pb_buf_addf(struct pb_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), warn_unused_result));
 int pb_buf_vaddf(struct pb_buf *b, const char *fmt, va_list ap)

@@ -88,4 +88,7 @@ int pb_utf8_valid(const char *s, size_t len);
 /* Append s[0..len), read as Windows-1252, to out as UTF-8.  -1 past the buffer's cap. */
 int pb_cp1252_to_utf8(const char *s, size_t len, struct pb_buf *out);
 
+/* Same, from ISO-8859-1 (bytes are code points). */
+int pb_latin1_to_utf8(const char *s, size_t len, struct pb_buf *out);
+
 #endif

@@ -22,4 +22,23 @@ struct pb_error;
 int pb_sha256_file(const char *path, char hex[65], unsigned long long *size,
                    struct pb_error *err);
 
+/*
+ * Hashing on a second thread, so a stage's own work and the manifest's hashes overlap on
+ * two cores.  Feed copies the bytes; finish waits for the thread and writes the hex.
+ */
+struct pb_sha256_async;
+struct pb_sha256_async *pb_sha256_async_start(void);
+/* -1 when the thread could not be started or memory ran out (the hash is then unusable). */
+int pb_sha256_async_feed(struct pb_sha256_async *a, const void *data, size_t len);
+/* Wait, write the digest, free.  -1 if any feed failed. */
+int pb_sha256_async_finish(struct pb_sha256_async *a, char hex[65]);
+/* Free without a digest (on abort). */
+void pb_sha256_async_cancel(struct pb_sha256_async *a);
+
+/* Hash a whole file on a second thread; join with pb_sha256_file_join. */
+struct pb_sha256_job;
+struct pb_sha256_job *pb_sha256_file_start(const char *path);
+int pb_sha256_file_join(struct pb_sha256_job *job, char hex[65], unsigned long long *size,
+                        struct pb_error *err);
+
 #endif

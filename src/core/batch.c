@@ -127,6 +127,13 @@ pb_batch_add_input(struct pb_batch *b, const char *path, struct pb_error *err)
     unsigned long long size;
     if (pb_sha256_file(path, hex, &size, err) < 0)
         return -1;
+    return pb_batch_add_input_hashed(b, path, hex, size, err);
+}
+
+int
+pb_batch_add_input_hashed(struct pb_batch *b, const char *path, const char *hex,
+                          unsigned long long size, struct pb_error *err)
+{
     json_t *in = json_pack("{s:s, s:I, s:s}", "path", path, "bytes", (json_int_t)size,
                            "sha256", hex);
     if (!in || json_array_append_new(json_object_get(b->manifest, "inputs"), in) < 0)

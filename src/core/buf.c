@@ -44,29 +44,13 @@ pb_buf_grow(struct pb_buf *b, size_t extra)
 }
 
 int
-pb_buf_add(struct pb_buf *b, const void *data, size_t len)
+pb_buf_add_slow(struct pb_buf *b, const void *data, size_t len)
 {
     if (pb_buf_grow(b, len) < 0)
         return -1;
     if (len)
         memcpy(b->data + b->len, data, len);
     b->len += len;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-int
-pb_buf_adds(struct pb_buf *b, const char *s)
-{
-    return pb_buf_add(b, s, strlen(s));
-}
-
-int
-pb_buf_addch(struct pb_buf *b, int c)
-{
-    if (pb_buf_grow(b, 1) < 0)
-        return -1;
-    b->data[b->len++] = (char)c;
     b->data[b->len] = '\0';
     return 0;
 }

@@ -152,28 +152,57 @@ static const uint16_t cp1252_hi[32] = {
     0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
 };
 
-int
-pb_cp1252_to_utf8(const char *str, size_t len, struct pb_buf *out)
+/* Runs of ASCII are copied eight bytes at a time; only the rest goes through the table. */
+static int
+to_utf8(const char *str, size_t len, struct pb_buf *out, int cp1252)
 {
     const unsigned char *s = (const unsigned char *)str;
-    for (size_t i = 0; i < len; i++) {
-        unsigned cp = s[i];
-        if (cp >= 0x80 && cp < 0xa0 && cp1252_hi[cp - 0x80])
-            cp = cp1252_hi[cp - 0x80];
-        char u[3];
-        int n;
-        if (cp < 0x80) {
-            u[0] = (char)cp, n = 1;
-        } else if (cp < 0x800) {
-            u[0] = (char)(0xc0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
-        } else {
-            u[0] = (char)(0xe0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-            u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
+    if (pb_buf_grow(out, len * 3) < 0)
+        return -1;
+    unsigned char *o = (unsigned char *)out->data + out->len;
+    size_t i = 0;
+    while (i < len) {
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            memcpy(o, &w, 8);
+            o += 8, i += 8;
         }
-        if (pb_buf_add(out, u, (size_t)n) < 0)
-            return -1;
+        if (i == len)
+            break;
+        unsigned cp = s[i++];
+        if (cp < 0x80) {
+            *o++ = (unsigned char)cp;
+            continue;
+        }
+        if (cp1252 && cp < 0xa0 && cp1252_hi[cp - 0x80])
+            cp = cp1252_hi[cp - 0x80];
+        if (cp < 0x800) {
+            *o++ = (unsigned char)(0xc0 | (cp >> 6));
+            *o++ = (unsigned char)(0x80 | (cp & 0x3f));
+        } else {
+            *o++ = (unsigned char)(0xe0 | (cp >> 12));
+            *o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+            *o++ = (unsigned char)(0x80 | (cp & 0x3f));
+        }
     }
+    out->len = (size_t)((char *)o - out->data);
+    out->data[out->len] = '\0';
     return 0;
+}
+
+int
+pb_cp1252_to_utf8(const char *s, size_t len, struct pb_buf *out)
+{
+    return to_utf8(s, len, out, 1);
+}
+
+int
+pb_latin1_to_utf8(const char *s, size_t len, struct pb_buf *out)
+{
+    return to_utf8(s, len, out, 0);
 }
 
 static size_t

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -121,4 +123,191 @@ pb_sha256_file(const char *path, char hex[65], unsigned long long *size, struct 
         *size = s.n;
     pb_sha256_hex(&s, hex);
     return 0;
+}
+
+/* ---- hashing on a second thread ---- */
+
+#define ASYNC_BLOCKS 4
+#define ASYNC_BLOCK (256 * 1024)
+
+struct pb_sha256_async {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *blk[ASYNC_BLOCKS];
+    size_t len[ASYNC_BLOCKS];
+    int head;   /* next block to hash */
+    int queued; /* blocks waiting for the thread */
+    int fill;   /* block being filled by the producer */
+    int done;
+    int failed;
+    struct pb_sha256 sha;
+};
+
+static void *
+async_main(void *arg)
+{
+    struct pb_sha256_async *a = arg;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        while (!a->queued && !a->done)
+            pthread_cond_wait(&a->cv, &a->mu);
+        if (!a->queued && a->done)
+            break;
+        int i = a->head;
+        pthread_mutex_unlock(&a->mu);
+        pb_sha256_update(&a->sha, a->blk[i], a->len[i]);
+        pthread_mutex_lock(&a->mu);
+        a->len[i] = 0;
+        a->head = (a->head + 1) % ASYNC_BLOCKS;
+        a->queued--;
+        pthread_cond_broadcast(&a->cv);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+struct pb_sha256_async *
+pb_sha256_async_start(void)
+{
+    struct pb_sha256_async *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    for (int i = 0; i < ASYNC_BLOCKS; i++)
+        if (!(a->blk[i] = malloc(ASYNC_BLOCK)))
+            goto fail;
+    pb_sha256_init(&a->sha);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    if (pthread_create(&a->th, NULL, async_main, a) != 0) {
+        pthread_mutex_destroy(&a->mu);
+        pthread_cond_destroy(&a->cv);
+        goto fail;
+    }
+    return a;
+fail:
+    for (int i = 0; i < ASYNC_BLOCKS; i++)
+        free(a->blk[i]);
+    free(a);
+    return NULL;
+}
+
+/* Hand the block being filled to the thread and wait for a free one. */
+static void
+async_submit(struct pb_sha256_async *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->queued++;
+    pthread_cond_broadcast(&a->cv);
+    a->fill = (a->fill + 1) % ASYNC_BLOCKS;
+    while (a->queued == ASYNC_BLOCKS)
+        pthread_cond_wait(&a->cv, &a->mu);
+    pthread_mutex_unlock(&a->mu);
+}
+
+int
+pb_sha256_async_feed(struct pb_sha256_async *a, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    if (!a)
+        return -1;
+    while (len) {
+        size_t room = ASYNC_BLOCK - a->len[a->fill];
+        size_t k = len < room ? len : room;
+        memcpy(a->blk[a->fill] + a->len[a->fill], p, k);
+        a->len[a->fill] += k;
+        p += k, len -= k;
+        if (a->len[a->fill] == ASYNC_BLOCK)
+            async_submit(a);
+    }
+    return 0;
+}
+
+static void
+async_stop(struct pb_sha256_async *a)
+{
+    pthread_mutex_lock(&a->mu);
+    if (a->len[a->fill])
+        a->queued++;
+    a->done = 1;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->th, NULL);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    for (int i = 0; i < ASYNC_BLOCKS; i++)
+        free(a->blk[i]);
+}
+
+int
+pb_sha256_async_finish(struct pb_sha256_async *a, char hex[65])
+{
+    if (!a)
+        return -1;
+    async_stop(a);
+    pb_sha256_hex(&a->sha, hex);
+    int failed = a->failed;
+    free(a);
+    return failed ? -1 : 0;
+}
+
+void
+pb_sha256_async_cancel(struct pb_sha256_async *a)
+{
+    if (!a)
+        return;
+    async_stop(a);
+    free(a);
+}
+
+struct pb_sha256_job {
+    pthread_t th;
+    char *path;
+    char hex[65];
+    unsigned long long size;
+    struct pb_error err;
+    int rc;
+};
+
+static void *
+job_main(void *arg)
+{
+    struct pb_sha256_job *j = arg;
+    j->rc = pb_sha256_file(j->path, j->hex, &j->size, &j->err);
+    return NULL;
+}
+
+struct pb_sha256_job *
+pb_sha256_file_start(const char *path)
+{
+    struct pb_sha256_job *j = calloc(1, sizeof(*j));
+    if (!j || !(j->path = strdup(path))) {
+        free(j);
+        return NULL;
+    }
+    pb_error_init(&j->err);
+    if (pthread_create(&j->th, NULL, job_main, j) != 0) {
+        free(j->path);
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+int
+pb_sha256_file_join(struct pb_sha256_job *j, char hex[65], unsigned long long *size,
+                    struct pb_error *err)
+{
+    if (!j)
+        return pb_error_set(err, PB_EOS, "cannot start a thread");
+    pthread_join(j->th, NULL);
+    int rc = j->rc;
+    if (rc < 0 && err && err->code == PB_OK)
+        *err = j->err;
+    memcpy(hex, j->hex, 65);
+    if (size)
+        *size = j->size;
+    free(j->path);
+    free(j);
+    return rc;
 }

@@ -137,11 +137,36 @@ pb_time_parse(const char *s, size_t len, const char *tz, int allow_naive, int64_
     return 0;
 }
 
+/* Civil date from days since 1970-01-01 (Howard Hinnant's algorithm): no locale, no tz. */
 void
 pb_time_format(int64_t epoch, char out[32])
 {
-    struct tm tm;
-    time_t t = (time_t)epoch;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int64_t days = epoch / 86400, secs = epoch % 86400;
+    if (secs < 0)
+        secs += 86400, days--;
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    y += m <= 2;
+    int h = (int)(secs / 3600), mi = (int)(secs / 60 % 60), s = (int)(secs % 60);
+    if (y < 0 || y > 9999) {
+        snprintf(out, 32, "0000-01-01T00:00:00Z");
+        return;
+    }
+    int yy = (int)y;
+    char *o = out;
+    o[0] = (char)('0' + yy / 1000), o[1] = (char)('0' + yy / 100 % 10);
+    o[2] = (char)('0' + yy / 10 % 10), o[3] = (char)('0' + yy % 10), o[4] = '-';
+    o[5] = (char)('0' + m / 10), o[6] = (char)('0' + m % 10), o[7] = '-';
+    o[8] = (char)('0' + d / 10), o[9] = (char)('0' + d % 10), o[10] = 'T';
+    o[11] = (char)('0' + h / 10), o[12] = (char)('0' + h % 10), o[13] = ':';
+    o[14] = (char)('0' + mi / 10), o[15] = (char)('0' + mi % 10), o[16] = ':';
+    o[17] = (char)('0' + s / 10), o[18] = (char)('0' + s % 10), o[19] = 'Z';
+    o[20] = '\0';
 }

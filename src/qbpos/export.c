@@ -14,6 +14,7 @@
 #include "posbridge/money.h"
 #include "posbridge/qbpos_items.h"
 #include "posbridge/rejects.h"
+#include "posbridge/sha256.h"
 #include "posbridge/spool.h"
 #include "posbridge/banned.h"
 
@@ -317,23 +318,26 @@ pb_export_run(const struct pb_export_opts *o, struct pb_export_result *res,
         const char *path = o->inputs[i];
         struct pb_qbpos_stats st = {0};
         x.file_index = i;
-        if (pb_batch_add_input(&x.batch, path, err) < 0)
-            goto out;
         int xml = is_xml(path, err);
         if (xml < 0)
             goto out;
+        /* The manifest's hash of the input is computed beside the parse. */
+        struct pb_sha256_job *job = pb_sha256_file_start(path);
         uint64_t before = res->read;
+        int rr = xml ? pb_qbpos_read_items(path, o->tz, on_item, &x, &st, err)
+                     : read_csv(&x, path, err);
+        char hex[65];
+        unsigned long long size;
+        if (pb_sha256_file_join(job, hex, &size, err) < 0 || rr < 0 ||
+            pb_batch_add_input_hashed(&x.batch, path, hex, size, err) < 0)
+            goto out;
         if (xml) {
-            if (pb_qbpos_read_items(path, o->tz, on_item, &x, &st, err) < 0)
-                goto out;
             res->responses += (uint64_t)st.responses;
             if (st.responses == 0)
                 pb_log(PB_LOG_WARN, "%s: no ItemInventoryQueryRs in this document", path);
             else if (st.declared != st.items)
                 pb_log(PB_LOG_INFO, "%s: retCount says %ld items, the document holds %ld",
                        path, st.declared, st.items);
-        } else if (read_csv(&x, path, err) < 0) {
-            goto out;
         }
         pb_log(PB_LOG_INFO, "%s: %llu items", path, (unsigned long long)(res->read - before));
     }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <libxml/SAX2.h>
@@ -51,6 +52,7 @@ struct st {
     int xml_code;         /* libxml2 code of the first error */
     struct pb_buf cap;
     struct pb_buf dx_name, dx_value;
+    struct pb_buf conv;   /* input decoded to UTF-8 */
 
     struct pb_rec rec;
     struct pb_error bad;
@@ -426,6 +428,44 @@ on_xml_error(void *ctx, xmlErrorPtr e)
                 "malformed XML: %s", msg);
 }
 
+enum enc { ENC_LIBXML, ENC_CP1252, ENC_LATIN1 };
+
+/* The encoding named in the XML declaration, if it is one we decode ourselves. */
+static enum enc
+declared_encoding(const char *p, size_t n)
+{
+    char decl[256];
+    if (n > sizeof(decl) - 1)
+        n = sizeof(decl) - 1;
+    memcpy(decl, p, n);
+    decl[n] = '\0';
+    if (strncmp(decl, "<?xml", 5) != 0)
+        return ENC_LIBXML;
+    char *end = strstr(decl, "?>");
+    if (end)
+        *end = '\0';
+    char *e = strstr(decl, "encoding");
+    if (!e)
+        return ENC_LIBXML;
+    e += 8;
+    while (*e == ' ' || *e == '\t' || *e == '\r' || *e == '\n' || *e == '=')
+        e++;
+    if (*e != '"' && *e != '\'')
+        return ENC_LIBXML;
+    char q = *e++;
+    char *close = strchr(e, q);
+    if (!close)
+        return ENC_LIBXML;
+    *close = '\0';
+    if (!strcasecmp(e, "windows-1252") || !strcasecmp(e, "cp1252") ||
+        !strcasecmp(e, "x-cp1252"))
+        return ENC_CP1252;
+    if (!strcasecmp(e, "iso-8859-1") || !strcasecmp(e, "iso8859-1") ||
+        !strcasecmp(e, "latin1") || !strcasecmp(e, "iso_8859-1"))
+        return ENC_LATIN1;
+    return ENC_LIBXML;
+}
+
 static int
 run(struct st *st, int fd, const char *data, size_t len)
 {
@@ -448,6 +488,7 @@ run(struct st *st, int fd, const char *data, size_t len)
     pb_buf_init(&st->cap, PB_FIELD_MAX);
     pb_buf_init(&st->dx_name, 4096);
     pb_buf_init(&st->dx_value, PB_FIELD_MAX);
+    pb_buf_init(&st->conv, CHUNK * 3 + 16);
     build_names(st);
     st->field = -1;
     st->ctxt = xmlCreatePushParserCtxt(&sax, st, NULL, 0, st->path);
@@ -455,12 +496,13 @@ run(struct st *st, int fd, const char *data, size_t len)
         pb_error_set(st->err, PB_EOS, "out of memory");
         goto out;
     }
-    xmlCtxtUseOptions(st->ctxt, XML_PARSE_NONET);
     if (fd >= 0 && !(buf = malloc(CHUNK))) {
         pb_error_set(st->err, PB_EOS, "out of memory");
         goto out;
     }
     size_t off = 0;
+    int first = 1;
+    enum enc decode = ENC_LIBXML;
     for (;;) {
         const char *p;
         size_t n;
@@ -477,6 +519,22 @@ run(struct st *st, int fd, const char *data, size_t len)
             n = len - off < CHUNK ? len - off : CHUNK;
             p = data + off;
             off += n;
+        }
+        if (first) {
+            first = 0;
+            decode = declared_encoding(p, n);
+            xmlCtxtUseOptions(st->ctxt, XML_PARSE_NONET |
+                                            (decode != ENC_LIBXML ? XML_PARSE_IGNORE_ENC : 0));
+        }
+        if (decode != ENC_LIBXML && n) {
+            /* QBPOS writes windows-1252; a table is much faster than iconv. */
+            pb_buf_reset(&st->conv);
+            if ((decode == ENC_CP1252 ? pb_cp1252_to_utf8(p, n, &st->conv)
+                                      : pb_latin1_to_utf8(p, n, &st->conv)) < 0) {
+                pb_error_set(st->err, PB_EOS, "out of memory");
+                goto out;
+            }
+            p = st->conv.data, n = st->conv.len;
         }
         int r = xmlParseChunk(st->ctxt, p, (int)n, n == 0);
         if (st->stopped || (st->err && st->err->code != PB_OK))
@@ -508,6 +566,7 @@ out:
     pb_buf_release(&st->cap);
     pb_buf_release(&st->dx_name);
     pb_buf_release(&st->dx_value);
+    pb_buf_release(&st->conv);
     pb_rec_release(&st->rec);
     return rc;
 }

@@ -178,7 +178,7 @@ struct pb_writer {
     struct pb_atomic af;
     z_stream z;
     int z_live;
-    struct pb_sha256 sha;
+    struct pb_sha256_async *sha;
     struct pb_buf line;   /* one encoded record */
     unsigned char zout[65536];
     const struct pb_columns *cols;
@@ -190,7 +190,8 @@ raw_out(struct pb_writer *w, const void *p, size_t n, struct pb_error *err)
 {
     if (n && fwrite(p, 1, n, w->af.fp) != n)
         return pb_error_sys(err, PB_EIO, errno, "cannot write '%s'", w->af.path);
-    pb_sha256_update(&w->sha, p, n);
+    if (pb_sha256_async_feed(w->sha, p, n) < 0)
+        return pb_error_set(err, PB_EOS, "cannot hash the output");
     return 0;
 }
 
@@ -236,8 +237,13 @@ pb_writer_open(const char *path, const struct pb_schema *s, enum pb_enc enc, int
     w->gz = gz;
     w->cols = cols;
     pb_buf_init(&w->line, 0);
-    pb_sha256_init(&w->sha);
+    if (!(w->sha = pb_sha256_async_start())) {
+        free(w);
+        pb_error_set(err, PB_EOS, "cannot start a thread");
+        return NULL;
+    }
     if (pb_atomic_open(path, 0644, &w->af, err) < 0) {
+        pb_sha256_async_cancel(w->sha);
         free(w);
         return NULL;
     }
@@ -380,7 +386,12 @@ pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count, struct p
         pb_writer_abort(w);
         return -1;
     }
-    pb_sha256_hex(&w->sha, sha256);
+    struct pb_sha256_async *h = w->sha;
+    w->sha = NULL;
+    if (pb_sha256_async_finish(h, sha256) < 0) {
+        pb_writer_abort(w);
+        return pb_error_set(err, PB_EOS, "cannot hash the output");
+    }
     if (count)
         *count = w->count;
     int rc = pb_atomic_commit(&w->af, err);
@@ -398,6 +409,7 @@ pb_writer_abort(struct pb_writer *w)
         return;
     if (w->z_live)
         deflateEnd(&w->z);
+    pb_sha256_async_cancel(w->sha);
     pb_atomic_abort(&w->af);
     pb_buf_release(&w->line);
     free(w);

@@ -153,17 +153,13 @@ def coerce_variables(schema, operation, raw):
                     name, str(t), None, [{"path": [], "explanation": "Expected value to not be null"}], location))
             continue
         problems = []
-        v = coerce_value(t, raw[name], [], problems)
+        coerce_value(t, raw[name], [], problems)
         if problems:
             errors.append(gqlerrors.invalid_variable(name, str(t), raw[name], problems, location))
         else:
-            values[name] = raw[name] if v is None else _keep_raw(t, raw[name])
+            # graphql-core coerces again from the raw value, which now fits
+            values[name] = raw[name]
     return values, errors
-
-
-def _keep_raw(t, raw):
-    # graphql-core coerces again from the raw values; keep them untouched.
-    return raw
 
 
 class ShopifyScalarLiteralsRule(ValidationRule):

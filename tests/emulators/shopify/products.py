@@ -14,8 +14,6 @@ new variant if absent", ProductVariantSetInput.id).
 
 from decimal import Decimal
 
-from graphql import GraphQLError
-
 from . import search
 from .resolvers import (
     NODE_LOOKUP,
@@ -26,7 +24,6 @@ from .resolvers import (
     store_of,
     user_error,
 )
-from .schema import at_least
 from .store import gid, handleize, money, parse_gid, ruby_decimal, to_decimal
 
 MAX_LEN = 255
@@ -1083,11 +1080,3 @@ def variants_bulk_delete(_, info, productId, variantsIds):
         stock_new_item(st, info, st.items[v["_item"]], None)
     st.touch(p)
     return {"product": p, "userErrors": []}
-
-
-def require(cond, message, code="BAD_REQUEST"):
-    if not cond:
-        raise GraphQLError(message, extensions={"code": code})
-
-
-__all__ = ["product_set", "at_least"]

@@ -17,19 +17,16 @@ import json
 from graphql import (
     GraphQLEnumType,
     GraphQLError,
-    GraphQLInputObjectType,
-    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
-    GraphQLUnionType,
 )
 from graphql.execution.values import get_directive_values
 
 from . import search
 from .schema import at_least
-from .store import gid, gid_type, parse_gid
+from .store import gid_type, parse_gid
 
 REGISTRY = {}
 MAX_PAGE = 250

@@ -131,6 +131,18 @@ class SchemaCache:
     def base_for(self, version):
         return "2024-10" if version_key(version) < version_key("2025-01") else "2025-01"
 
+    def key_for(self, version):
+        return (self.base_for(version), tuple(b[0] for b in self.blocks_for(version)))
+
+    def warm(self, versions):
+        """Build the schemas of `versions` (one per distinct schema)."""
+        seen = set()
+        for v in versions:
+            k = self.key_for(v)
+            if k not in seen:
+                seen.add(k)
+                self.get(v)
+
     def get(self, version):
         base = self.base_for(version)
         blocks = self.blocks_for(version)

@@ -16,6 +16,7 @@ Control endpoints and fault rules come from ../common.py; see ../README.md.
 import os
 import re
 import sys
+import threading
 import traceback
 import uuid
 
@@ -45,7 +46,7 @@ from . import gqlerrors, resolvers  # noqa: E402
 from .coerce import ShopifyScalarLiteralsRule, coerce_variables  # noqa: E402
 from .cost import MAX_QUERY_COST, PLANS, ActualCost, CostCalculator, Throttle  # noqa: E402
 from .schema import SCHEMAS, Versions  # noqa: E402
-from .store import Store, gid, parse_gid  # noqa: E402
+from .store import Store, parse_gid  # noqa: E402
 
 resolvers.register_all()
 
@@ -110,8 +111,11 @@ class ShopifyPlatform(common.Platform):
         self.idempotent_required = (set(x.strip() for x in args.idempotent_required.split(",") if x.strip())
                                     if args.idempotent_required else set(resolvers.IDEMPOTENT_REQUIRED_2026_04))
         self._configure_throttle(args.throttle, args.bucket, args.restore_rate)
-        # Build the schema most requests use now, so the first request is not slow.
+        # Build the schema of the oldest version now (before the port file is
+        # written) and the other served versions' in the background, so no
+        # request waits 1-2 s for a schema build.
         SCHEMAS.get(self.versions.oldest)
+        threading.Thread(target=SCHEMAS.warm, args=(list(self.versions.supported),), daemon=True).start()
 
     def _configure_throttle(self, plan, bucket=None, restore=None):
         self.throttle.configure("standard" if plan == "off" else plan, bucket, restore, enabled=plan != "off")
@@ -453,4 +457,4 @@ def run():
     return common.main(ShopifyPlatform, make_parser())
 
 
-__all__ = ["ShopifyPlatform", "make_parser", "run", "gid"]
+__all__ = ["ShopifyPlatform", "make_parser", "run"]

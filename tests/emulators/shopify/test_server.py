@@ -596,8 +596,9 @@ class HarnessTest(EmulatorCase):
                                                     {"status": 503, "count": 1}]})
         codes = [self.c.gql("{ shop { name } }")[0] for _ in range(4)]
         self.assertEqual(codes, [429, 429, 503, 200])
-        status, hdrs, body = (self.c.control("POST", "faults", {"rules": [{"status": 429}]}), None, None)
+        self.c.control("POST", "faults", {"rules": [{"status": 429}]})
         status, hdrs, body = self.c.gql("{ shop { name } }")
+        self.assertEqual(status, 429)
         self.assertEqual(hdrs["Retry-After"], "2.0")
         self.assertIn("Exceeded 2 calls per second", body["errors"])
 
@@ -650,6 +651,38 @@ class HarnessTest(EmulatorCase):
     def test_bad_fault_rule_is_400(self):
         status, body = self.c.control("POST", "faults", {"rules": [{"match": "x"}]})
         self.assertEqual(status, 400)
+
+    def test_fault_skip_and_operation_match(self):
+        self.c.control("POST", "faults", {"rules": [{"match": "op:Two", "skip": 1, "status": 500}]})
+        q = "query Two { shop { name } }"
+        self.assertEqual([self.c.gql(q)[0] for _ in range(3)], [200, 500, 200])
+        self.assertEqual(self.c.gql("query One { shop { name } }")[0], 200)
+        _, rules = self.c.control("GET", "faults")
+        self.assertEqual((rules["rules"][0]["remaining"], rules["rules"][0]["applied"]), (0, 1))
+
+    def test_token_in_a_body_is_redacted_too(self):
+        self.c.gql("query($t: String) { shop { name } productsCount(query: $t) { count } }", {"t": TOKEN})
+        _, log = self.c.control("GET", "requests")
+        self.assertNotIn(TOKEN, json.dumps(log))
+        self.assertIn("***", log["requests"][-1]["body"])
+
+    def test_search_lags_writes(self):
+        self.c.control("POST", "config", {"searchLagMs": 5000})
+        self.create_tee()
+        q = '{ productVariants(first: 5, query: "sku:TEE-S-RED") { nodes { id } } }'
+        self.assertEqual(self.ok(q)["productVariants"]["nodes"], [])
+        self.c.control("POST", "clock", {"advance_ms": 6000})
+        self.assertEqual(len(self.ok(q)["productVariants"]["nodes"]), 1)
+        self.c.control("POST", "config", {"searchLagMs": 0})
+
+
+class ClockScaleTest(EmulatorCase):
+    extra_args = ["--clock-scale", "10", "--throttle", "plus"]
+
+    def test_restore_rate_follows_clock_scale(self):
+        self.c.control("POST", "config", {"throttle": "plus"})
+        ts = self.c.gql("{ shop { name } }")[2]["extensions"]["cost"]["throttleStatus"]
+        self.assertEqual((ts["maximumAvailable"], ts["restoreRate"]), (20000.0, 10000.0))
 
 
 class CommandLineTest(unittest.TestCase):
