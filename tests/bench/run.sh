@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Benchmarks (make bench).  Every figure is a ratio against a baseline measured in the
+# same run on the same machine and file; nothing here passes or fails on time.
+set -eu
+cd "$(dirname "$0")/../.."
+B=build/bench
+mkdir -p "$B"
+CC=${CC:-cc}
+$CC -O2 -std=c11 -Wall -Wextra -Werror -o $B/genitems tests/bench/genitems.c
+$CC -O2 -std=c11 $(pkg-config --cflags libxml-2.0) -o $B/saxnoop tests/bench/saxnoop.c \
+    $(pkg-config --libs libxml-2.0)
+PB=./posbridge
+RUNS=${BENCH_RUNS:-3}
+
+# best of N wall-clock seconds for a command
+best() {
+    local best=999999 t
+    for _ in $(seq 1 "$RUNS"); do
+        /usr/bin/time -o "$B/time.out" -f '%e' "$@" >/dev/null 2>&1
+        t=$(tail -1 "$B/time.out")
+        best=$(awk -v a="$best" -v b="$t" 'BEGIN{print (b<a)?b:a}')
+    done
+    echo "$best"
+}
+peak_kb() { /usr/bin/time -o "$B/time.out" -f '%M' "$@" >/dev/null 2>&1; tail -1 "$B/time.out"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "n/a" }'; }
+
+echo "machine: $(nproc) cores, $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ *//'), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+echo "libxml2 $(xmllint --version 2>&1 | head -1 | awk '{print $NF}')"
+
+[ -s $B/items-100k.xml ] || $B/genitems -n 100000 -o $B/items-100k.xml
+size=$(stat -c %s $B/items-100k.xml)
+echo
+echo "== export: 100,000 items, $((size / 1000000)) MB, windows-1252, best of $RUNS"
+t_lint=$(best xmllint --stream --noout $B/items-100k.xml)
+t_sax=$(best $B/saxnoop $B/items-100k.xml)
+rm -rf $B/out; t_pb=$(best sh -c "rm -rf $B/out && $PB -q export -o $B/out $B/items-100k.xml")
+echo "xmllint --stream --noout   ${t_lint}s"
+echo "no-op SAX parse (baseline) ${t_sax}s"
+echo "posbridge export           ${t_pb}s"
+echo "export / xmllint --stream  $(ratio "$t_pb" "$t_lint")   (target <= 0.8)"
+echo "export / no-op SAX parse   $(ratio "$t_pb" "$t_sax")   (target <= 1.3)"
+rm -rf $B/out; rss100=$(peak_kb $PB -q export -o $B/out $B/items-100k.xml)
+
+if [ "${BENCH_SKIP_1M:-0}" != 1 ]; then
+    [ -s $B/items-1m.xml ] || $B/genitems -n 1000000 -o $B/items-1m.xml
+    rm -rf $B/out; rss1m=$(peak_kb $PB -q export -o $B/out $B/items-1m.xml)
+    rm -rf $B/out $B/items-1m.xml
+else
+    rss1m=skipped
+fi
+echo "peak RSS, 100,000 items    $((rss100 / 1024)) MiB   (target <= 32, flat)"
+[ "$rss1m" = skipped ] || echo "peak RSS, 1,000,000 items  $((rss1m / 1024)) MiB"
+rm -rf $B/out
