@@ -69,7 +69,7 @@ build/san/tests/%: tests/unit/%.c tests/unit/check.h $(SAN_OBJS)
 UNIT_BINS := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT))
 
 # Everything the test suites need, built with the sanitizers.
-check: build/san/posbridge $(UNIT_BINS) build/gen/fields.md
+check: build/san/posbridge $(UNIT_BINS) build/gen/fields.md check-readme check-headers
 	@bash tests/run.sh
 
 readme: build/gen/fields.md
@@ -99,7 +99,8 @@ deps:
 	echo "deps: installing:$$missing"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing
 
-demo: posbridge
+demo: deps
+	@$(MAKE) --no-print-directory posbridge
 	@bash samples/demo/run.sh
 
 bench: posbridge

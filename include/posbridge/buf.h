@@ -2,8 +2,8 @@
  * Growable byte buffer with a size cap.
  *
  * Invariants: after PB_BUF_INIT or pb_buf_init, `data` is never NULL and is always
- * NUL-terminated at data[len]; `len < cap` unless cap is 0 (data then points at a shared
- * empty string).  `max` bounds len: an append that would pass it fails with -1 and leaves
+ * NUL-terminated at data[len]; `len < cap <= max + 1` unless cap is 0 (data then points at
+ * a shared empty string).  `max` bounds len: an append that would pass it fails with -1 and leaves
  * the buffer unchanged, so a hostile input cannot eat memory.  max 0 means the default
  * cap (1 GiB).
  */

@@ -297,6 +297,88 @@ test_windows_1252(void)
     got_release(&g);
 }
 
+struct enc_case {
+    const char *decl;
+    const char *desc1;  /* raw bytes in the document */
+    const char *want;   /* UTF-8 */
+};
+
+/* The encodings QBPOS and other tools declare, decoded; columns count characters. */
+static void
+test_encodings(void)
+{
+    static const struct enc_case cases[] = {
+        {"<?xml version=\"1.0\" encoding=\"windows-1252\"?>", "\x80\x81\xe9", "\xe2\x82\xac\xc2\x81\xc3\xa9"},
+        {"<?xml version='1.0' encoding = 'CP1252' ?>", "\x92", "\xe2\x80\x99"},
+        {"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>", "\x80\xe9", "\xc2\x80\xc3\xa9"},
+        {"<?xml version=\"1.0\" encoding=\"latin1\"?>", "\xff", "\xc3\xbf"},
+        {"<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "\xc3\xa9\xe2\x82\xac", "\xc3\xa9\xe2\x82\xac"},
+        {"<?xml version=\"1.0\"?>", "caf\xc3\xa9", "caf\xc3\xa9"},
+        {"\xef\xbb\xbf<?xml version=\"1.0\"?>", "\xc3\xa9", "\xc3\xa9"},
+        {"", "plain", "plain"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct pb_buf doc = PB_BUF_INIT;
+        CHECK(pb_buf_addf(&doc, "%s\n<QBPOSXML><QBPOSXMLMsgsRs>\n" RS
+                                "<ItemInventoryRet>\n<ItemNumber>1</ItemNumber>\n"
+                                "<Desc1>%s</Desc1><Price1>bad</Price1>\n"
+                                "</ItemInventoryRet>\n" TAIL,
+                          cases[i].decl, cases[i].desc1) == 0);
+        struct got g;
+        struct pb_qbpos_stats st;
+        struct pb_error err;
+        int rc = parse(doc.data, NULL, &g, &st, &err);
+        if (rc != 0)
+            printf("#   case %zu: %s\n", i, err.msg);
+        CHECK(rc == 0);
+        CHECK(g.n == 1);
+        if (g.n == 1) {
+            CHECK_STR(get(&g.it[0].rec, PB_ITEMS_DESC1), cases[i].want);
+            /* <Desc1> 7, the text, </Desc1> 8, <Price1> 8: the value's column */
+            long chars = 0;
+            for (const char *c = cases[i].want; *c; c++)
+                chars += ((unsigned char)*c & 0xc0) != 0x80;
+            CHECK(g.it[0].bad);
+            CHECK(g.it[0].why.line == 6);
+            CHECK(g.it[0].why.column == 7 + chars + 8 + 8 + 1);
+        }
+        got_release(&g);
+        pb_buf_release(&doc);
+    }
+}
+
+/* A windows-1252 document bigger than the reader's chunk: every chunk is decoded. */
+static void
+test_big_cp1252(void)
+{
+    struct pb_buf doc = PB_BUF_INIT;
+    CHECK(pb_buf_adds(&doc, "<?xml version=\"1.0\" encoding=\"windows-1252\"?>\n"
+                            "<QBPOSXML><QBPOSXMLMsgsRs>\n" RS) == 0);
+    enum { ITEMS = 6000 };
+    for (int i = 0; i < ITEMS; i++)
+        CHECK(pb_buf_addf(&doc, "<ItemInventoryRet><ItemNumber>%d</ItemNumber>"
+                                "<Desc1>Caf\xe9 \x93%d\x94</Desc1></ItemInventoryRet>\n",
+                          i + 1, i + 1) == 0);
+    CHECK(pb_buf_adds(&doc, TAIL) == 0);
+    CHECK(doc.len > 2 * 256 * 1024);
+    struct got g;
+    struct pb_qbpos_stats st;
+    struct pb_error err;
+    memset(&g, 0, sizeof(g));
+    memset(&st, 0, sizeof(st));
+    g.stop_at = -1;
+    pb_error_init(&err);
+    CHECK(pb_qbpos_read_items_mem("big.xml", doc.data, doc.len, NULL, collect, &g, &st, &err) ==
+          0);
+    CHECK(st.items == ITEMS);
+    CHECK(g.n == MAX_ITEMS);
+    if (g.n == MAX_ITEMS)
+        CHECK_STR(get(&g.it[MAX_ITEMS - 1].rec, PB_ITEMS_DESC1),
+                  "Caf\xc3\xa9 \xe2\x80\x9c" "16\xe2\x80\x9d");
+    got_release(&g);
+    pb_buf_release(&doc);
+}
+
 /* Several responses in one document: all items, summed counts, the last remaining count. */
 static void
 test_two_responses(void)
@@ -739,6 +821,8 @@ main(void)
     RUN(test_items_complete);
     RUN(test_nested_not_overwriting);
     RUN(test_windows_1252);
+    RUN(test_encodings);
+    RUN(test_big_cp1252);
     RUN(test_two_responses);
     RUN(test_status);
     RUN(test_refused);
