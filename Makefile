@@ -17,7 +17,7 @@ BASE_CFLAGS = -std=c11 -pthread -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WA
               -Iinclude -Ibuild/gen -DPB_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-SRCS := $(sort $(wildcard src/core/*.c src/staged/*.c src/qbpos/*.c src/net/*.c \
+SRCS := $(sort $(wildcard src/core/*.c src/staged/*.c src/qbpos/*.c src/transform/*.c src/net/*.c \
                           src/platforms/*.c src/cmd_*.c))
 HDRS := $(wildcard include/posbridge/*.h src/*/*.h)
 GEN := build/gen/pb_schemas.c build/gen/pb_schemas.h
@@ -45,18 +45,22 @@ build/gen/fields.md: $(FORMATS) formats/gen.awk
 	@mkdir -p $(@D)
 	awk -v mode=md -f formats/gen.awk $(FORMATS) > $@
 
+# V=1 shows the full command lines.
+Q = $(if $(V),,@)
 build/rel/%.o: src/%.c $(HDRS) build/gen/pb_schemas.h
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
 build/rel/gen/%.o: build/gen/%.c build/gen/pb_schemas.h
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
 build/san/%.o: src/%.c $(HDRS) build/gen/pb_schemas.h
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
+	@$(if $(Q),echo "  CC san  $<")
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
 build/san/gen/%.o: build/gen/%.c build/gen/pb_schemas.h
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
 
 build/san/posbridge: build/san/main.o $(SAN_OBJS)
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)

@@ -23,9 +23,11 @@ static const struct pb_cmd {
     int flags;
     const char *summary;
 } commands[] = {
+    {"config", cmd_config, 0, "check the configuration and print it (secrets redacted)"},
     {"convert", cmd_convert, 0, "re-encode a staged file (CSV <-> JSONL, .gz)"},
     {"export", cmd_export, CMD_USES_XML, "QBPOS item files -> a new batch of staged items"},
     {"help", cmd_help, 0, "list the commands"},
+    {"transform", cmd_transform, 0, "a batch -> what each store gets (products per store)"},
     {"validate", cmd_validate, 0, "check a staged file against its schema"},
     {"version", cmd_version, 0, "print the version"},
 };

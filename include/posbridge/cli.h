@@ -35,6 +35,8 @@ int pb_cli_fail(const struct pb_error *err);
 
 int cmd_export(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_validate(int argc, char **argv, struct pb_ctx *ctx);
+int cmd_config(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_convert(int argc, char **argv, struct pb_ctx *ctx);
+int cmd_transform(int argc, char **argv, struct pb_ctx *ctx);
 
 #endif

@@ -2,14 +2,69 @@
  * The configuration: one INI file, from -c FILE, $POSBRIDGE_CONFIG or ./posbridge.ini.
  * Unknown sections or keys, bad values and missing required keys are errors that name
  * the file, line and key (PB_ECONFIG, exit 78).  Without any config file the defaults
- * apply (home is the current directory).
+ * apply (home is the current directory, no stores).
+ *
+ * Secrets are never in the file: a credential is a reference, `env:NAME` or
+ * `file:PATH` (or `<key>_file = PATH`), resolved only when a connector needs it.  A
+ * secret file readable by group or others is refused.
  */
 #ifndef PB_CONFIG_H
 #define PB_CONFIG_H
 
+#include <stdint.h>
+#include <stdio.h>
+
 #include "posbridge/staged.h"
 
 struct pb_error;
+
+#define PB_MAX_STORES 32
+#define PB_QBPOS_STORES 20
+
+enum pb_sku_field { PB_SKU_ALU, PB_SKU_ITEM_NUMBER, PB_SKU_UPC };
+enum pb_qty_policy { PB_QTY_STORE, PB_QTY_SUM, PB_QTY_PER_STORE };
+enum pb_rounding { PB_ROUND_DOWN, PB_ROUND_NEAREST, PB_ROUND_UP };
+enum pb_platform_id { PB_SHOPIFY, PB_BIGCOMMERCE, PB_WOOCOMMERCE, PB_MAGENTO };
+
+/* Price levels: 1..5 are QBPOS Price1..Price5; these are the others. */
+enum { PB_PRICE_NONE = 0, PB_PRICE_WEB = 6, PB_PRICE_MSRP = 7 };
+
+/* A list of strings from a comma-separated value. */
+struct pb_strlist {
+    char **v;
+    int n;
+};
+
+/* What decides quantities and prices; [qbpos], overridable per store. */
+struct pb_pricing {
+    int price_level;          /* 1..5 or PB_PRICE_WEB */
+    int compare_level;        /* PB_PRICE_NONE, 1..5 or PB_PRICE_MSRP */
+    enum pb_qty_policy qty;
+    int qty_store;            /* for PB_QTY_STORE: the QBPOS store number */
+    int64_t safety_buffer;    /* fixed point, PB_QTY_SCALE */
+    enum pb_rounding rounding;
+    unsigned set;             /* which of the above the section set (PB_PRICING_*) */
+};
+
+enum { PB_PRICING_PRICE = 1, PB_PRICING_COMPARE = 2, PB_PRICING_QTY = 4,
+       PB_PRICING_BUFFER = 8, PB_PRICING_ROUNDING = 16 };
+
+enum { PB_SECRET_TOKEN, PB_SECRET_CONSUMER_KEY, PB_SECRET_CONSUMER_SECRET,
+       PB_SECRET_ACCESS_TOKEN, PB_SECRET_ACCESS_TOKEN_SECRET, PB_SECRET__COUNT };
+
+struct pb_store_cfg {
+    char *name;
+    long line;                /* where its section starts */
+    enum pb_platform_id platform;
+    char *base_url;
+    char *api_version;
+    char *secret_ref[PB_SECRET__COUNT]; /* "env:NAME" or "file:PATH", or NULL */
+    char *location[PB_QBPOS_STORES + 1]; /* QBPOS store number -> remote location id */
+    char *default_location;   /* for the store / sum policies */
+    struct pb_strlist maps;   /* mapping tables, after the [transform] ones */
+    int new_hidden;           /* new_products = hidden (default) | visible */
+    struct pb_pricing pricing;
+};
 
 struct pb_config {
     char *path;        /* the file read, or NULL when none */
@@ -18,17 +73,53 @@ struct pb_config {
     int gzip;          /* [general] gzip = true | false */
     char *currency;    /* [general] currency, ISO 4217 (default USD) */
     char *qbpos_tz;    /* [general] qbpos_timezone, IANA name, for times without offset */
+
+    /* [qbpos]: reading QBPOS data */
+    enum pb_sku_field sku;
+    int web_items_only;               /* online = is_web_item (default) | all */
+    struct pb_strlist departments;    /* include only these department codes */
+    struct pb_strlist exclude_departments;
+    struct pb_strlist nontaxable_codes; /* tax codes that mean "not taxable" (Non) */
+    struct pb_pricing pricing;
+
+    /* [transform] */
+    struct pb_strlist maps;           /* mapping tables applied for every store */
+    int maps_ci;                      /* match case-insensitively */
+    char *attribute_option;           /* option name for Attribute (Color) */
+    char *size_option;                /* option name for Size (Size) */
+    char *option3_field;              /* an items field or x_ column, or NULL */
+    char *option3_name;
+    int vendor_from_manufacturer;     /* vendor = manufacturer (default) | vendor_code */
+
+    struct pb_store_cfg stores[PB_MAX_STORES];
+    int nstores;
 };
 
 /*
  * Load the config.  path NULL: $POSBRIDGE_CONFIG, then ./posbridge.ini, then defaults.
  * A path given explicitly must exist.  Relative paths inside the file are taken relative
- * to the file's directory.
+ * to the file's directory.  Secret files are checked (exist, not group/other readable).
  */
 int pb_config_load(struct pb_config *cfg, const char *path, struct pb_error *err);
 void pb_config_release(struct pb_config *cfg);
 
 /* "<home>/batches" etc.  Returns a malloc'd path or NULL. */
 char *pb_config_path(const struct pb_config *cfg, const char *sub);
+
+/* A store by name, or NULL. */
+const struct pb_store_cfg *pb_config_store(const struct pb_config *cfg, const char *name);
+
+/*
+ * Resolve a store's secret into a malloc'd string (the caller wipes and frees it).
+ * NULL with err (PB_ECONFIG) when it is not configured or cannot be read.
+ */
+char *pb_config_secret(const struct pb_store_cfg *st, int which, struct pb_error *err);
+
+/* Names for messages and `config check`. */
+const char *pb_platform_name(enum pb_platform_id p);
+const char *pb_secret_key(int which);
+
+/* Print the effective configuration, secrets shown only as their references. */
+void pb_config_print(const struct pb_config *cfg, FILE *fp);
 
 #endif

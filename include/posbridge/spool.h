@@ -18,6 +18,8 @@ struct pb_error;
 struct pb_spool {
     FILE *fp;
     uint64_t count;
+    uint64_t size;     /* bytes written */
+    int reading;       /* the stream position is somewhere in the file */
     struct pb_buf io;
     const char **files; /* origin file names, indexed */
     size_t nfiles;
@@ -30,6 +32,12 @@ void pb_spool_close(struct pb_spool *sp);
 /* Append a record (values, extras, origin line and record number; file by index). */
 int pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index,
                  struct pb_error *err);
+/* Where the next pb_spool_put will write: an offset for pb_spool_get_at. */
+uint64_t pb_spool_tell(const struct pb_spool *sp);
+/* Read the record at offset (from pb_spool_tell) into r: 1, or -1 on error. */
+int pb_spool_get_at(struct pb_spool *sp, uint64_t offset, struct pb_rec *r, int *file_index,
+                    struct pb_error *err);
+
 /* Start reading from the first record. */
 int pb_spool_rewind(struct pb_spool *sp, struct pb_error *err);
 /* Read the next record into r: 1, 0 at end, -1 on error.  *file_index is set. */

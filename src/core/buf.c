@@ -36,8 +36,6 @@ pb_buf_grow(struct pb_buf *b, size_t extra)
     /* Never more room than max allows: the inline appends rely on len < cap <= max + 1. */
     if (cap > max + 1)
         cap = max + 1;
-    if (cap - 1 > max) /* so the inline appends' "fits in cap" test also respects max */
-        cap = max + 1;
     char *p = realloc(b->cap ? b->data : NULL, cap);
     if (!p)
         return -1;

@@ -2,16 +2,20 @@
 #include "posbridge/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
 
 #include "posbridge/buf.h"
 #include "posbridge/err.h"
+#include "posbridge/money.h"
 #include "posbridge/banned.h"
 
 struct load {
@@ -20,7 +24,26 @@ struct load {
     FILE *fp;
     long line;
     char *dir; /* directory of the config file, for relative paths */
+    struct pb_store_cfg *store; /* the [store NAME] being read */
+    char section[128];
 };
+
+static const char *const secret_keys[PB_SECRET__COUNT] = {
+    "token", "consumer_key", "consumer_secret", "access_token", "access_token_secret",
+};
+
+const char *
+pb_secret_key(int which)
+{
+    return which >= 0 && which < PB_SECRET__COUNT ? secret_keys[which] : "?";
+}
+
+const char *
+pb_platform_name(enum pb_platform_id p)
+{
+    static const char *const names[] = {"shopify", "bigcommerce", "woocommerce", "magento"};
+    return (unsigned)p < 4 ? names[p] : "?";
+}
 
 static char *
 reader(char *str, int num, void *stream)
@@ -56,6 +79,56 @@ set_path(struct load *ld, char **dst, const char *v)
     return *dst ? 0 : -1;
 }
 
+static void
+list_free(struct pb_strlist *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* Split "a, b ,c" into a list; with paths, make each relative to the config file. */
+static int
+set_list(struct load *ld, struct pb_strlist *l, const char *v, int paths)
+{
+    list_free(l);
+    const char *p = v;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        char *item = strndup(p, n);
+        char **nv = realloc(l->v, (size_t)(l->n + 1) * sizeof(*nv));
+        if (!item || !nv) {
+            free(item);
+            if (nv)
+                l->v = nv;
+            return -1;
+        }
+        l->v = nv;
+        l->v[l->n] = NULL;
+        if (paths) {
+            if (set_path(ld, &l->v[l->n], item) < 0) {
+                free(item);
+                return -1;
+            }
+            free(item);
+        } else {
+            l->v[l->n] = item;
+        }
+        l->n++;
+        p += n;
+    }
+    return 0;
+}
+
 static int
 parse_bool(const char *v, int *out)
 {
@@ -69,11 +142,297 @@ parse_bool(const char *v, int *out)
 }
 
 static int
-bad(struct load *ld, const char *section, const char *key, const char *why)
+parse_int(const char *v, long lo, long hi, int *out)
 {
-    pb_error_at(ld->err, PB_ECONFIG, ld->cfg->path, ld->line, -1, -1, NULL,
-                "[%s] %s: %s", section, key, why);
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < lo || n > hi)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
+__attribute__((format(printf, 3, 4))) static int
+bad(struct load *ld, const char *key, const char *fmt, ...)
+{
+    char why[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    pb_error_at(ld->err, PB_ECONFIG, ld->cfg->path, ld->line, -1, -1, NULL, "[%s] %s: %s",
+                ld->section, key, why);
     return 0; /* stop parsing */
+}
+
+static int
+oom(struct load *ld, const char *key)
+{
+    return bad(ld, key, "%s", "out of memory");
+}
+
+/* Keys [qbpos] and [store NAME] share: how prices and quantities are chosen. */
+static int
+pricing_key(struct load *ld, struct pb_pricing *p, const char *key, const char *v)
+{
+    if (!strcmp(key, "price_level")) {
+        if (!strcasecmp(v, "web"))
+            p->price_level = PB_PRICE_WEB;
+        else if (parse_int(v, 1, 5, &p->price_level) < 0)
+            return bad(ld, key, "'%s' is not 1 to 5 or web", v);
+        p->set |= PB_PRICING_PRICE;
+    } else if (!strcmp(key, "compare_at")) {
+        p->set |= PB_PRICING_COMPARE;
+        if (!strcasecmp(v, "none"))
+            p->compare_level = PB_PRICE_NONE;
+        else if (!strcasecmp(v, "msrp"))
+            p->compare_level = PB_PRICE_MSRP;
+        else if (parse_int(v, 1, 5, &p->compare_level) < 0)
+            return bad(ld, key, "'%s' is not none, msrp or 1 to 5", v);
+    } else if (!strcmp(key, "quantity")) {
+        p->set |= PB_PRICING_QTY;
+        if (!strcmp(v, "sum"))
+            p->qty = PB_QTY_SUM;
+        else if (!strcmp(v, "per_store"))
+            p->qty = PB_QTY_PER_STORE;
+        else if (!strncmp(v, "store ", 6) || !strncmp(v, "store:", 6)) {
+            p->qty = PB_QTY_STORE;
+            if (parse_int(v + 6, 1, PB_QBPOS_STORES, &p->qty_store) < 0)
+                return bad(ld, key, "'%s': the store number must be 1 to 20", v);
+        } else
+            return bad(ld, key, "'%s' is not sum, per_store or store N", v);
+    } else if (!strcmp(key, "safety_buffer")) {
+        const char *why;
+        p->set |= PB_PRICING_BUFFER;
+        if (pb_qty_parse(v, strlen(v), &p->safety_buffer, &why) < 0 || p->safety_buffer < 0)
+            return bad(ld, key, "'%s' is not a quantity of 0 or more", v);
+    } else if (!strcmp(key, "rounding")) {
+        p->set |= PB_PRICING_ROUNDING;
+        if (!strcmp(v, "down"))
+            p->rounding = PB_ROUND_DOWN;
+        else if (!strcmp(v, "nearest"))
+            p->rounding = PB_ROUND_NEAREST;
+        else if (!strcmp(v, "up"))
+            p->rounding = PB_ROUND_UP;
+        else
+            return bad(ld, key, "'%s' is not down, nearest or up", v);
+    } else {
+        return -1; /* not a pricing key */
+    }
+    return 1;
+}
+
+static int
+general_key(struct load *ld, const char *key, const char *v)
+{
+    struct pb_config *c = ld->cfg;
+    if (!strcmp(key, "home")) {
+        if (!*v)
+            return bad(ld, key, "%s", "must not be empty");
+        if (set_path(ld, &c->home, v) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "format")) {
+        if (!strcmp(v, "csv"))
+            c->format = PB_ENC_CSV;
+        else if (!strcmp(v, "jsonl"))
+            c->format = PB_ENC_JSONL;
+        else
+            return bad(ld, key, "'%s' is not csv or jsonl", v);
+    } else if (!strcmp(key, "gzip")) {
+        if (parse_bool(v, &c->gzip) < 0)
+            return bad(ld, key, "'%s' is not true or false", v);
+    } else if (!strcmp(key, "currency")) {
+        if (strlen(v) != 3)
+            return bad(ld, key, "'%s' is not a 3-letter ISO 4217 code", v);
+        if (set_str(&c->currency, v) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "qbpos_timezone")) {
+        if (set_str(&c->qbpos_tz, v) < 0)
+            return oom(ld, key);
+    } else {
+        return bad(ld, key, "%s", "unknown key");
+    }
+    return 1;
+}
+
+static int
+qbpos_key(struct load *ld, const char *key, const char *v)
+{
+    struct pb_config *c = ld->cfg;
+    int r = pricing_key(ld, &c->pricing, key, v);
+    if (r >= 0)
+        return r;
+    if (!strcmp(key, "sku")) {
+        if (!strcmp(v, "alu"))
+            c->sku = PB_SKU_ALU;
+        else if (!strcmp(v, "item_number"))
+            c->sku = PB_SKU_ITEM_NUMBER;
+        else if (!strcmp(v, "upc"))
+            c->sku = PB_SKU_UPC;
+        else
+            return bad(ld, key, "'%s' is not alu, item_number or upc", v);
+    } else if (!strcmp(key, "online")) {
+        if (!strcmp(v, "is_web_item"))
+            c->web_items_only = 1;
+        else if (!strcmp(v, "all"))
+            c->web_items_only = 0;
+        else
+            return bad(ld, key, "'%s' is not is_web_item or all", v);
+    } else if (!strcmp(key, "departments")) {
+        if (set_list(ld, &c->departments, v, 0) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "exclude_departments")) {
+        if (set_list(ld, &c->exclude_departments, v, 0) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "nontaxable_codes")) {
+        if (set_list(ld, &c->nontaxable_codes, v, 0) < 0)
+            return oom(ld, key);
+    } else {
+        return bad(ld, key, "%s", "unknown key");
+    }
+    return 1;
+}
+
+static int
+transform_key(struct load *ld, const char *key, const char *v)
+{
+    struct pb_config *c = ld->cfg;
+    if (!strcmp(key, "maps")) {
+        if (set_list(ld, &c->maps, v, 1) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "case_insensitive")) {
+        if (parse_bool(v, &c->maps_ci) < 0)
+            return bad(ld, key, "'%s' is not true or false", v);
+    } else if (!strcmp(key, "attribute_option")) {
+        if (!*v || set_str(&c->attribute_option, v) < 0)
+            return bad(ld, key, "%s", "must be an option name such as Color");
+    } else if (!strcmp(key, "size_option")) {
+        if (!*v || set_str(&c->size_option, v) < 0)
+            return bad(ld, key, "%s", "must be an option name such as Size");
+    } else if (!strcmp(key, "option3")) {
+        /* option3 = FIELD:Name, e.g. x_material:Material */
+        const char *colon = strchr(v, ':');
+        if (!colon || colon == v || !colon[1])
+            return bad(ld, key, "'%s' is not FIELD:Option Name", v);
+        free(c->option3_field);
+        free(c->option3_name);
+        c->option3_field = strndup(v, (size_t)(colon - v));
+        c->option3_name = strdup(colon + 1);
+        if (!c->option3_field || !c->option3_name)
+            return oom(ld, key);
+    } else if (!strcmp(key, "vendor")) {
+        if (!strcmp(v, "manufacturer"))
+            c->vendor_from_manufacturer = 1;
+        else if (!strcmp(v, "vendor_code"))
+            c->vendor_from_manufacturer = 0;
+        else
+            return bad(ld, key, "'%s' is not manufacturer or vendor_code", v);
+    } else {
+        return bad(ld, key, "%s", "unknown key");
+    }
+    return 1;
+}
+
+static int
+secret_ref(struct load *ld, char **dst, const char *key, const char *v, int is_file_key)
+{
+    if (is_file_key) {
+        struct pb_buf b = PB_BUF_INIT;
+        char *path = NULL;
+        if (set_path(ld, &path, v) < 0 || pb_buf_addf(&b, "file:%s", path) < 0) {
+            free(path);
+            pb_buf_release(&b);
+            return oom(ld, key);
+        }
+        free(path);
+        free(*dst);
+        *dst = pb_buf_detach(&b, NULL);
+        return 1;
+    }
+    if (!strncmp(v, "env:", 4) && v[4]) {
+        if (set_str(dst, v) < 0)
+            return oom(ld, key);
+        return 1;
+    }
+    if (!strncmp(v, "file:", 5) && v[5]) {
+        return secret_ref(ld, dst, key, v + 5, 1);
+    }
+    return bad(ld, key, "%s",
+               "give a reference, env:NAME or file:PATH, not the secret itself");
+}
+
+static int
+store_key(struct load *ld, const char *key, const char *v)
+{
+    struct pb_store_cfg *s = ld->store;
+    int r = pricing_key(ld, &s->pricing, key, v);
+    if (r >= 0)
+        return r;
+    for (int i = 0; i < PB_SECRET__COUNT; i++) {
+        size_t k = strlen(secret_keys[i]);
+        if (!strcmp(key, secret_keys[i]))
+            return secret_ref(ld, &s->secret_ref[i], key, v, 0);
+        if (!strncmp(key, secret_keys[i], k) && !strcmp(key + k, "_file"))
+            return secret_ref(ld, &s->secret_ref[i], key, v, 1);
+    }
+    if (!strcmp(key, "platform")) {
+        int i;
+        for (i = 0; i < 4; i++)
+            if (!strcmp(v, pb_platform_name((enum pb_platform_id)i)))
+                break;
+        if (i == 4)
+            return bad(ld, key, "'%s' is not shopify, bigcommerce, woocommerce or magento", v);
+        s->platform = (enum pb_platform_id)i;
+        s->line = s->line ? s->line : ld->line;
+    } else if (!strcmp(key, "base_url")) {
+        if (strncmp(v, "https://", 8) && strncmp(v, "http://", 7))
+            return bad(ld, key, "'%s' is not an http(s) URL", v);
+        if (set_str(&s->base_url, v) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "api_version")) {
+        if (set_str(&s->api_version, v) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "locations")) {
+        /* locations = 1:gid://shopify/Location/1, 2:gid://shopify/Location/2 */
+        struct pb_strlist l = {0};
+        if (set_list(ld, &l, v, 0) < 0)
+            return oom(ld, key);
+        for (int i = 0; i < l.n; i++) {
+            char *colon = strchr(l.v[i], ':');
+            int n;
+            if (colon)
+                *colon = '\0';
+            if (!colon || !colon[1] || parse_int(l.v[i], 1, PB_QBPOS_STORES, &n) < 0) {
+                if (colon)
+                    *colon = ':';
+                bad(ld, key, "'%s' is not STORE:LOCATION (store 1 to 20)", l.v[i]);
+                list_free(&l);
+                return 0;
+            }
+            if (set_str(&s->location[n], colon + 1) < 0) {
+                list_free(&l);
+                return oom(ld, key);
+            }
+        }
+        list_free(&l);
+    } else if (!strcmp(key, "location")) {
+        if (set_str(&s->default_location, v) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "maps")) {
+        if (set_list(ld, &s->maps, v, 1) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "new_products")) {
+        if (!strcmp(v, "hidden"))
+            s->new_hidden = 1;
+        else if (!strcmp(v, "visible"))
+            s->new_hidden = 0;
+        else
+            return bad(ld, key, "'%s' is not hidden or visible", v);
+    } else {
+        return bad(ld, key, "%s", "unknown key");
+    }
+    return 1;
 }
 
 static int
@@ -81,38 +440,40 @@ handler(void *user, const char *section, const char *key, const char *value)
 {
     struct load *ld = user;
     struct pb_config *c = ld->cfg;
+    if (strcmp(section, ld->section) != 0) {
+        snprintf(ld->section, sizeof(ld->section), "%s", section);
+        ld->store = NULL;
+        if (!strncmp(section, "store ", 6)) {
+            const char *name = section + 6;
+            while (*name == ' ')
+                name++;
+            if (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(name))
+                return bad(ld, "", "store name '%s' may use only a-z, 0-9, - and _", name);
+            for (int i = 0; i < c->nstores; i++)
+                if (!strcmp(c->stores[i].name, name))
+                    return bad(ld, "", "store '%s' is defined twice", name);
+            if (c->nstores == PB_MAX_STORES)
+                return bad(ld, "", "%s", "too many stores");
+            ld->store = &c->stores[c->nstores++];
+            ld->store->name = strdup(name);
+            ld->store->line = ld->line;
+            ld->store->new_hidden = 1;
+            ld->store->platform = (enum pb_platform_id)-1;
+            if (!ld->store->name)
+                return oom(ld, "");
+        }
+    }
     if (!key) /* a section header alone */
         return 1;
-    if (strcmp(section, "general") == 0) {
-        if (!strcmp(key, "home")) {
-            if (!*value)
-                return bad(ld, section, key, "must not be empty");
-            if (set_path(ld, &c->home, value) < 0)
-                return bad(ld, section, key, "out of memory");
-        } else if (!strcmp(key, "format")) {
-            if (!strcmp(value, "csv"))
-                c->format = PB_ENC_CSV;
-            else if (!strcmp(value, "jsonl"))
-                c->format = PB_ENC_JSONL;
-            else
-                return bad(ld, section, key, "must be csv or jsonl");
-        } else if (!strcmp(key, "gzip")) {
-            if (parse_bool(value, &c->gzip) < 0)
-                return bad(ld, section, key, "must be true or false");
-        } else if (!strcmp(key, "currency")) {
-            if (strlen(value) != 3)
-                return bad(ld, section, key, "must be a 3-letter ISO 4217 code");
-            if (set_str(&c->currency, value) < 0)
-                return bad(ld, section, key, "out of memory");
-        } else if (!strcmp(key, "qbpos_timezone")) {
-            if (set_str(&c->qbpos_tz, value) < 0)
-                return bad(ld, section, key, "out of memory");
-        } else {
-            return bad(ld, section, key, "unknown key");
-        }
-        return 1;
-    }
-    return bad(ld, section, key, "unknown section");
+    if (!strcmp(section, "general"))
+        return general_key(ld, key, value);
+    if (!strcmp(section, "qbpos"))
+        return qbpos_key(ld, key, value);
+    if (!strcmp(section, "transform"))
+        return transform_key(ld, key, value);
+    if (ld->store)
+        return store_key(ld, key, value);
+    return bad(ld, key, "%s", "unknown section (expected general, qbpos, transform or store NAME)");
 }
 
 static int
@@ -122,7 +483,92 @@ defaults(struct pb_config *cfg)
     cfg->format = PB_ENC_CSV;
     cfg->home = strdup(".");
     cfg->currency = strdup("USD");
-    return cfg->home && cfg->currency ? 0 : -1;
+    cfg->sku = PB_SKU_ALU;
+    cfg->web_items_only = 1;
+    cfg->pricing.price_level = 1;
+    cfg->pricing.compare_level = PB_PRICE_NONE;
+    cfg->pricing.qty = PB_QTY_SUM;
+    cfg->pricing.qty_store = 1;
+    cfg->pricing.rounding = PB_ROUND_DOWN;
+    cfg->attribute_option = strdup("Color");
+    cfg->size_option = strdup("Size");
+    cfg->vendor_from_manufacturer = 1;
+    cfg->nontaxable_codes.v = malloc(sizeof(char *));
+    if (cfg->nontaxable_codes.v && (cfg->nontaxable_codes.v[0] = strdup("Non")))
+        cfg->nontaxable_codes.n = 1;
+    return cfg->home && cfg->currency && cfg->attribute_option && cfg->size_option &&
+                   cfg->nontaxable_codes.n
+               ? 0
+               : -1;
+}
+
+/* A secret file must be a regular file that only its owner can read. */
+static int
+check_secret_file(const struct pb_config *c, const struct pb_store_cfg *s, const char *path,
+                  struct pb_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return pb_error_sys(err, PB_ECONFIG, errno, "%s: [store %s]: cannot read secret file '%s'",
+                            c->path ? c->path : "config", s->name, path);
+    if (!S_ISREG(st.st_mode))
+        return pb_error_set(err, PB_ECONFIG, "%s: [store %s]: secret file '%s' is not a file",
+                            c->path ? c->path : "config", s->name, path);
+    if (st.st_mode & (S_IRWXG | S_IRWXO))
+        return pb_error_set(err, PB_ECONFIG,
+                            "%s: [store %s]: secret file '%s' can be read by others "
+                            "(mode %03o); run: chmod 600 '%s'",
+                            c->path ? c->path : "config", s->name, path,
+                            (unsigned)(st.st_mode & 0777), path);
+    return 0;
+}
+
+/* A store takes each pricing setting it does not set itself from [qbpos]. */
+static void
+inherit(struct pb_pricing *p, const struct pb_pricing *g)
+{
+    if (!(p->set & PB_PRICING_PRICE))
+        p->price_level = g->price_level;
+    if (!(p->set & PB_PRICING_COMPARE))
+        p->compare_level = g->compare_level;
+    if (!(p->set & PB_PRICING_QTY)) {
+        p->qty = g->qty;
+        p->qty_store = g->qty_store;
+    }
+    if (!(p->set & PB_PRICING_BUFFER))
+        p->safety_buffer = g->safety_buffer;
+    if (!(p->set & PB_PRICING_ROUNDING))
+        p->rounding = g->rounding;
+}
+
+static int
+check(struct pb_config *c, struct pb_error *err)
+{
+    for (int i = 0; i < c->nstores; i++) {
+        struct pb_store_cfg *s = &c->stores[i];
+        inherit(&s->pricing, &c->pricing);
+        if ((int)s->platform < 0)
+            return pb_error_at(err, PB_ECONFIG, c->path, s->line, -1, -1, NULL,
+                               "[store %s]: 'platform' is required", s->name);
+        if (!s->base_url)
+            return pb_error_at(err, PB_ECONFIG, c->path, s->line, -1, -1, NULL,
+                               "[store %s]: 'base_url' is required", s->name);
+        if (s->pricing.qty == PB_QTY_PER_STORE) {
+            int any = 0;
+            for (int n = 1; n <= PB_QBPOS_STORES; n++)
+                any |= s->location[n] != NULL;
+            if (!any)
+                return pb_error_at(err, PB_ECONFIG, c->path, s->line, -1, -1, NULL,
+                                   "[store %s]: quantity = per_store needs 'locations' "
+                                   "(QBPOS store:location, ...)",
+                                   s->name);
+        }
+        for (int k = 0; k < PB_SECRET__COUNT; k++)
+            if (s->secret_ref[k] && !strncmp(s->secret_ref[k], "file:", 5) &&
+                check_secret_file(c, s, s->secret_ref[k] + 5, err) < 0)
+                return -1;
+    }
+    return 0;
 }
 
 int
@@ -146,7 +592,9 @@ pb_config_load(struct pb_config *cfg, const char *path, struct pb_error *err)
         return pb_error_sys(err, PB_ECONFIG, errno, "cannot read config '%s'", path);
     }
     cfg->path = strdup(path);
-    struct load ld = {cfg, err, fp, 0, NULL};
+    struct load ld;
+    memset(&ld, 0, sizeof(ld));
+    ld.cfg = cfg, ld.err = err, ld.fp = fp;
     const char *slash = strrchr(path, '/');
     if (slash)
         ld.dir = strndup(path, (size_t)(slash - path));
@@ -160,7 +608,7 @@ pb_config_load(struct pb_config *cfg, const char *path, struct pb_error *err)
                            "cannot parse this line (expected [section] or key = value)");
     if (r < 0)
         return pb_error_set(err, PB_ECONFIG, "cannot read config '%s'", path);
-    return 0;
+    return check(cfg, err);
 }
 
 void
@@ -170,6 +618,26 @@ pb_config_release(struct pb_config *cfg)
     free(cfg->home);
     free(cfg->currency);
     free(cfg->qbpos_tz);
+    list_free(&cfg->departments);
+    list_free(&cfg->exclude_departments);
+    list_free(&cfg->nontaxable_codes);
+    list_free(&cfg->maps);
+    free(cfg->attribute_option);
+    free(cfg->size_option);
+    free(cfg->option3_field);
+    free(cfg->option3_name);
+    for (int i = 0; i < cfg->nstores; i++) {
+        struct pb_store_cfg *s = &cfg->stores[i];
+        free(s->name);
+        free(s->base_url);
+        free(s->api_version);
+        free(s->default_location);
+        for (int k = 0; k < PB_SECRET__COUNT; k++)
+            free(s->secret_ref[k]);
+        for (int n = 0; n <= PB_QBPOS_STORES; n++)
+            free(s->location[n]);
+        list_free(&s->maps);
+    }
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -180,4 +648,154 @@ pb_config_path(const struct pb_config *cfg, const char *sub)
     if (pb_buf_addf(&b, "%s/%s", cfg->home, sub) < 0)
         return NULL;
     return pb_buf_detach(&b, NULL);
+}
+
+const struct pb_store_cfg *
+pb_config_store(const struct pb_config *cfg, const char *name)
+{
+    for (int i = 0; i < cfg->nstores; i++)
+        if (!strcmp(cfg->stores[i].name, name))
+            return &cfg->stores[i];
+    return NULL;
+}
+
+char *
+pb_config_secret(const struct pb_store_cfg *st, int which, struct pb_error *err)
+{
+    const char *ref = which >= 0 && which < PB_SECRET__COUNT ? st->secret_ref[which] : NULL;
+    if (!ref) {
+        pb_error_set(err, PB_ECONFIG, "[store %s]: '%s' is not configured", st->name,
+                     pb_secret_key(which));
+        return NULL;
+    }
+    if (!strncmp(ref, "env:", 4)) {
+        const char *v = getenv(ref + 4);
+        if (!v || !*v) {
+            pb_error_set(err, PB_ECONFIG, "[store %s]: %s: environment variable %s is not set",
+                         st->name, pb_secret_key(which), ref + 4);
+            return NULL;
+        }
+        char *s = strdup(v);
+        if (!s)
+            pb_error_set(err, PB_EOS, "out of memory");
+        return s;
+    }
+    /* file:PATH; the mode was checked at load. */
+    const char *path = ref + 5;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        pb_error_sys(err, PB_ECONFIG, errno, "[store %s]: cannot read secret file '%s'",
+                     st->name, path);
+        return NULL;
+    }
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n < 0) {
+        pb_error_sys(err, PB_ECONFIG, errno, "[store %s]: cannot read secret file '%s'",
+                     st->name, path);
+        return NULL;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        n--;
+    buf[n] = '\0';
+    if (n == 0) {
+        pb_error_set(err, PB_ECONFIG, "[store %s]: secret file '%s' is empty", st->name, path);
+        return NULL;
+    }
+    char *s = strdup(buf);
+    memset(buf, 0, sizeof(buf));
+    if (!s)
+        pb_error_set(err, PB_EOS, "out of memory");
+    return s;
+}
+
+static void
+print_list(FILE *fp, const char *key, const struct pb_strlist *l)
+{
+    fprintf(fp, "%s =", key);
+    for (int i = 0; i < l->n; i++)
+        fprintf(fp, "%s %s", i ? "," : "", l->v[i]);
+    fputc('\n', fp);
+}
+
+static void
+print_pricing(FILE *fp, const struct pb_pricing *p)
+{
+    char num[32];
+    if (p->price_level == PB_PRICE_WEB)
+        fprintf(fp, "price_level = web\n");
+    else
+        fprintf(fp, "price_level = %d\n", p->price_level);
+    if (p->compare_level == PB_PRICE_NONE)
+        fprintf(fp, "compare_at = none\n");
+    else if (p->compare_level == PB_PRICE_MSRP)
+        fprintf(fp, "compare_at = msrp\n");
+    else
+        fprintf(fp, "compare_at = %d\n", p->compare_level);
+    if (p->qty == PB_QTY_STORE)
+        fprintf(fp, "quantity = store %d\n", p->qty_store);
+    else
+        fprintf(fp, "quantity = %s\n", p->qty == PB_QTY_SUM ? "sum" : "per_store");
+    pb_qty_format(p->safety_buffer, num);
+    fprintf(fp, "safety_buffer = %s\n", num);
+    fprintf(fp, "rounding = %s\n",
+            p->rounding == PB_ROUND_DOWN ? "down" : p->rounding == PB_ROUND_UP ? "up" : "nearest");
+}
+
+void
+pb_config_print(const struct pb_config *c, FILE *fp)
+{
+    static const char *const skus[] = {"alu", "item_number", "upc"};
+    fprintf(fp, "; effective configuration%s%s\n", c->path ? " from " : " (defaults, no file)",
+            c->path ? c->path : "");
+    fprintf(fp, "[general]\nhome = %s\nformat = %s\ngzip = %s\ncurrency = %s\n", c->home,
+            c->format == PB_ENC_CSV ? "csv" : "jsonl", c->gzip ? "true" : "false", c->currency);
+    if (c->qbpos_tz)
+        fprintf(fp, "qbpos_timezone = %s\n", c->qbpos_tz);
+    fprintf(fp, "\n[qbpos]\nsku = %s\nonline = %s\n", skus[c->sku],
+            c->web_items_only ? "is_web_item" : "all");
+    print_list(fp, "departments", &c->departments);
+    print_list(fp, "exclude_departments", &c->exclude_departments);
+    print_list(fp, "nontaxable_codes", &c->nontaxable_codes);
+    print_pricing(fp, &c->pricing);
+    fprintf(fp, "\n[transform]\n");
+    print_list(fp, "maps", &c->maps);
+    fprintf(fp, "case_insensitive = %s\nattribute_option = %s\nsize_option = %s\n",
+            c->maps_ci ? "true" : "false", c->attribute_option, c->size_option);
+    if (c->option3_field)
+        fprintf(fp, "option3 = %s:%s\n", c->option3_field, c->option3_name);
+    fprintf(fp, "vendor = %s\n", c->vendor_from_manufacturer ? "manufacturer" : "vendor_code");
+    for (int i = 0; i < c->nstores; i++) {
+        const struct pb_store_cfg *s = &c->stores[i];
+        fprintf(fp, "\n[store %s]\nplatform = %s\nbase_url = %s\n", s->name,
+                pb_platform_name(s->platform), s->base_url);
+        if (s->api_version)
+            fprintf(fp, "api_version = %s\n", s->api_version);
+        for (int k = 0; k < PB_SECRET__COUNT; k++) {
+            if (!s->secret_ref[k])
+                continue;
+            /* The reference only, and whether it resolves; never the value. */
+            struct pb_error e;
+            pb_error_init(&e);
+            char *v = pb_config_secret(s, k, &e);
+            fprintf(fp, "%s = %s   ; %s\n", secret_keys[k], s->secret_ref[k],
+                    v ? "set" : "NOT AVAILABLE");
+            if (v) {
+                memset(v, 0, strlen(v));
+                free(v);
+            }
+        }
+        fprintf(fp, "new_products = %s\n", s->new_hidden ? "hidden" : "visible");
+        if (s->default_location)
+            fprintf(fp, "location = %s\n", s->default_location);
+        int any = 0;
+        for (int n = 1; n <= PB_QBPOS_STORES; n++)
+            if (s->location[n])
+                fprintf(fp, "%s%d:%s", any++ ? ", " : "locations = ", n, s->location[n]);
+        if (any)
+            fputc('\n', fp);
+        print_list(fp, "maps", &s->maps);
+        print_pricing(fp, &s->pricing);
+    }
 }

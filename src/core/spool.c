@@ -85,8 +85,14 @@ pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index, struct
     }
     uint32_t payload = (uint32_t)(b->len - 4);
     memcpy(b->data, &payload, 4);
+    if (sp->reading) {
+        if (fseeko(sp->fp, (off_t)sp->size, SEEK_SET) != 0)
+            return pb_error_sys(err, PB_EIO, errno, "cannot write the spool file");
+        sp->reading = 0;
+    }
     if (fwrite(b->data, 1, b->len, sp->fp) != b->len)
         return pb_error_sys(err, PB_EIO, errno, "cannot write the spool file");
+    sp->size += b->len;
     sp->count++;
     return 0;
 oom:
@@ -98,7 +104,14 @@ pb_spool_rewind(struct pb_spool *sp, struct pb_error *err)
 {
     if (fflush(sp->fp) != 0 || fseek(sp->fp, 0, SEEK_SET) != 0)
         return pb_error_sys(err, PB_EIO, errno, "cannot read back the spool file");
+    sp->reading = 1;
     return 0;
+}
+
+uint64_t
+pb_spool_tell(const struct pb_spool *sp)
+{
+    return sp->size;
 }
 
 static uint32_t
@@ -110,23 +123,16 @@ get32(const char **p)
     return v;
 }
 
-int
-pb_spool_get(struct pb_spool *sp, struct pb_rec *r, int *file_index, struct pb_error *err)
+/* Decode one record payload from sp->io. */
+static int
+decode(struct pb_spool *sp, uint32_t payload, struct pb_rec *r, int *file_index,
+       struct pb_error *err)
 {
-    uint32_t payload;
-    size_t got = fread(&payload, 1, 4, sp->fp);
-    if (got == 0 && feof(sp->fp))
-        return 0;
-    if (got != 4)
-        goto bad;
-    pb_buf_reset(&sp->io);
-    if (pb_buf_grow(&sp->io, payload) < 0)
-        return pb_error_set(err, PB_EOS, "out of memory");
-    if (fread(sp->io.data, 1, payload, sp->fp) != payload)
-        goto bad;
     const char *p = sp->io.data, *end = p + payload;
     int64_t line, rno;
     int32_t fi;
+    if (payload < 28)
+        goto bad;
     memcpy(&line, p, 8);
     memcpy(&rno, p + 8, 8);
     memcpy(&fi, p + 16, 4);
@@ -137,6 +143,8 @@ pb_spool_get(struct pb_spool *sp, struct pb_rec *r, int *file_index, struct pb_e
     r->record_no = rno;
     *file_index = fi;
     for (uint32_t k = 0; k < nf; k++) {
+        if (p + 8 > end)
+            goto bad;
         uint32_t i = get32(&p), n = get32(&p);
         if (i >= (uint32_t)r->schema->nfields || p + n > end)
             goto bad;
@@ -145,9 +153,13 @@ pb_spool_get(struct pb_spool *sp, struct pb_rec *r, int *file_index, struct pb_e
         p += n;
     }
     for (uint32_t k = 0; k < ne; k++) {
+        if (p + 4 > end)
+            goto bad;
         uint32_t nn = get32(&p);
         const char *name = p;
         p += nn;
+        if (p + 4 > end)
+            goto bad;
         uint32_t n = get32(&p);
         if (p + n > end)
             goto bad;
@@ -158,4 +170,40 @@ pb_spool_get(struct pb_spool *sp, struct pb_rec *r, int *file_index, struct pb_e
     return 1;
 bad:
     return pb_error_set(err, PB_EIO, "the spool file is damaged");
+}
+
+int
+pb_spool_get(struct pb_spool *sp, struct pb_rec *r, int *file_index, struct pb_error *err)
+{
+    uint32_t payload;
+    size_t got = fread(&payload, 1, 4, sp->fp);
+    if (got == 0 && feof(sp->fp))
+        return 0;
+    if (got != 4)
+        return pb_error_set(err, PB_EIO, "the spool file is damaged");
+    pb_buf_reset(&sp->io);
+    if (pb_buf_grow(&sp->io, payload) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    if (fread(sp->io.data, 1, payload, sp->fp) != payload)
+        return pb_error_set(err, PB_EIO, "the spool file is damaged");
+    return decode(sp, payload, r, file_index, err);
+}
+
+int
+pb_spool_get_at(struct pb_spool *sp, uint64_t offset, struct pb_rec *r, int *file_index,
+                struct pb_error *err)
+{
+    /* Random access goes around stdio: a seek would throw its buffer away each time. */
+    if (fflush(sp->fp) != 0)
+        return pb_error_sys(err, PB_EIO, errno, "cannot read back the spool file");
+    int fd = fileno(sp->fp);
+    uint32_t payload;
+    if (pread(fd, &payload, 4, (off_t)offset) != 4)
+        return pb_error_set(err, PB_EIO, "the spool file is damaged");
+    pb_buf_reset(&sp->io);
+    if (pb_buf_grow(&sp->io, payload) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    if (pread(fd, sp->io.data, payload, (off_t)offset + 4) != (ssize_t)payload)
+        return pb_error_set(err, PB_EIO, "the spool file is damaged");
+    return decode(sp, payload, r, file_index, err);
 }

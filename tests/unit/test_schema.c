@@ -372,11 +372,45 @@ test_cp1252(void)
     CHECK(pb_cp1252_to_utf8(all, sizeof(all), &out) == 0);
     CHECK(pb_utf8_valid(out.data, out.len));
     pb_buf_release(&out);
+    /* ASCII runs around the 8-byte fast path, with a byte to convert at every offset */
+    for (size_t at = 0; at < 40; at++) {
+        char in[41], want[64];
+        memset(in, 'a', 40);
+        in[40] = '\0';
+        in[at] = '\xe9';
+        snprintf(want, sizeof(want), "%.*s\xc3\xa9%s", (int)at, in, in + at + 1);
+        struct pb_buf o = PB_BUF_INIT;
+        CHECK(pb_buf_adds(&o, "<") == 0); /* appends after what is there */
+        CHECK(pb_cp1252_to_utf8(in, 40, &o) == 0);
+        CHECK(o.len == 42);
+        CHECK_STR(o.data + 1, want);
+        pb_buf_release(&o);
+    }
     /* past the buffer's cap: -1 */
     struct pb_buf small;
     pb_buf_init(&small, 4);
     CHECK(pb_cp1252_to_utf8("\x80\x80", 2, &small) == -1);
     pb_buf_release(&small);
+}
+
+/* ISO-8859-1: every byte is its own code point, 0x80..0x9f included. */
+static void
+test_latin1(void)
+{
+    static const struct cp_case cases[] = {
+        U("\x80", "\xc2\x80"),
+        U("\x92", "\xc2\x92"),
+        U("Caf\xe9", "Caf\xc3\xa9"),
+        U("\xff", "\xc3\xbf"),
+        U("abcdefghij", "abcdefghij"),
+        U("", ""),
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct pb_buf out = PB_BUF_INIT;
+        CHECK(pb_latin1_to_utf8(cases[i].in, cases[i].len, &out) == 0);
+        CHECK_STR(out.data, cases[i].want);
+        pb_buf_release(&out);
+    }
 }
 
 int
@@ -389,5 +423,6 @@ main(void)
     RUN(test_normalize_edges);
     RUN(test_utf8);
     RUN(test_cp1252);
+    RUN(test_latin1);
     return check_summary();
 }

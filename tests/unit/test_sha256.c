@@ -115,6 +115,59 @@ test_padding_boundaries(void)
     CHECK_STR(hex, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
 }
 
+/* The second-thread hasher gives the same digests, whatever the feed sizes. */
+static void
+test_async(void)
+{
+    static const size_t sizes[] = {1, 63, 4096, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1,
+                                   1000000};
+    static const char *const million =
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+    char *a = malloc(1000000);
+    memset(a, 'a', 1000000);
+    char hex[65];
+    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        struct pb_sha256_async *h = pb_sha256_async_start();
+        CHECK(h != NULL);
+        CHECK(pb_sha256_async_feed(h, vectors[i].in, strlen(vectors[i].in)) == 0);
+        CHECK(pb_sha256_async_finish(h, hex) == 0);
+        CHECK_STR(hex, vectors[i].hex);
+    }
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        struct pb_sha256_async *h = pb_sha256_async_start();
+        CHECK(h != NULL);
+        for (size_t left = 1000000; left;) {
+            size_t n = sizes[i] < left ? sizes[i] : left;
+            CHECK(pb_sha256_async_feed(h, a, n) == 0);
+            left -= n;
+        }
+        CHECK(pb_sha256_async_finish(h, hex) == 0);
+        CHECK_STR(hex, million);
+    }
+    /* several megabytes, so the queue fills and the producer waits */
+    struct pb_sha256_async *h = pb_sha256_async_start();
+    struct pb_sha256 s;
+    pb_sha256_init(&s);
+    for (int k = 0; k < 9; k++) {
+        a[k] = 'b';
+        CHECK(pb_sha256_async_feed(h, a, 1000000) == 0);
+        pb_sha256_update(&s, a, 1000000);
+    }
+    char want[65];
+    pb_sha256_hex(&s, want);
+    CHECK(pb_sha256_async_finish(h, hex) == 0);
+    CHECK_STR(hex, want);
+    /* cancel, with and without data, frees everything */
+    h = pb_sha256_async_start();
+    CHECK(pb_sha256_async_feed(h, a, 700000) == 0);
+    pb_sha256_async_cancel(h);
+    pb_sha256_async_cancel(pb_sha256_async_start());
+    pb_sha256_async_cancel(NULL);
+    CHECK(pb_sha256_async_feed(NULL, "x", 1) == -1);
+    CHECK(pb_sha256_async_finish(NULL, hex) == -1);
+    free(a);
+}
+
 static void
 test_file(void)
 {
@@ -141,6 +194,22 @@ test_file(void)
     CHECK(pb_sha256_file(missing, hex, NULL, &err) == -1);
     CHECK(err.code == PB_ENOINPUT);
     CHECK(strstr(err.msg, "nope") != NULL);
+    /* the same on a second thread */
+    pb_error_init(&err);
+    size = 0;
+    struct pb_sha256_job *job = pb_sha256_file_start(path);
+    CHECK(job != NULL);
+    CHECK(pb_sha256_file_join(job, hex, &size, &err) == 0);
+    CHECK_STR(hex, vectors[1].hex);
+    CHECK(size == 3);
+    pb_error_init(&err);
+    job = pb_sha256_file_start(missing);
+    CHECK(pb_sha256_file_join(job, hex, NULL, &err) == -1);
+    CHECK(err.code == PB_ENOINPUT);
+    CHECK(strstr(err.msg, "nope") != NULL);
+    pb_error_init(&err);
+    CHECK(pb_sha256_file_join(NULL, hex, NULL, &err) == -1);
+    CHECK(err.code == PB_EOS);
     unlink(path);
     rmdir(dir);
 }
@@ -151,6 +220,7 @@ main(void)
     RUN(test_vectors);
     RUN(test_million_a);
     RUN(test_padding_boundaries);
+    RUN(test_async);
     RUN(test_file);
     return check_summary();
 }

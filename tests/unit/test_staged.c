@@ -1095,6 +1095,28 @@ test_jsonl_column(void)
     pb_rec_release(&r);
 }
 
+/*
+ * KNOWN BUG (reported; run with PB_TEST_KNOWN_BUGS=1): jsonl.c key_column() finds the
+ * first '"price1"' anywhere in the line, so a value that equals a key name moves the
+ * reported column onto that value.
+ */
+static void
+test_jsonl_column_value_like_key(void)
+{
+    const char *p = WRITE("col2.jsonl", "{\"item_number\":1,\"desc1\":\"price1\",\"price1\":\"x\"}\n");
+    struct pb_error err, bad;
+    struct pb_rec r;
+    CHECK(pb_rec_init(&r, &pb_schema_items, &err) == 0);
+    struct pb_reader *rd = open_rd(p, PB_READ_STAGED, &err);
+    if (rd) {
+        CHECK(next(rd, &r, &bad, &err) == PB_READ_REJECT);
+        CHECK_STR(bad.field, "price1");
+        CHECK(bad.column == 36);
+        pb_reader_close(rd, &err);
+    }
+    pb_rec_release(&r);
+}
+
 /* A torn last line (no newline, not JSON) is a reject for that line, then the end. */
 static void
 test_jsonl_torn(void)
@@ -1185,8 +1207,10 @@ main(void)
     RUN(test_jsonl_column);
     RUN(test_jsonl_torn);
     RUN(test_writer_abort);
-    if (getenv("PB_TEST_KNOWN_BUGS"))
+    if (getenv("PB_TEST_KNOWN_BUGS")) {
         RUN(test_csv_unclosed_quote);
+        RUN(test_jsonl_column_value_like_key);
+    }
     pb_rmtree(tmpdir);
     return check_summary();
 }

@@ -1,0 +1,43 @@
+/*
+ * The transform stage, outbound: a catalog batch's items -> <store>/products.csv|jsonl
+ * for each configured store, applying the retailer's settings and mapping tables:
+ * which items go online, which field is the SKU, which price levels, the quantity
+ * policy, value maps; QBPOS styles (same department and item name) become products whose
+ * variants carry up to three options.  Each platform's limits are checked here, before
+ * any network: a product that breaks one is rejected whole, with the reason.
+ *
+ * Streams: items are spooled once with an index of styles, then each style is built and
+ * written in turn, so memory holds one style plus the index.  Deterministic: the same
+ * items and configuration give byte-identical files.
+ */
+#ifndef PB_TRANSFORM_H
+#define PB_TRANSFORM_H
+
+#include <stdint.h>
+
+struct pb_config;
+struct pb_error;
+
+struct pb_transform_opts {
+    const char *batch_dir;
+    const char *const *stores; /* names; NULL or empty: every configured store */
+    int nstores;
+};
+
+struct pb_transform_store_result {
+    const char *name;
+    uint64_t products, variants;
+    uint64_t rejected_products, rejected_items;
+};
+
+struct pb_transform_result {
+    uint64_t items, online, filtered, rejected_items;
+    int nstores;
+    struct pb_transform_store_result stores[32];
+    int items_edited; /* the items file changed since export */
+};
+
+int pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
+                     struct pb_transform_result *res, struct pb_error *err);
+
+#endif

@@ -1,0 +1,692 @@
+/*
+ * One QBPOS style -> one web product for one store: options, prices, quantities, the
+ * platform's limits, and the rows (or rejects) that result.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pb_schemas.h"
+#include "posbridge/err.h"
+#include "posbridge/log.h"
+#include "posbridge/money.h"
+#include "transform_int.h"
+#include "posbridge/banned.h"
+
+/* Shopify: 2,048 variants, 255-character title and SKU.  BigCommerce: 600 variant SKUs
+ * per product, 250-character name, UPC up to 14, SKUs unique ignoring case.  Magento: SKU
+ * up to 64, unique ignoring case (its database collation).  WooCommerce: SKUs unique. */
+static const struct pb_limits limits[] = {
+    [PB_SHOPIFY] = {2048, 255, 255, 255, 0},
+    [PB_BIGCOMMERCE] = {600, 250, 255, 14, 1},
+    [PB_WOOCOMMERCE] = {0, 0, 0, 0, 0},
+    [PB_MAGENTO] = {0, 255, 64, 0, 1},
+};
+
+const struct pb_limits *
+pb_limits_for(enum pb_platform_id p)
+{
+    return &limits[p];
+}
+
+/* ---- small helpers ---- */
+
+static size_t
+chars(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return c;
+}
+
+char *
+pb_slug(const char *s, size_t len)
+{
+    /* Latin-1 letters folded to ASCII, so "Café" and "Jalapeño" make readable handles. */
+    static const char *const fold[64] = {
+        "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+        "d", "n", "o", "o", "o", "o", "o", "",  "o", "u", "u", "u", "u", "y", "th", "ss",
+        "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+        "d", "n", "o", "o", "o", "o", "o", "",  "o", "u", "u", "u", "u", "y", "th", "y",
+    };
+    struct pb_buf b = PB_BUF_INIT;
+    int dash = 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *add = NULL;
+        char one[2] = {0, 0};
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            one[0] = (char)c;
+            add = one;
+        } else if (c >= 'A' && c <= 'Z') {
+            one[0] = (char)(c - 'A' + 'a');
+            add = one;
+        } else if (c == 0xc3 && i + 1 < len) {
+            unsigned char d = (unsigned char)s[++i];
+            if (d >= 0x80 && d <= 0xbf)
+                add = fold[d - 0x80];
+        } else if (c >= 0x80) {
+            while (i + 1 < len && ((unsigned char)s[i + 1] & 0xc0) == 0x80)
+                i++; /* other non-ASCII letters: dropped */
+            continue;
+        } else if (c == '\'' || c == 0x60) {
+            continue; /* "Sailor's" -> "sailors" */
+        }
+        if (add && *add) {
+            if (pb_buf_adds(&b, add) < 0)
+                goto oom;
+            dash = 0;
+        } else if (!dash) {
+            if (pb_buf_addch(&b, '-') < 0)
+                goto oom;
+            dash = 1;
+        }
+    }
+    while (b.len && b.data[b.len - 1] == '-')
+        pb_buf_truncate(&b, b.len - 1);
+    if (b.len > 200)
+        pb_buf_truncate(&b, 200);
+    if (!b.len && pb_buf_adds(&b, "item") < 0)
+        goto oom;
+    return pb_buf_detach(&b, NULL);
+oom:
+    pb_buf_release(&b);
+    return NULL;
+}
+
+static uint64_t
+fnv(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+void
+pb_skuset_free(struct pb_skuset *s)
+{
+    for (size_t i = 0; i < s->cap; i++) {
+        free(s->key[i]);
+        free(s->owner[i]);
+    }
+    free(s->key);
+    free(s->owner);
+    memset(s, 0, sizeof(*s));
+}
+
+static char *
+sku_norm(const char *sku, int ci)
+{
+    char *k = strdup(sku);
+    if (k && ci)
+        for (char *p = k; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+    return k;
+}
+
+/* Slot for key: where it is, or the empty slot where it would go. */
+static size_t
+sku_slot(const struct pb_skuset *s, const char *key)
+{
+    size_t j = (size_t)fnv(1469598103934665603ull, key, strlen(key)) & (s->cap - 1);
+    while (s->key[j] && strcmp(s->key[j], key) != 0)
+        j = (j + 1) & (s->cap - 1);
+    return j;
+}
+
+static int
+sku_grow(struct pb_skuset *s)
+{
+    if (s->cap && (s->n + 1) * 2 <= s->cap)
+        return 0;
+    struct pb_skuset b = {0};
+    b.cap = s->cap ? s->cap * 2 : 1024;
+    b.key = calloc(b.cap, sizeof(char *));
+    b.owner = calloc(b.cap, sizeof(char *));
+    if (!b.key || !b.owner) {
+        free(b.key);
+        free(b.owner);
+        return -1;
+    }
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->key[i]) {
+            size_t j = sku_slot(&b, s->key[i]);
+            b.key[j] = s->key[i];
+            b.owner[j] = s->owner[i];
+        }
+    b.n = s->n;
+    free(s->key);
+    free(s->owner);
+    *s = b;
+    return 0;
+}
+
+/* ---- rejects ---- */
+
+int
+pb_product_reject_item(struct pb_store_out *so, const struct pb_rec *item, const char *field,
+                       const char *reason, struct pb_error *err)
+{
+    struct pb_error why;
+    pb_error_init(&why);
+    pb_error_at(&why, PB_EDATA, item->file, item->line, -1, item->record_no, field, "%s",
+                reason);
+    so->rejected_items++;
+    return pb_rejects_add(&so->rejects, &why, item, err);
+}
+
+static int
+reject_product(struct pb_store_out *so, const struct pb_style *st, struct pb_rec *items,
+               const int *ok, int n, const char *field, const char *reason,
+               struct pb_error *err)
+{
+    char msg[400];
+    snprintf(msg, sizeof(msg), "product '%s' rejected for %s: %s", st->key,
+             pb_platform_name(so->cfg->platform), reason);
+    pb_log(PB_LOG_WARN, "%s: %s", so->cfg->name, msg);
+    so->rejected_products++;
+    for (int i = 0; i < n; i++)
+        if (ok[i] && pb_product_reject_item(so, &items[i], field, msg, err) < 0)
+            return -1;
+    return 0;
+}
+
+/* ---- values ---- */
+
+static const char *
+get(const struct pb_rec *r, int f, size_t *n)
+{
+    const char *v = pb_rec_get(r, f, n);
+    if (!v)
+        *n = 0;
+    return v;
+}
+
+static int
+price_field(int level)
+{
+    switch (level) {
+    case 1: return PB_ITEMS_PRICE1;
+    case 2: return PB_ITEMS_PRICE2;
+    case 3: return PB_ITEMS_PRICE3;
+    case 4: return PB_ITEMS_PRICE4;
+    case 5: return PB_ITEMS_PRICE5;
+    case PB_PRICE_WEB: return PB_ITEMS_WEB_PRICE;
+    case PB_PRICE_MSRP: return PB_ITEMS_MSRP;
+    }
+    return -1;
+}
+
+static int
+sku_field(enum pb_sku_field f)
+{
+    return f == PB_SKU_ALU ? PB_ITEMS_ALU : f == PB_SKU_UPC ? PB_ITEMS_UPC : PB_ITEMS_ITEM_NUMBER;
+}
+
+/* Whole units from a fixed-point quantity, after the safety buffer, never negative. */
+static int64_t
+publishable(int64_t q, const struct pb_pricing *p)
+{
+    q -= p->safety_buffer;
+    if (q <= 0)
+        return 0;
+    const int64_t unit = 10000; /* PB_QTY_SCALE */
+    switch (p->rounding) {
+    case PB_ROUND_DOWN: return q / unit;
+    case PB_ROUND_UP: return (q + unit - 1) / unit;
+    case PB_ROUND_NEAREST: return (q + unit / 2) / unit;
+    }
+    return q / unit;
+}
+
+static int64_t
+qty_of(const struct pb_rec *r, int f)
+{
+    int64_t q;
+    return pb_rec_qty(r, f, &q) == 0 ? q : 0;
+}
+
+/* An option value: the item's field (or x_ column) through the map for that option. */
+static const char *
+option_value(struct pb_store_out *so, const struct pb_rec *r, const struct pb_config *cfg,
+             int axis, size_t *n)
+{
+    const char *v = NULL;
+    *n = 0;
+    if (axis == 0)
+        v = get(r, PB_ITEMS_ATTRIBUTE, n);
+    else if (axis == 1)
+        v = get(r, PB_ITEMS_SIZE, n);
+    else if (cfg->option3_field) {
+        int f = pb_schema_field(r->schema, cfg->option3_field, strlen(cfg->option3_field));
+        if (f >= 0) {
+            v = get(r, f, n);
+        } else {
+            for (size_t k = 0; k < r->nextra; k++)
+                if (!strcmp(pb_rec_extra_name(r, k), cfg->option3_field))
+                    v = pb_rec_extra_value(r, k, n);
+        }
+    }
+    if (!v || !*n)
+        return NULL;
+    int mapped;
+    static const enum pb_map_field mf[3] = {PB_MAP_ATTRIBUTE, PB_MAP_SIZE, PB_MAP_OPTION3};
+    return pb_maps_apply(so->maps, mf[axis], v, n, &mapped);
+}
+
+static int
+set(struct pb_rec *row, int f, const char *v, size_t n)
+{
+    return v && n ? pb_rec_set(row, f, v, n) : 0;
+}
+
+static int
+set_s(struct pb_rec *row, int f, const char *v)
+{
+    return v ? set(row, f, v, strlen(v)) : 0;
+}
+
+static int
+set_int(struct pb_rec *row, int f, int64_t v)
+{
+    char num[32];
+    int k = snprintf(num, sizeof(num), "%lld", (long long)v);
+    return pb_rec_set(row, f, num, (size_t)k);
+}
+
+/* "Tub, Beach, Harbor" -> tags through the tag map (empty drops one), without repeats. */
+static int
+tags_of(struct pb_store_out *so, const struct pb_rec *r, struct pb_buf *out)
+{
+    size_t n;
+    const char *kw = get(r, PB_ITEMS_KEYWORDS, &n);
+    pb_buf_reset(out);
+    while (kw && n) {
+        const char *comma = memchr(kw, ',', n);
+        size_t k = comma ? (size_t)(comma - kw) : n;
+        const char *t = kw;
+        size_t tl = k;
+        while (tl && (*t == ' ' || *t == '\t'))
+            t++, tl--;
+        while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '\t'))
+            tl--;
+        int mapped;
+        if (tl)
+            t = pb_maps_apply(so->maps, PB_MAP_TAG, t, &tl, &mapped);
+        if (tl) {
+            /* skip repeats */
+            int dup = 0;
+            for (const char *p = out->data; p && *p;) {
+                const char *e = strstr(p, ", ");
+                size_t pl = e ? (size_t)(e - p) : strlen(p);
+                if (pl == tl && !memcmp(p, t, tl))
+                    dup = 1;
+                p = e ? e + 2 : NULL;
+            }
+            if (!dup && ((out->len && pb_buf_add(out, ", ", 2) < 0) || pb_buf_add(out, t, tl) < 0))
+                return -1;
+        }
+        if (!comma)
+            break;
+        n -= k + 1;
+        kw = comma + 1;
+    }
+    return 0;
+}
+
+/* Product-level fields that should agree across a style; say so when they do not. */
+static void
+check_agreement(const struct pb_store_out *so, const struct pb_rec *items, const int *ok, int n,
+                int first)
+{
+    static const int shared[] = {PB_ITEMS_MANUFACTURER, PB_ITEMS_VENDOR_CODE,
+                                 PB_ITEMS_TAX_CODE, PB_ITEMS_WEB_DESC, PB_ITEMS_KEYWORDS};
+    for (size_t s = 0; s < sizeof(shared) / sizeof(shared[0]); s++) {
+        size_t an, bn;
+        const char *a = get(&items[first], shared[s], &an);
+        for (int i = first + 1; i < n; i++) {
+            if (!ok[i])
+                continue;
+            const char *b = get(&items[i], shared[s], &bn);
+            if (an == bn && (!an || !memcmp(a, b, an)))
+                continue;
+            size_t x, y;
+            const char *na = get(&items[first], PB_ITEMS_ITEM_NUMBER, &x);
+            const char *nb = get(&items[i], PB_ITEMS_ITEM_NUMBER, &y);
+            pb_log(PB_LOG_WARN,
+                   "%s: style '%.*s': items %.*s and %.*s differ in '%s' ('%.*s' vs '%.*s'); "
+                   "using item %.*s's",
+                   so->cfg->name, (int)x, na ? na : "", (int)x, na ? na : "", (int)y,
+                   nb ? nb : "", items->schema->fields[shared[s]].name, (int)an,
+                   a ? a : "", (int)bn, b ? b : "", (int)x, na ? na : "");
+            break;
+        }
+    }
+}
+
+struct variant {
+    const char *opt[3];
+    size_t optn[3];
+    const char *sku;
+    size_t skun;
+};
+
+int
+pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
+                 const struct pb_style *st, struct pb_rec *items, int n, struct pb_error *err)
+{
+    const struct pb_pricing *pr = &so->cfg->pricing;
+    const struct pb_limits *lim = so->lim;
+    int rc = -1, first = -1, nok = 0;
+    int *ok = calloc((size_t)n, sizeof(int));
+    struct variant *var = calloc((size_t)n, sizeof(*var));
+    char **keys = calloc((size_t)n, sizeof(char *));
+    struct pb_buf tags = PB_BUF_INIT, scratch = PB_BUF_INIT;
+    char reason[300];
+    if (!ok || !var || !keys) {
+        pb_error_set(err, PB_EOS, "out of memory");
+        goto out;
+    }
+
+    /* Items without a SKU cannot be sold online: reject them alone. */
+    int sf = sku_field(cfg->sku);
+    for (int i = 0; i < n; i++) {
+        var[i].sku = get(&items[i], sf, &var[i].skun);
+        if (!var[i].sku) {
+            snprintf(reason, sizeof(reason), "no SKU: the item's '%s' is empty",
+                     items->schema->fields[sf].name);
+            if (pb_product_reject_item(so, &items[i], items->schema->fields[sf].name, reason,
+                                       err) < 0)
+                goto out;
+            continue;
+        }
+        ok[i] = 1;
+        nok++;
+        if (first < 0)
+            first = i;
+    }
+    if (!nok) {
+        rc = 0;
+        goto out;
+    }
+    const struct pb_rec *head = &items[first];
+
+    /* Options: an axis is an option when any item of the style has a value for it. */
+    int axis_used[3] = {0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        for (int a = 0; a < 3; a++) {
+            var[i].opt[a] = option_value(so, &items[i], cfg, a, &var[i].optn[a]);
+            axis_used[a] |= var[i].opt[a] != NULL;
+        }
+    }
+    const char *opt_names[3] = {cfg->attribute_option, cfg->size_option, cfg->option3_name};
+
+    /* The platform's limits, before any network. */
+    size_t tn;
+    const char *title = get(head, PB_ITEMS_DESC1, &tn);
+    if (!title) {
+        if (reject_product(so, st, items, ok, n, "desc1", "the item name is empty", err) < 0)
+            goto out;
+        rc = 0;
+        goto out;
+    }
+    if (lim->max_variants && nok > lim->max_variants) {
+        snprintf(reason, sizeof(reason), "%d variants; at most %d are allowed", nok,
+                 lim->max_variants);
+        rc = reject_product(so, st, items, ok, n, NULL, reason, err);
+        goto out;
+    }
+    if (lim->max_title && chars(title, tn) > (size_t)lim->max_title) {
+        snprintf(reason, sizeof(reason), "the title is longer than %d characters",
+                 lim->max_title);
+        rc = reject_product(so, st, items, ok, n, "desc1", reason, err);
+        goto out;
+    }
+    int pf = price_field(pr->price_level);
+    for (int i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        size_t k;
+        const char *in = get(&items[i], PB_ITEMS_ITEM_NUMBER, &k);
+        if (!pb_rec_has(&items[i], pf)) {
+            snprintf(reason, sizeof(reason), "item %.*s has no price ('%s' is empty)", (int)k,
+                     in ? in : "?", items->schema->fields[pf].name);
+            rc = reject_product(so, st, items, ok, n, items->schema->fields[pf].name, reason,
+                                err);
+            goto out;
+        }
+        if (lim->max_sku && chars(var[i].sku, var[i].skun) > (size_t)lim->max_sku) {
+            snprintf(reason, sizeof(reason), "SKU '%.*s' is longer than %d characters",
+                     (int)var[i].skun, var[i].sku, lim->max_sku);
+            rc = reject_product(so, st, items, ok, n, "sku", reason, err);
+            goto out;
+        }
+        size_t bn;
+        const char *bc = get(&items[i], PB_ITEMS_UPC, &bn);
+        if (lim->max_barcode && bc && bn > (size_t)lim->max_barcode) {
+            snprintf(reason, sizeof(reason), "barcode '%.*s' is longer than %d characters",
+                     (int)bn, bc, lim->max_barcode);
+            rc = reject_product(so, st, items, ok, n, "upc", reason, err);
+            goto out;
+        }
+        /* Two variants with the same options cannot both exist. */
+        for (int j = 0; j < i; j++) {
+            if (!ok[j])
+                continue;
+            int same = 1;
+            for (int a = 0; a < 3 && same; a++)
+                same = var[i].optn[a] == var[j].optn[a] &&
+                       (!var[i].optn[a] || !memcmp(var[i].opt[a], var[j].opt[a], var[i].optn[a]));
+            if (same) {
+                size_t k2;
+                const char *in2 = get(&items[j], PB_ITEMS_ITEM_NUMBER, &k2);
+                snprintf(reason, sizeof(reason),
+                         "items %.*s and %.*s have the same options; give them a different "
+                         "attribute or size",
+                         (int)k2, in2 ? in2 : "?", (int)k, in ? in : "?");
+                rc = reject_product(so, st, items, ok, n, NULL, reason, err);
+                goto out;
+            }
+        }
+    }
+    /* SKUs unique in the store (ignoring case where the platform does). */
+    if (sku_grow(&so->skus) < 0) {
+        pb_error_set(err, PB_EOS, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        pb_buf_reset(&scratch);
+        if (pb_buf_add(&scratch, var[i].sku, var[i].skun) < 0 ||
+            !(keys[i] = sku_norm(scratch.data, lim->sku_ci))) {
+            pb_error_set(err, PB_EOS, "out of memory");
+            goto out;
+        }
+        const char *clash = NULL;
+        size_t j = sku_slot(&so->skus, keys[i]);
+        if (so->skus.key[j])
+            clash = so->skus.owner[j];
+        for (int k = 0; k < i && !clash; k++)
+            if (keys[k] && !strcmp(keys[k], keys[i]))
+                clash = st->key;
+        if (clash) {
+            snprintf(reason, sizeof(reason), "SKU '%.*s' is already used by product '%s'%s",
+                     (int)var[i].skun, var[i].sku, clash,
+                     lim->sku_ci ? " (SKUs are compared ignoring case)" : "");
+            rc = reject_product(so, st, items, ok, n, "sku", reason, err);
+            goto out;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        if (sku_grow(&so->skus) < 0) {
+            pb_error_set(err, PB_EOS, "out of memory");
+            goto out;
+        }
+        size_t j = sku_slot(&so->skus, keys[i]);
+        so->skus.key[j] = keys[i];
+        so->skus.owner[j] = strdup(st->key);
+        keys[i] = NULL;
+        so->skus.n++;
+    }
+    check_agreement(so, items, ok, n, first);
+
+    /* Product-level values from the first item. */
+    size_t dn = 0, vn = 0, cn = 0, ptn = 0;
+    const char *desc = get(head, PB_ITEMS_WEB_DESC, &dn);
+    if (!desc)
+        desc = get(head, PB_ITEMS_DESC2, &dn);
+    const char *vendor = cfg->vendor_from_manufacturer ? get(head, PB_ITEMS_MANUFACTURER, &vn)
+                                                       : NULL;
+    if (!vendor)
+        vendor = get(head, PB_ITEMS_VENDOR_CODE, &vn);
+    int mapped;
+    if (vendor)
+        vendor = pb_maps_apply(so->maps, PB_MAP_VENDOR, vendor, &vn, &mapped);
+    const char *dept = get(head, PB_ITEMS_DEPARTMENT_CODE, &ptn);
+    const char *ptype = NULL, *category = NULL;
+    size_t deptn = ptn;
+    if (dept) {
+        size_t k = ptn;
+        ptype = pb_maps_apply(so->maps, PB_MAP_DEPARTMENT, dept, &k, &mapped);
+        if (!mapped) {
+            size_t nn;
+            const char *name = get(head, PB_ITEMS_DEPARTMENT_NAME, &nn);
+            if (name)
+                ptype = name, k = nn;
+        }
+        ptn = k;
+        if (pb_maps_has(so->maps, PB_MAP_CATEGORY)) {
+            cn = deptn;
+            category = pb_maps_apply(so->maps, PB_MAP_CATEGORY, dept, &cn, &mapped);
+        }
+    }
+    if (tags_of(so, head, &tags) < 0) {
+        pb_error_set(err, PB_EOS, "out of memory");
+        goto out;
+    }
+    const char *status = so->cfg->new_hidden ? "draft" : "active";
+    int cf = pr->compare_level ? price_field(pr->compare_level) : -1;
+
+    struct pb_rec *row = &so->row;
+    for (int i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        const struct pb_rec *it = &items[i];
+        size_t k;
+        const char *v;
+        pb_rec_clear(row);
+        int e = set_s(row, PB_PRODUCTS_PRODUCT_KEY, st->key) |
+                set_s(row, PB_PRODUCTS_HANDLE, st->handle) |
+                set(row, PB_PRODUCTS_TITLE, title, tn) | set(row, PB_PRODUCTS_DESCRIPTION, desc, dn) |
+                set(row, PB_PRODUCTS_VENDOR, vendor, vn) |
+                set(row, PB_PRODUCTS_PRODUCT_TYPE, ptype, ptn) |
+                set(row, PB_PRODUCTS_CATEGORY, category, cn) |
+                set(row, PB_PRODUCTS_TAGS, tags.data, tags.len) |
+                set_s(row, PB_PRODUCTS_STATUS, status);
+        int slot = 0;
+        static const int names[3] = {PB_PRODUCTS_OPTION1_NAME, PB_PRODUCTS_OPTION2_NAME,
+                                     PB_PRODUCTS_OPTION3_NAME};
+        for (int a = 0; a < 3; a++) {
+            if (!axis_used[a] || !opt_names[a])
+                continue;
+            const char *ov = var[i].opt[a];
+            size_t on = var[i].optn[a];
+            if (!ov)
+                ov = "Default", on = 7;
+            e |= set_s(row, names[slot], opt_names[a]) | set(row, names[slot] + 1, ov, on);
+            slot++;
+        }
+        e |= set(row, PB_PRODUCTS_SKU, var[i].sku, var[i].skun);
+        v = get(it, PB_ITEMS_UPC, &k);
+        e |= set(row, PB_PRODUCTS_BARCODE, v, k);
+        int64_t price = 0, compare;
+        pb_rec_money(it, pf, &price);
+        v = get(it, pf, &k);
+        e |= set(row, PB_PRODUCTS_PRICE, v, k);
+        if (cf >= 0 && pb_rec_money(it, cf, &compare) == 0 && compare > price) {
+            v = get(it, cf, &k);
+            e |= set(row, PB_PRODUCTS_COMPARE_AT_PRICE, v, k);
+        }
+        v = get(it, PB_ITEMS_COST, &k);
+        e |= set(row, PB_PRODUCTS_COST, v, k);
+        v = get(it, PB_ITEMS_WEIGHT, &k);
+        e |= set(row, PB_PRODUCTS_WEIGHT, v, k);
+        v = get(it, PB_ITEMS_TAX_CODE, &k);
+        int taxable = 1;
+        for (int t = 0; v && t < cfg->nontaxable_codes.n; t++)
+            if (strlen(cfg->nontaxable_codes.v[t]) == k &&
+                !strncasecmp(cfg->nontaxable_codes.v[t], v, k))
+                taxable = 0;
+        if (v)
+            e |= set_s(row, PB_PRODUCTS_TAXABLE, taxable ? "true" : "false");
+
+        /* Quantities by policy. */
+        int64_t total = 0;
+        if (pr->qty == PB_QTY_PER_STORE) {
+            for (int s = 1; s <= PB_QBPOS_STORES; s++) {
+                if (!so->cfg->location[s])
+                    continue;
+                int64_t q = publishable(qty_of(it, PB_ITEMS_ON_HAND_STORE_01 + s - 1), pr);
+                total += q;
+                e |= set_int(row, PB_PRODUCTS_LOCATION_QTY_01 + s - 1, q);
+            }
+        } else if (pr->qty == PB_QTY_STORE) {
+            total = publishable(qty_of(it, PB_ITEMS_ON_HAND_STORE_01 + pr->qty_store - 1), pr);
+        } else {
+            int64_t q;
+            if (pb_rec_qty(it, PB_ITEMS_AVAILABLE_QTY, &q) != 0 &&
+                pb_rec_qty(it, PB_ITEMS_QTY_ON_HAND, &q) != 0)
+                q = 0;
+            total = publishable(q, pr);
+        }
+        e |= set_int(row, PB_PRODUCTS_INVENTORY_QTY, total);
+        v = get(it, PB_ITEMS_LIST_ID, &k);
+        e |= set(row, PB_PRODUCTS_QBPOS_LIST_ID, v, k);
+        v = get(it, PB_ITEMS_ITEM_NUMBER, &k);
+        e |= set(row, PB_PRODUCTS_QBPOS_ITEM_NUMBER, v, k);
+
+        /* The content hash: every field but the quantities and the hash itself. */
+        uint64_t h = 1469598103934665603ull;
+        for (int f = 0; f < row->schema->nfields; f++) {
+            if (f == PB_PRODUCTS_INVENTORY_QTY || f == PB_PRODUCTS_CONTENT_HASH ||
+                (f >= PB_PRODUCTS_LOCATION_QTY_01 && f <= PB_PRODUCTS_LOCATION_QTY_20))
+                continue;
+            const char *fv = get(row, f, &k);
+            h = fnv(h, fv ? fv : "", k);
+            h = fnv(h, "\x1f", 1);
+        }
+        char hex[17];
+        snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)h);
+        e |= set_s(row, PB_PRODUCTS_CONTENT_HASH, hex);
+        if (e) {
+            pb_error_set(err, PB_EOS, "out of memory");
+            goto out;
+        }
+        row->file = it->file;
+        row->line = it->line;
+        if (pb_writer_put(so->w, row, err) < 0)
+            goto out;
+        so->variants++;
+    }
+    so->products++;
+    rc = 0;
+out:
+    if (keys)
+        for (int i = 0; i < n; i++)
+            free(keys[i]);
+    free(keys);
+    free(ok);
+    free(var);
+    pb_buf_release(&tags);
+    pb_buf_release(&scratch);
+    return rc;
+}

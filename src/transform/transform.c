@@ -1,0 +1,589 @@
+/*
+ * The outbound transform stage driver: read the batch's items once into a spool with an
+ * index of styles, then build each style's product for every selected store.
+ * See include/posbridge/transform.h.
+ */
+#include "posbridge/transform.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pb_schemas.h"
+#include "posbridge/atomic.h"
+#include "posbridge/batch.h"
+#include "posbridge/config.h"
+#include "posbridge/err.h"
+#include "posbridge/log.h"
+#include "posbridge/sha256.h"
+#include "posbridge/spool.h"
+#include "transform_int.h"
+#include "posbridge/banned.h"
+
+struct tf {
+    const struct pb_config *cfg;
+    struct pb_batch batch;
+    struct pb_store_out stores[PB_MAX_STORES];
+    int nstores;
+    struct pb_spool spool;
+    /* styles: a vector in first-seen order, and a hash index into it */
+    struct pb_style *styles;
+    size_t nstyles, styles_cap;
+    uint32_t *index; /* style number + 1, 0 = empty */
+    size_t index_cap;
+    struct pb_buf key;
+};
+
+static uint64_t
+hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static int
+index_grow(struct tf *t)
+{
+    if (t->index_cap && (t->nstyles + 1) * 2 <= t->index_cap)
+        return 0;
+    size_t cap = t->index_cap ? t->index_cap * 2 : 4096;
+    uint32_t *ix = calloc(cap, sizeof(*ix));
+    if (!ix)
+        return -1;
+    for (size_t s = 0; s < t->nstyles; s++) {
+        size_t j = hash(t->styles[s].key, strlen(t->styles[s].key)) & (cap - 1);
+        while (ix[j])
+            j = (j + 1) & (cap - 1);
+        ix[j] = (uint32_t)s + 1;
+    }
+    free(t->index);
+    t->index = ix;
+    t->index_cap = cap;
+    return 0;
+}
+
+static struct pb_style *
+style_for(struct tf *t, const char *key, size_t n)
+{
+    if (index_grow(t) < 0)
+        return NULL;
+    size_t j = hash(key, n) & (t->index_cap - 1);
+    while (t->index[j]) {
+        struct pb_style *s = &t->styles[t->index[j] - 1];
+        if (strlen(s->key) == n && !memcmp(s->key, key, n))
+            return s;
+        j = (j + 1) & (t->index_cap - 1);
+    }
+    if (t->nstyles == t->styles_cap) {
+        size_t cap = t->styles_cap ? t->styles_cap * 2 : 1024;
+        struct pb_style *v = realloc(t->styles, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        t->styles = v;
+        t->styles_cap = cap;
+    }
+    struct pb_style *s = &t->styles[t->nstyles];
+    memset(s, 0, sizeof(*s));
+    if (!(s->key = strndup(key, n)))
+        return NULL;
+    t->index[j] = (uint32_t)++t->nstyles;
+    return s;
+}
+
+static int
+style_add(struct pb_style *s, uint64_t off)
+{
+    if (s->n == s->cap) {
+        uint32_t cap = s->cap ? s->cap * 2 : 4;
+        uint64_t *v = realloc(s->offs, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        s->offs = v;
+        s->cap = cap;
+    }
+    s->offs[s->n++] = off;
+    return 0;
+}
+
+/* The style key: department (code, else its ListID) and the item name, whitespace folded. */
+static int
+style_key(struct tf *t, const struct pb_rec *r)
+{
+    size_t dn, nn;
+    const char *d = pb_rec_get(r, PB_ITEMS_DEPARTMENT_CODE, &dn);
+    if (!d)
+        d = pb_rec_get(r, PB_ITEMS_DEPARTMENT_LIST_ID, &dn);
+    const char *name = pb_rec_get(r, PB_ITEMS_DESC1, &nn);
+    pb_buf_reset(&t->key);
+    if (d && pb_buf_add(&t->key, d, dn) < 0)
+        return -1;
+    if (pb_buf_addch(&t->key, '/') < 0)
+        return -1;
+    if (!name) {
+        /* No name: the item stands alone (and is refused later for having no title). */
+        const char *num = pb_rec_get(r, PB_ITEMS_ITEM_NUMBER, &nn);
+        return pb_buf_adds(&t->key, "#") < 0 ? -1 : pb_buf_add(&t->key, num ? num : "", nn);
+    }
+    int space = 1;
+    for (size_t i = 0; i < nn; i++) {
+        char c = name[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            space = 1;
+            continue;
+        }
+        if (space && t->key.len && t->key.data[t->key.len - 1] != '/' &&
+            pb_buf_addch(&t->key, ' ') < 0)
+            return -1;
+        space = 0;
+        if (pb_buf_addch(&t->key, c) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+in_list(const struct pb_strlist *l, const char *v, size_t n)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strlen(l->v[i]) == n && !memcmp(l->v[i], v, n))
+            return 1;
+    return 0;
+}
+
+/* Is this item meant for the web stores? */
+static int
+online(const struct pb_config *cfg, const struct pb_rec *r)
+{
+    int web;
+    if (cfg->web_items_only && (pb_rec_bool(r, PB_ITEMS_IS_WEB_ITEM, &web) != 0 || !web))
+        return 0;
+    size_t n;
+    const char *d = pb_rec_get(r, PB_ITEMS_DEPARTMENT_CODE, &n);
+    if (cfg->departments.n && (!d || !in_list(&cfg->departments, d, n)))
+        return 0;
+    if (d && in_list(&cfg->exclude_departments, d, n))
+        return 0;
+    return 1;
+}
+
+/* Handles: a slug of department and name; equal slugs get -2, -3 in product-key order. */
+static int
+cmp_style_key(const void *a, const void *b)
+{
+    const struct pb_style *x = *(const struct pb_style *const *)a;
+    const struct pb_style *y = *(const struct pb_style *const *)b;
+    int c = strcmp(x->handle, y->handle);
+    return c ? c : strcmp(x->key, y->key);
+}
+
+static int
+assign_handles(struct tf *t)
+{
+    for (size_t s = 0; s < t->nstyles; s++) {
+        struct pb_style *st = &t->styles[s];
+        if (!(st->handle = pb_slug(st->key, strlen(st->key))))
+            return -1;
+    }
+    struct pb_style **order = malloc((t->nstyles + 1) * sizeof(*order));
+    if (!order)
+        return -1;
+    for (size_t s = 0; s < t->nstyles; s++)
+        order[s] = &t->styles[s];
+    qsort(order, t->nstyles, sizeof(*order), cmp_style_key);
+    for (size_t s = 0; s < t->nstyles;) {
+        size_t e = s + 1;
+        while (e < t->nstyles && !strcmp(order[e]->handle, order[s]->handle))
+            e++;
+        for (size_t k = s + 1; k < e; k++) {
+            struct pb_buf b = PB_BUF_INIT;
+            if (pb_buf_addf(&b, "%s-%zu", order[k]->handle, k - s + 1) < 0) {
+                free(order);
+                return -1;
+            }
+            free(order[k]->handle);
+            order[k]->handle = pb_buf_detach(&b, NULL);
+        }
+        s = e;
+    }
+    free(order);
+    return 0;
+}
+
+/* The batch's items file: the one export recorded, else the first that exists. */
+static char *
+items_file(const struct pb_batch *b, const char **rel)
+{
+    static const char *const names[] = {"items.csv", "items.jsonl", "items.csv.gz",
+                                        "items.jsonl.gz"};
+    json_t *outs = json_object_get(json_object_get(json_object_get(b->manifest, "stages"),
+                                                   "export"),
+                                   "outputs");
+    size_t i;
+    json_t *o;
+    json_array_foreach(outs, i, o) {
+        const char *p = json_string_value(json_object_get(o, "path"));
+        for (size_t k = 0; p && k < sizeof(names) / sizeof(names[0]); k++)
+            if (!strcmp(p, names[k])) {
+                char *path = pb_batch_file(b, p);
+                if (path && access(path, F_OK) == 0) {
+                    *rel = names[k];
+                    return path;
+                }
+                free(path);
+            }
+    }
+    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        char *path = pb_batch_file(b, names[k]);
+        if (path && access(path, F_OK) == 0) {
+            *rel = names[k];
+            return path;
+        }
+        free(path);
+    }
+    return NULL;
+}
+
+static const char *
+export_sha(const struct pb_batch *b, const char *rel)
+{
+    json_t *outs = json_object_get(json_object_get(json_object_get(b->manifest, "stages"),
+                                                   "export"),
+                                   "outputs");
+    size_t i;
+    json_t *o;
+    json_array_foreach(outs, i, o) {
+        const char *p = json_string_value(json_object_get(o, "path"));
+        if (p && !strcmp(p, rel))
+            return json_string_value(json_object_get(o, "sha256"));
+    }
+    return NULL;
+}
+
+static int
+store_open(struct tf *t, struct pb_store_out *so, const struct pb_store_cfg *sc,
+           struct pb_error *err)
+{
+    const struct pb_config *cfg = t->cfg;
+    const char *ext = cfg->format == PB_ENC_CSV ? "csv" : "jsonl";
+    struct pb_buf b = PB_BUF_INIT;
+    memset(so, 0, sizeof(*so));
+    so->cfg = sc;
+    so->lim = pb_limits_for(sc->platform);
+    if (!(so->maps = pb_maps_new(cfg->maps_ci)))
+        return pb_error_set(err, PB_EOS, "out of memory");
+    for (int i = 0; i < cfg->maps.n; i++)
+        if (pb_maps_load(so->maps, cfg->maps.v[i], err) < 0)
+            return -1;
+    for (int i = 0; i < sc->maps.n; i++)
+        if (pb_maps_load(so->maps, sc->maps.v[i], err) < 0)
+            return -1;
+    so->dir = pb_batch_file(&t->batch, sc->name);
+    if (!so->dir || pb_buf_addf(&b, "%s/products.%s%s", sc->name, ext, cfg->gzip ? ".gz" : "") < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    so->relpath = pb_buf_detach(&b, NULL);
+    if (pb_mkdirs(so->dir, 0755, err) < 0)
+        return -1;
+    if (pb_columns_init(&so->cols, &pb_schema_products) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    if (sc->pricing.qty == PB_QTY_PER_STORE)
+        for (int s = 1; s <= PB_QBPOS_STORES; s++)
+            if (sc->location[s])
+                so->cols.use[PB_PRODUCTS_LOCATION_QTY_01 + s - 1] = 1;
+    char *path = pb_batch_file(&t->batch, so->relpath);
+    char *rpath = NULL;
+    if (path && pb_buf_addf(&b, "%s/rejects.csv", so->dir) == 0)
+        rpath = pb_buf_detach(&b, NULL);
+    if (!path || !rpath || pb_rec_init(&so->row, &pb_schema_products, err) < 0 ||
+        pb_rejects_init(&so->rejects, rpath, "transform", err) < 0) {
+        free(path);
+        free(rpath);
+        return pb_error_set(err, PB_EOS, "out of memory");
+    }
+    so->w = pb_writer_open(path, &pb_schema_products, cfg->format, cfg->gzip, &so->cols, err);
+    free(path);
+    free(rpath);
+    return so->w ? 0 : -1;
+}
+
+static void
+store_release(struct pb_store_out *so)
+{
+    pb_writer_abort(so->w);
+    pb_rejects_release(&so->rejects);
+    pb_columns_release(&so->cols);
+    if (so->row.schema)
+        pb_rec_release(&so->row);
+    pb_maps_free(so->maps);
+    pb_skuset_free(&so->skus);
+    free(so->dir);
+    free(so->relpath);
+    memset(so, 0, sizeof(*so));
+}
+
+struct unmapped_ctx {
+    json_t *obj;
+    const char *store;
+    struct pb_buf line;
+    unsigned shown;
+};
+
+static void
+note_unmapped(void *user, const char *field, const char *value, unsigned long count)
+{
+    struct unmapped_ctx *u = user;
+    json_t *arr = json_object_get(u->obj, field);
+    if (!arr) {
+        arr = json_array();
+        json_object_set_new(u->obj, field, arr);
+    }
+    json_array_append_new(arr, json_pack("{s:s, s:I}", "value", value, "count",
+                                         (json_int_t)count));
+    if (u->shown++ < 12 &&
+        pb_buf_addf(&u->line, "%s %s '%s' (%lu)", u->line.len ? "," : "", field, value, count) < 0)
+        return;
+}
+
+/* Stage outputs of later stages that were built from the old products file. */
+static void
+mark_stale(const struct pb_store_out *so, json_t *rec)
+{
+    static const char *const later[] = {"plan.csv", "results.jsonl"};
+    json_t *stale = json_array();
+    for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+        struct pb_buf p = PB_BUF_INIT;
+        if (pb_buf_addf(&p, "%s/%s", so->dir, later[i]) == 0 && access(p.data, F_OK) == 0) {
+            json_array_append_new(stale, json_string(later[i]));
+            pb_log(PB_LOG_WARN, "%s: %s was made from the previous products file; run upload "
+                                "again",
+                   so->cfg->name, later[i]);
+        }
+        pb_buf_release(&p);
+    }
+    json_object_set_new(rec, "stale", stale);
+}
+
+int
+pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
+                 struct pb_transform_result *res, struct pb_error *err)
+{
+    struct tf t;
+    struct pb_rec rec;
+    struct pb_rec *items = NULL;
+    size_t items_cap = 0;
+    struct pb_reader *rd = NULL;
+    struct pb_sha256_job *job = NULL;
+    char *ipath = NULL;
+    const char *irel = NULL;
+    int rc = -1;
+    memset(&t, 0, sizeof(t));
+    memset(res, 0, sizeof(*res));
+    memset(&rec, 0, sizeof(rec));
+    t.cfg = cfg;
+    pb_buf_init(&t.key, 64 * 1024);
+
+    if (pb_batch_open(&t.batch, o->batch_dir, err) < 0)
+        goto out;
+    const char *kind = json_string_value(json_object_get(t.batch.manifest, "kind"));
+    if (!kind || strcmp(kind, "catalog") != 0) {
+        pb_error_set(err, PB_EUSAGE, "'%s' is a %s batch; transform takes a catalog batch",
+                     o->batch_dir, kind ? kind : "unknown");
+        goto out;
+    }
+    /* Which stores. */
+    for (int i = 0; i < cfg->nstores; i++) {
+        int want = o->nstores == 0;
+        for (int k = 0; k < o->nstores; k++)
+            want |= !strcmp(o->stores[k], cfg->stores[i].name);
+        if (want && store_open(&t, &t.stores[t.nstores++], &cfg->stores[i], err) < 0)
+            goto out;
+    }
+    for (int k = 0; k < o->nstores; k++)
+        if (!pb_config_store(cfg, o->stores[k])) {
+            pb_error_set(err, PB_EUSAGE, "no store '%s' in the configuration", o->stores[k]);
+            goto out;
+        }
+    if (!t.nstores) {
+        pb_error_set(err, PB_ECONFIG, "no stores are configured ([store NAME] sections)");
+        goto out;
+    }
+
+    /* Pass 1: items -> spool, styles indexed; bad rows refused for every store. */
+    if (!(ipath = items_file(&t.batch, &irel))) {
+        pb_error_set(err, PB_ENOINPUT, "'%s' has no items file", o->batch_dir);
+        goto out;
+    }
+    job = pb_sha256_file_start(ipath);
+    struct pb_read_opts ro = {PB_READ_STAGED, cfg->qbpos_tz ? cfg->qbpos_tz : "UTC", -1};
+    if (!(rd = pb_reader_open(ipath, &pb_schema_items, &ro, err)) ||
+        pb_rec_init(&rec, &pb_schema_items, err) < 0 ||
+        pb_spool_open(&t.spool, t.batch.dir, err) < 0)
+        goto out;
+    for (;;) {
+        struct pb_error bad;
+        pb_error_init(&bad);
+        int r = pb_reader_next(rd, &rec, &bad, err);
+        if (r < 0)
+            goto out;
+        if (r == PB_READ_EOF)
+            break;
+        res->items++;
+        if (r == PB_READ_REJECT) {
+            res->rejected_items++;
+            for (int s = 0; s < t.nstores; s++) {
+                t.stores[s].rejected_items++;
+                if (pb_rejects_add(&t.stores[s].rejects, &bad, &rec, err) < 0)
+                    goto out;
+            }
+            continue;
+        }
+        if (!online(cfg, &rec)) {
+            res->filtered++;
+            continue;
+        }
+        res->online++;
+        struct pb_style *st;
+        if (style_key(&t, &rec) < 0 || !(st = style_for(&t, t.key.data, t.key.len)) ||
+            style_add(st, pb_spool_tell(&t.spool)) < 0) {
+            pb_error_set(err, PB_EOS, "out of memory");
+            goto out;
+        }
+        if (pb_spool_put(&t.spool, &rec, 0, err) < 0)
+            goto out;
+    }
+    if (pb_reader_close(rd, err) < 0) {
+        rd = NULL;
+        goto out;
+    }
+    rd = NULL;
+    char hex[65];
+    unsigned long long isize;
+    struct pb_sha256_job *j = job;
+    job = NULL;
+    if (pb_sha256_file_join(j, hex, &isize, err) < 0)
+        goto out;
+    const char *was = export_sha(&t.batch, irel);
+    res->items_edited = was && strcmp(was, hex) != 0;
+    if (res->items_edited)
+        pb_log(PB_LOG_WARN, "%s changed since export (edited by hand): re-validated; %llu "
+                            "rows refused",
+               irel, (unsigned long long)res->rejected_items);
+    if (assign_handles(&t) < 0) {
+        pb_error_set(err, PB_EOS, "out of memory");
+        goto out;
+    }
+
+    /* Pass 2: one style at a time. */
+    for (size_t s = 0; s < t.nstyles; s++) {
+        struct pb_style *st = &t.styles[s];
+        if (st->n > items_cap) {
+            struct pb_rec *v = realloc(items, st->n * sizeof(*v));
+            if (!v) {
+                pb_error_set(err, PB_EOS, "out of memory");
+                goto out;
+            }
+            items = v;
+            for (size_t k = items_cap; k < st->n; k++)
+                if (pb_rec_init(&items[k], &pb_schema_items, err) < 0) {
+                    items_cap = k;
+                    goto out;
+                }
+            items_cap = st->n;
+        }
+        for (uint32_t k = 0; k < st->n; k++) {
+            int fi;
+            if (pb_spool_get_at(&t.spool, st->offs[k], &items[k], &fi, err) < 0)
+                goto out;
+            items[k].file = ipath;
+        }
+        for (int so = 0; so < t.nstores; so++)
+            if (pb_product_write(&t.stores[so], cfg, st, items, (int)st->n, err) < 0)
+                goto out;
+    }
+
+    /* Commit every store's files, then the manifest. */
+    json_t *stage = pb_batch_stage(&t.batch, "transform");
+    json_t *stores = json_object();
+    json_object_set_new(stage, "input",
+                        json_pack("{s:s, s:s, s:b}", "path", irel, "sha256", hex, "edited",
+                                  res->items_edited));
+    json_object_set_new(stage, "stores", stores);
+    json_array_clear(json_object_get(stage, "outputs"));
+    res->nstores = t.nstores;
+    for (int s = 0; s < t.nstores; s++) {
+        struct pb_store_out *so = &t.stores[s];
+        char sha[65], rsha[65];
+        uint64_t count;
+        struct pb_writer *w = so->w;
+        so->w = NULL;
+        if (pb_writer_commit(w, sha, &count, err) < 0 ||
+            pb_batch_add_output(stage, so->relpath, sha, count, err) < 0)
+            goto out;
+        struct pb_buf rrel = PB_BUF_INIT;
+        if (pb_rejects_commit(&so->rejects, rsha, err) < 0 ||
+            pb_buf_addf(&rrel, "%s/rejects.csv", so->cfg->name) < 0) {
+            pb_buf_release(&rrel);
+            goto out;
+        }
+        if (!rsha[0]) {
+            unlink(so->rejects.path); /* a rejects file from an earlier run is stale now */
+        } else if (pb_batch_add_output(stage, rrel.data, rsha, so->rejects.count, err) < 0) {
+            pb_buf_release(&rrel);
+            goto out;
+        }
+        pb_buf_release(&rrel);
+        struct unmapped_ctx u = {json_object(), so->cfg->name, PB_BUF_INIT, 0};
+        pb_maps_unmapped(so->maps, note_unmapped, &u);
+        json_t *rec_s = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "platform",
+                                  pb_platform_name(so->cfg->platform), "products",
+                                  (json_int_t)so->products, "variants", (json_int_t)so->variants,
+                                  "rejected_products", (json_int_t)so->rejected_products,
+                                  "rejected_items", (json_int_t)so->rejected_items, "unmapped",
+                                  u.obj);
+        mark_stale(so, rec_s);
+        json_object_set_new(stores, so->cfg->name, rec_s);
+        if (u.line.len)
+            pb_log(PB_LOG_WARN, "%s: values with no mapping (sent as they are):%s%s",
+                   so->cfg->name, u.line.data, u.shown > 12 ? ", ..." : "");
+        pb_buf_release(&u.line);
+        struct pb_transform_store_result *r = &res->stores[s];
+        r->name = so->cfg->name;
+        r->products = so->products;
+        r->variants = so->variants;
+        r->rejected_products = so->rejected_products;
+        r->rejected_items = so->rejected_items;
+    }
+    if (pb_batch_save(&t.batch, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (job) {
+        char h[65];
+        pb_sha256_file_join(job, h, NULL, NULL);
+    }
+    pb_reader_close(rd, NULL);
+    for (size_t k = 0; k < items_cap; k++)
+        pb_rec_release(&items[k]);
+    free(items);
+    if (rec.schema)
+        pb_rec_release(&rec);
+    pb_spool_close(&t.spool);
+    for (int s = 0; s < t.nstores; s++) {
+        store_release(&t.stores[s]);
+    }
+    for (size_t s = 0; s < t.nstyles; s++) {
+        free(t.styles[s].key);
+        free(t.styles[s].handle);
+        free(t.styles[s].offs);
+    }
+    free(t.styles);
+    free(t.index);
+    pb_buf_release(&t.key);
+    pb_batch_release(&t.batch);
+    free(ipath);
+    return rc;
+}

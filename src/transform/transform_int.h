@@ -1,0 +1,70 @@
+/* Private to src/transform: one store's output while the stage runs, and the builder. */
+#ifndef PB_TRANSFORM_INT_H
+#define PB_TRANSFORM_INT_H
+
+#include <stdint.h>
+
+#include "posbridge/config.h"
+#include "posbridge/maps.h"
+#include "posbridge/record.h"
+#include "posbridge/rejects.h"
+#include "posbridge/staged.h"
+
+/* What a platform accepts; checked before any network. 0 means no limit. */
+struct pb_limits {
+    int max_variants;
+    int max_title;   /* characters */
+    int max_sku;     /* characters */
+    int max_barcode; /* characters */
+    int sku_ci;      /* SKUs must differ ignoring case */
+};
+
+const struct pb_limits *pb_limits_for(enum pb_platform_id p);
+
+/* A set of SKUs already used in one store's file, with the item that took each. */
+struct pb_skuset {
+    char **key;
+    char **owner;
+    size_t n, cap;
+};
+
+struct pb_store_out {
+    const struct pb_store_cfg *cfg;
+    const struct pb_limits *lim;
+    struct pb_maps *maps;
+    char *dir;          /* <batch>/<store> */
+    char *relpath;      /* <store>/products.csv */
+    struct pb_writer *w;
+    struct pb_columns cols;
+    struct pb_rejects rejects;
+    struct pb_skuset skus;
+    struct pb_rec row;
+    uint64_t products, variants, rejected_products, rejected_items;
+};
+
+/* One QBPOS style: the items of a product. */
+struct pb_style {
+    char *key;       /* product_key */
+    char *handle;
+    uint64_t *offs;  /* its items in the spool */
+    uint32_t n, cap;
+};
+
+/*
+ * Build one style's product for one store and write its rows (or its rejects).
+ * items[0..n) are the style's items in file order.  -1 only on an environment error.
+ */
+int pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
+                     const struct pb_style *st, struct pb_rec *items, int n,
+                     struct pb_error *err);
+
+/* Reject one item for a store (writes its rejects row). */
+int pb_product_reject_item(struct pb_store_out *so, const struct pb_rec *item,
+                           const char *field, const char *reason, struct pb_error *err);
+
+/* URL handle of a product key: lower-case ASCII letters, digits and dashes. */
+char *pb_slug(const char *s, size_t len);
+
+void pb_skuset_free(struct pb_skuset *s);
+
+#endif
