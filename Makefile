@@ -34,7 +34,8 @@ SAN_OBJS := $(patsubst src/%.c,build/san/%.o,$(SRCS)) build/san/gen/pb_schemas.o
 all: posbridge
 
 posbridge: build/rel/main.o $(REL_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 build/gen/pb_schemas.h: $(FORMATS) formats/gen.awk
 	@mkdir -p $(@D)
@@ -63,12 +64,14 @@ build/san/gen/%.o: build/gen/%.c build/gen/pb_schemas.h
 	$(Q)$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
 
 build/san/posbridge: build/san/main.o $(SAN_OBJS)
-	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo "  LD san  $@")
+	$(Q)$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 asan: build/san/posbridge
 
 build/san/tests/%: tests/unit/%.c tests/unit/check.h $(SAN_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -Itests/unit -Isrc -O1 -g $(SAN) -o $@ $< $(SAN_OBJS) $(PKG_LIBS)
+	@$(if $(Q),echo "  LD san  $@")
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/unit -Isrc -O1 -g $(SAN) -o $@ $< $(SAN_OBJS) $(PKG_LIBS)
 
 UNIT_BINS := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT))
 

@@ -17,6 +17,14 @@ only=${1:-}
 
 norm() { sed -E -e "s#$T/out#\$OUT#g" -e "s#$T#\$TMP#g" -e "s/, [0-9]+\.[0-9]+s\$/, N.NNs/" "$1"; }
 norm_manifest() { grep -v '"created":' "$1" | sed -e "s#$T/out#\$OUT#g"; }
+# Text outputs may name the temp directory (a rejects file's source column): normalise.
+norm_file() {
+    case "$1" in
+        *.gz) cat "$1" ;;
+        */manifest.json) norm_manifest "$1" ;;
+        *) sed -e "s#$T/out#\$OUT#g" "$1" ;;
+    esac
+}
 
 for dir in tests/golden/*/; do
     name=$(basename "$dir")
@@ -35,10 +43,7 @@ for dir in tests/golden/*/; do
             mkdir -p "$dir/expected"
             (cd "$OUT" && find . -type f ! -name '.*' | sort) | while read -r f; do
                 mkdir -p "$dir/expected/$(dirname "$f")"
-                case "$f" in
-                    */manifest.json) norm_manifest "$OUT/$f" > "$dir/expected/$f" ;;
-                    *) cp "$OUT/$f" "$dir/expected/$f" ;;
-                esac
+                norm_file "$OUT/$f" > "$dir/expected/$f"
             done
         fi
         echo "ok - $name (updated)"
@@ -63,10 +68,7 @@ for dir in tests/golden/*/; do
         fi
         for f in $want; do
             [ -f "$OUT/$f" ] || continue
-            case "$f" in
-                */manifest.json) norm_manifest "$OUT/$f" > "$T/cmpfile" ;;
-                *) cp "$OUT/$f" "$T/cmpfile" ;;
-            esac
+            norm_file "$OUT/$f" > "$T/cmpfile"
             if ! cmp -s "$dir/expected/$f" "$T/cmpfile"; then
                 echo "#   $name: $f differs:"; diff -u "$dir/expected/$f" "$T/cmpfile" | head -30 | sed 's/^/#   /'; ok=0
             fi

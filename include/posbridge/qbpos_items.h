@@ -40,7 +40,7 @@ int pb_qbpos_read_items(const char *path, const char *tz, pb_item_fn fn, void *u
 /*
  * Fill in what an item's source left out but implies: the company quantity on hand as the
  * sum of the stores, and the available quantity as on hand minus customer orders.
- * -1 when out of memory.
+ * -1 when out of memory, -2 when a quantity would overflow.
  */
 int pb_items_complete(struct pb_rec *r);
 

@@ -34,6 +34,7 @@ struct pb_read_opts {
     enum pb_read_mode mode;
     const char *tz;       /* time zone for timestamps without offset (NULL: refuse them) */
     int force_enc;        /* -1: from the name; else enum pb_enc */
+    const char *name;     /* how messages and origins name the file (NULL: its path) */
 };
 
 struct pb_reader;

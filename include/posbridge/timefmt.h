@@ -17,6 +17,9 @@
 int pb_time_parse(const char *s, size_t len, const char *tz, int allow_naive, int64_t *epoch,
                   const char **why);
 
+/* True if tz names a time zone this machine knows (an IANA name with a zoneinfo file). */
+int pb_time_known_zone(const char *tz);
+
 /* Format as "YYYY-MM-DDThh:mm:ssZ" (21 bytes with the NUL). */
 void pb_time_format(int64_t epoch, char out[32]);
 

@@ -16,6 +16,7 @@
 #include "posbridge/buf.h"
 #include "posbridge/err.h"
 #include "posbridge/money.h"
+#include "posbridge/timefmt.h"
 #include "posbridge/banned.h"
 
 struct load {
@@ -25,6 +26,9 @@ struct load {
     long line;
     char *dir; /* directory of the config file, for relative paths */
     struct pb_store_cfg *store; /* the [store NAME] being read */
+    char *linebuf;
+    size_t linecap;
+    long too_long; /* first line too long to read, or 0 */
     char section[128];
 };
 
@@ -45,14 +49,34 @@ pb_platform_name(enum pb_platform_id p)
     return (unsigned)p < 4 ? names[p] : "?";
 }
 
+/*
+ * libinih reads through a fixed buffer of `num` bytes.  Hand it whole lines ourselves, so
+ * line numbers stay right: a long comment is shortened (it means nothing), any other line
+ * that does not fit is an error.
+ */
 static char *
 reader(char *str, int num, void *stream)
 {
     struct load *ld = stream;
-    char *r = fgets(str, num, ld->fp);
-    if (r)
-        ld->line++;
-    return r;
+    ssize_t n = getline(&ld->linebuf, &ld->linecap, ld->fp);
+    if (n < 0)
+        return NULL;
+    ld->line++;
+    const char *p = ld->linebuf;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (n >= num - 1) {
+        if (*p == ';' || *p == '#') {
+            snprintf(str, (size_t)num, ";\n");
+            return str;
+        }
+        if (!ld->too_long)
+            ld->too_long = ld->line;
+        snprintf(str, (size_t)num, ";\n");
+        return str;
+    }
+    memcpy(str, ld->linebuf, (size_t)n + 1);
+    return str;
 }
 
 static int
@@ -248,6 +272,10 @@ general_key(struct load *ld, const char *key, const char *v)
         if (set_str(&c->currency, v) < 0)
             return oom(ld, key);
     } else if (!strcmp(key, "qbpos_timezone")) {
+        if (!pb_time_known_zone(v))
+            return bad(ld, key, "'%s' is not a time zone this machine knows (e.g. "
+                                "America/Chicago)",
+                       v);
         if (set_str(&c->qbpos_tz, v) < 0)
             return oom(ld, key);
     } else {
@@ -601,8 +629,12 @@ pb_config_load(struct pb_config *cfg, const char *path, struct pb_error *err)
     int r = ini_parse_stream(reader, &ld, handler, &ld);
     fclose(fp);
     free(ld.dir);
+    free(ld.linebuf);
     if (err && err->code != PB_OK)
         return -1;
+    if (ld.too_long)
+        return pb_error_at(err, PB_ECONFIG, path, ld.too_long, -1, -1, NULL,
+                           "this line is too long (at most 198 characters)");
     if (r > 0)
         return pb_error_at(err, PB_ECONFIG, path, r, -1, -1, NULL,
                            "cannot parse this line (expected [section] or key = value)");

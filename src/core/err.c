@@ -99,6 +99,8 @@ char *
 pb_error_format(const struct pb_error *err, char *out, size_t size)
 {
     size_t n = 0;
+    if (!size)
+        return out;
     out[0] = '\0';
 #define ADD(...)                                                                         \
     do {                                                                                 \

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "posbridge/banned.h"
 
@@ -81,6 +82,31 @@ local_to_utc(struct tm *tm, const char *tz)
     return (int64_t)t;
 }
 
+/* In UTC the time must still be a year we can write back: 1900 to 9999. */
+static int
+in_range(int64_t epoch, const char **why)
+{
+    if (epoch < -2208988800LL || epoch >= 253402300800LL) {
+        *why = "timestamp out of range (years 1900 to 9999 in UTC)";
+        return -1;
+    }
+    return 0;
+}
+
+int
+pb_time_known_zone(const char *tz)
+{
+    /* A zone the C library does not know is silently UTC, so look for its file. */
+    if (!tz || !*tz || !strcmp(tz, "UTC") || !strcmp(tz, "Etc/UTC"))
+        return 1;
+    if (tz[0] == '/' || strstr(tz, ".."))
+        return 0;
+    const char *dir = getenv("TZDIR");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
+    return access(path, R_OK) == 0;
+}
+
 int
 pb_time_parse(const char *s, size_t len, const char *tz, int allow_naive, int64_t *epoch,
               const char **why)
@@ -97,9 +123,13 @@ pb_time_parse(const char *s, size_t len, const char *tz, int allow_naive, int64_
     }
     size_t i = 19;
     if (i < len && s[i] == '.') {
-        i++;
+        size_t digits = ++i;
         while (i < len && s[i] >= '0' && s[i] <= '9')
             i++;
+        if (i == digits) {
+            *why = "a decimal point with no digits in the seconds";
+            return -1;
+        }
     }
     memset(&tm, 0, sizeof(tm));
     tm.tm_year = y - 1900;
@@ -113,13 +143,17 @@ pb_time_parse(const char *s, size_t len, const char *tz, int allow_naive, int64_
             *why = "timestamp has no UTC offset (add Z or +hh:mm)";
             return -1;
         }
+        if (tz && *tz && !pb_time_known_zone(tz)) {
+            *why = "unknown time zone for a timestamp without offset";
+            return -1;
+        }
         *epoch = (tz && *tz) ? local_to_utc(&tm, tz) : (int64_t)timegm(&tm);
-        return 0;
+        return in_range(*epoch, why);
     }
     int64_t t = (int64_t)timegm(&tm);
     if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
         *epoch = t;
-        return 0;
+        return in_range(*epoch, why);
     }
     int oh, om, sign = s[i] == '-' ? -1 : 1;
     if ((s[i] != '+' && s[i] != '-') || num(s, len, i + 1, 2, &oh)) {
@@ -134,7 +168,7 @@ pb_time_parse(const char *s, size_t len, const char *tz, int allow_naive, int64_
         return -1;
     }
     *epoch = t - sign * (int64_t)(oh * 3600 + om * 60);
-    return 0;
+    return in_range(*epoch, why);
 }
 
 /* Civil date from days since 1970-01-01 (Howard Hinnant's algorithm): no locale, no tz. */

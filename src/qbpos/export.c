@@ -175,7 +175,7 @@ is_xml(const char *path, struct pb_error *err)
 static int
 read_csv(struct ex *x, const char *path, struct pb_error *err)
 {
-    struct pb_read_opts ro = {PB_READ_FOREIGN, x->o->tz ? x->o->tz : "UTC", PB_ENC_CSV};
+    struct pb_read_opts ro = {PB_READ_FOREIGN, x->o->tz ? x->o->tz : "UTC", PB_ENC_CSV, NULL};
     struct pb_rec rec;
     struct pb_error bad;
     int rc = -1;
@@ -193,7 +193,12 @@ read_csv(struct ex *x, const char *path, struct pb_error *err)
             goto out;
         if (r == PB_READ_EOF)
             break;
-        if (r == PB_READ_OK && pb_items_complete(&rec) < 0) {
+        int c = r == PB_READ_OK ? pb_items_complete(&rec) : 0;
+        if (c == -2) {
+            pb_error_at(&bad, PB_EDATA, rec.file, rec.line, -1, rec.record_no, "qty_on_hand",
+                        "the quantities are out of range");
+            r = PB_READ_REJECT;
+        } else if (c < 0) {
             pb_error_set(err, PB_EOS, "out of memory");
             goto out;
         }

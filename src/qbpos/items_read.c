@@ -206,6 +206,7 @@ on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlCh
                 st->field_col = cur_col(st) + 1; /* where the value starts */
                 pb_buf_reset(&st->cap);
             } else if (strcmp(name, "DataExtRet") == 0) {
+                st->too_long = 0;
                 st->agg = AGG_DATAEXT;
                 st->agg_depth = st->depth;
                 pb_buf_reset(&st->dx_name);
@@ -296,6 +297,13 @@ end_dataext(struct st *st)
 {
     struct pb_buf name = PB_BUF_INIT;
     int under = 0;
+    if (st->too_long) {
+        char msg[80];
+        snprintf(msg, sizeof(msg), "DataExt value longer than %d bytes", PB_FIELD_MAX);
+        st->too_long = 0;
+        item_bad(st, cur_line(st), cur_col(st), NULL, msg);
+        return;
+    }
     if (!st->dx_name.len)
         return;
     if (pb_buf_adds(&name, "x_") < 0)
@@ -334,15 +342,21 @@ pb_items_complete(struct pb_rec *r)
     int any = 0;
     if (!pb_rec_has(r, PB_ITEMS_QTY_ON_HAND)) {
         for (int i = PB_ITEMS_ON_HAND_STORE_01; i <= PB_ITEMS_ON_HAND_STORE_20; i++)
-            if (pb_rec_qty(r, i, &q) == 0)
-                sum += q, any = 1;
+            if (pb_rec_qty(r, i, &q) == 0) {
+                if (__builtin_add_overflow(sum, q, &sum))
+                    return -2;
+                any = 1;
+            }
         if (any && pb_rec_set(r, PB_ITEMS_QTY_ON_HAND, num, pb_qty_format(sum, num)) < 0)
             return -1;
     }
     if (!pb_rec_has(r, PB_ITEMS_AVAILABLE_QTY) && pb_rec_qty(r, PB_ITEMS_QTY_ON_HAND, &q) == 0) {
         if (pb_rec_qty(r, PB_ITEMS_QTY_ON_CUSTOMER_ORDER, &committed) != 0)
             committed = 0;
-        if (pb_rec_set(r, PB_ITEMS_AVAILABLE_QTY, num, pb_qty_format(q - committed, num)) < 0)
+        int64_t avail;
+        if (__builtin_sub_overflow(q, committed, &avail))
+            return -2;
+        if (pb_rec_set(r, PB_ITEMS_AVAILABLE_QTY, num, pb_qty_format(avail, num)) < 0)
             return -1;
     }
     return 0;
@@ -352,7 +366,10 @@ static void
 end_item(struct st *st)
 {
     struct pb_rec *r = &st->rec;
-    if (!st->rejected && pb_items_complete(r) < 0)
+    int c = st->rejected ? 0 : pb_items_complete(r);
+    if (c == -2)
+        item_bad(st, st->item_line, -1, "qty_on_hand", "the quantities are out of range");
+    else if (c < 0)
         item_bad(st, st->item_line, -1, NULL, "out of memory");
     int miss = pb_rec_missing(r);
     if (miss >= 0)
@@ -421,7 +438,9 @@ on_xml_error(void *ctx, xmlErrorPtr e)
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         msg[--n] = '\0';
-    if (e->code == XML_ERR_DOCUMENT_END && st->depth > 0)
+    if (!st->seen_root && (e->code == XML_ERR_DOCUMENT_EMPTY || e->code == XML_ERR_DOCUMENT_END))
+        snprintf(msg, sizeof(msg), "the document is empty");
+    else if (e->code == XML_ERR_DOCUMENT_END && st->depth > 0)
         snprintf(msg, sizeof(msg), "the document ends before its elements are closed "
                                    "(the file is truncated)");
     pb_error_at(st->err, PB_EDATA, st->path, e->line, e->int2 > 0 ? e->int2 : -1, -1, NULL,

@@ -166,6 +166,13 @@ feed(struct pb_reader *rd, struct pb_error *err)
     size_t done;
     if (n == 0) {
         rd->eof = 1;
+        /* libcsv only honours CSV_STRICT_FINI with CSV_STRICT, which would also refuse a
+         * stray quote inside a cell; so look for the open quoted cell ourselves (state 2 is
+         * libcsv's FIELD_BEGUN).  It would otherwise swallow the rest of the file. */
+        if (rd->p.quoted && rd->p.pstate == 2)
+            return pb_error_at(err, PB_EDATA, rd->path,
+                               rd->row_open ? rd->row_line : rd->lines + 1, -1, -1, NULL,
+                               "a quoted cell is never closed (its row starts on this line)");
         if (csv_fini(&rd->p, on_field, on_row, rd) != 0)
             return pb_error_at(err, PB_EDATA, rd->path, rd->row_line, -1, -1, NULL,
                                "a quoted cell is never closed (it starts on this line)");

@@ -62,16 +62,21 @@ next_line(struct pb_reader *rd, struct pb_error *err)
     return 1;
 }
 
-/* Column of `"key"` in the current line, from 1; 1 when not found. */
+/* Column of `"key":` in the current line, from 1 (a key, not a value); 1 if not found. */
 static long
 key_column(const struct pb_reader *rd, const char *key)
 {
     size_t k = strlen(key);
-    const char *l = rd->line.data;
-    for (const char *p = l; (p = memchr(p, '"', rd->line.len - (size_t)(p - l))) != NULL; p++)
-        if ((size_t)(p - l) + k + 1 < rd->line.len && memcmp(p + 1, key, k) == 0 &&
-            p[k + 1] == '"')
+    const char *l = rd->line.data, *end = l + rd->line.len;
+    for (const char *p = l; (p = memchr(p, '"', (size_t)(end - p))) != NULL; p++) {
+        if ((size_t)(end - p) < k + 2 || memcmp(p + 1, key, k) != 0 || p[k + 1] != '"')
+            continue;
+        const char *q = p + k + 2;
+        while (q < end && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q < end && *q == ':')
             return (long)(p - l) + 1;
+    }
     return 1;
 }
 

@@ -17,7 +17,7 @@ pb_reader_open(const char *path, const struct pb_schema *s, const struct pb_read
     int gz;
     enum pb_enc enc;
     struct pb_reader *rd = calloc(1, sizeof(*rd));
-    if (!rd || !(rd->path = strdup(path)) ||
+    if (!rd || !(rd->path = strdup(opts->name ? opts->name : path)) ||
         !(rd->present = calloc((size_t)s->nfields, 1))) {
         if (rd)
             free(rd->path);
@@ -38,7 +38,7 @@ pb_reader_open(const char *path, const struct pb_schema *s, const struct pb_read
     rd->gz = gzopen(path, "rb");
     if (!rd->gz) {
         pb_error_sys(err, errno == ENOENT || errno == EACCES ? PB_ENOINPUT : PB_EIO, errno,
-                     "cannot open '%s'", path);
+                     "cannot open '%s'", rd->path);
         pb_reader_close(rd, NULL);
         return NULL;
     }

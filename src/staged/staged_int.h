@@ -26,7 +26,7 @@ struct csv_cell {
 struct pb_reader {
     const struct pb_schema *s;
     struct pb_read_opts o;
-    char *path;
+    char *path;           /* the name used in messages and origins */
     gzFile gz;
     enum pb_enc enc;
     long record_no;

@@ -418,7 +418,8 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
         goto out;
     }
     job = pb_sha256_file_start(ipath);
-    struct pb_read_opts ro = {PB_READ_STAGED, cfg->qbpos_tz ? cfg->qbpos_tz : "UTC", -1};
+    /* Positions name the file as the batch does, so rejects read the same anywhere. */
+    struct pb_read_opts ro = {PB_READ_STAGED, cfg->qbpos_tz ? cfg->qbpos_tz : "UTC", -1, irel};
     if (!(rd = pb_reader_open(ipath, &pb_schema_items, &ro, err)) ||
         pb_rec_init(&rec, &pb_schema_items, err) < 0 ||
         pb_spool_open(&t.spool, t.batch.dir, err) < 0)
@@ -498,7 +499,7 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
             int fi;
             if (pb_spool_get_at(&t.spool, st->offs[k], &items[k], &fi, err) < 0)
                 goto out;
-            items[k].file = ipath;
+            items[k].file = irel;
         }
         for (int so = 0; so < t.nstores; so++)
             if (pb_product_write(&t.stores[so], cfg, st, items, (int)st->n, err) < 0)

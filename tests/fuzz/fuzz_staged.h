@@ -25,7 +25,7 @@ fuzz_read(const uint8_t *data, size_t size, const char *suffix, enum pb_read_mod
     fclose(fp);
     struct pb_error err, bad;
     struct pb_rec rec;
-    struct pb_read_opts ro = {mode, "UTC", -1};
+    struct pb_read_opts ro = {mode, "UTC", -1, NULL};
     pb_error_init(&err);
     struct pb_reader *rd = pb_reader_open(path, &pb_schema_items, &ro, &err);
     if (!rd)

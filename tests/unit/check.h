@@ -42,6 +42,7 @@ static int check_passed, check_failed;
             check_passed++;                                                              \
             fprintf(stdout, "ok - %s\n", #fn);                                           \
         }                                                                                \
+        fflush(stdout);                                                                  \
     } while (0)
 
 static inline int

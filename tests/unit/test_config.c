@@ -137,7 +137,7 @@ test_errors(void)
 }
 
 /*
- * KNOWN BUG (reported; run with PB_TEST_KNOWN_BUGS=1): libinih (Debian 55) reads lines
+ * Regression: libinih (Debian 55) reads lines
  * through a 200-byte buffer, so a line of 200+ bytes reaches config.c's reader() in two
  * pieces.  reader() counts each piece as a line, and the tail is parsed as a line of its
  * own: a valid config with a long comment is refused ("cannot parse this line") and the
@@ -261,8 +261,7 @@ main(void)
     RUN(test_errors);
     RUN(test_paths);
     RUN(test_defaults_and_search);
-    if (getenv("PB_TEST_KNOWN_BUGS"))
-        RUN(test_long_lines);
+    RUN(test_long_lines);
     pb_rmtree(tmpdir);
     return check_summary();
 }

@@ -189,7 +189,7 @@ test_items_complete(void)
 }
 
 /*
- * KNOWN BUG (reported; run with PB_TEST_KNOWN_BUGS=1): pb_items_complete adds the store
+ * Regression: pb_items_complete adds the store
  * quantities and subtracts the customer orders in int64_t without an overflow check.
  * Each value parses (at most 922337203685477.5807), but their sum does not fit: signed
  * overflow, which UBSan aborts on.  The item should come back as bad (or the derived
@@ -523,7 +523,7 @@ test_refused(void)
 }
 
 /*
- * KNOWN BUG (reported; run with PB_TEST_KNOWN_BUGS=1): an empty document (a 0-byte file)
+ * Regression: an empty document (a 0-byte file)
  * is reported as "malformed XML: Extra content at the end of the document"; libxml2's
  * XML_ERR_DOCUMENT_END reaches on_xml_error before run() can say "the document is empty".
  */
@@ -541,7 +541,7 @@ test_empty_document(void)
 }
 
 /*
- * KNOWN BUG (reported; run with PB_TEST_KNOWN_BUGS=1): a DataExtValue longer than
+ * Regression: a DataExtValue longer than
  * PB_FIELD_MAX is silently stored as an empty (or cut) x_ extra and the item is good.
  * on_chars sets too_long when dx_value refuses the bytes, but end_dataext never looks at
  * it.  The item should be bad ("value longer than ...", field the x_ name).
@@ -833,10 +833,8 @@ main(void)
     RUN(test_callback_stop);
     RUN(test_other_elements);
     RUN(test_file);
-    if (getenv("PB_TEST_KNOWN_BUGS")) {
-        RUN(test_empty_document);
-        RUN(test_dataext_too_long);
-        RUN(test_items_complete_overflow); /* aborts under UBSan until fixed */
-    }
+    RUN(test_empty_document);
+    RUN(test_dataext_too_long);
+    RUN(test_items_complete_overflow);
     return check_summary();
 }

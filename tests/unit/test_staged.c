@@ -78,7 +78,7 @@ temp_files_left(void)
 static struct pb_reader *
 open_rd(const char *path, enum pb_read_mode mode, struct pb_error *err)
 {
-    struct pb_read_opts o = {mode, NULL, -1};
+    struct pb_read_opts o = {mode, NULL, -1, NULL};
     pb_error_init(err);
     return pb_reader_open(path, &pb_schema_items, &o, err);
 }
@@ -648,7 +648,7 @@ test_csv_unknown_column(void)
         CHECK(next(rd, &r, &bad, &err) == PB_READ_EOF);
         pb_reader_close(rd, &err);
     }
-    struct pb_read_opts o = {PB_READ_FOREIGN, NULL, -1};
+    struct pb_read_opts o = {PB_READ_FOREIGN, NULL, -1, NULL};
     pb_error_init(&err);
     int level = pb_log_level;
     pb_log_level = PB_LOG_WARN; /* "kept other columns" is info */
@@ -671,7 +671,7 @@ test_csv_foreign_money(void)
 {
     const char *p = WRITE("foreign.csv", "Item #,Regular Price,Company Total\n"
                                          "1,\"$1,234.50\", 3 \n");
-    struct pb_read_opts o = {PB_READ_FOREIGN, NULL, -1};
+    struct pb_read_opts o = {PB_READ_FOREIGN, NULL, -1, NULL};
     struct pb_error err, bad;
     struct pb_rec r;
     pb_error_init(&err);
@@ -813,7 +813,7 @@ test_csv_fatal(void)
 }
 
 /*
- * KNOWN BUG (reported; run with PB_TEST_KNOWN_BUGS=1): a quoted cell that is never
+ * Regression: a quoted cell that is never
  * closed must end the file with an error.  src/staged/csv.c passes CSV_STRICT_FINI
  * without CSV_STRICT, and libcsv only honours STRICT_FINI together with STRICT, so today
  * the rest of the file is silently swallowed into that one cell (record 2 is lost and
@@ -1096,7 +1096,7 @@ test_jsonl_column(void)
 }
 
 /*
- * KNOWN BUG (reported; run with PB_TEST_KNOWN_BUGS=1): jsonl.c key_column() finds the
+ * Regression: jsonl.c key_column() finds the
  * first '"price1"' anywhere in the line, so a value that equals a key name moves the
  * reported column onto that value.
  */
@@ -1111,7 +1111,9 @@ test_jsonl_column_value_like_key(void)
     if (rd) {
         CHECK(next(rd, &r, &bad, &err) == PB_READ_REJECT);
         CHECK_STR(bad.field, "price1");
-        CHECK(bad.column == 36);
+        if (bad.column != 35)
+            printf("#   column %ld\n", bad.column);
+        CHECK(bad.column == 35);
         pb_reader_close(rd, &err);
     }
     pb_rec_release(&r);
@@ -1207,10 +1209,8 @@ main(void)
     RUN(test_jsonl_column);
     RUN(test_jsonl_torn);
     RUN(test_writer_abort);
-    if (getenv("PB_TEST_KNOWN_BUGS")) {
-        RUN(test_csv_unclosed_quote);
-        RUN(test_jsonl_column_value_like_key);
-    }
+    RUN(test_csv_unclosed_quote);
+    RUN(test_jsonl_column_value_like_key);
     pb_rmtree(tmpdir);
     return check_summary();
 }

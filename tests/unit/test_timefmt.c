@@ -206,7 +206,7 @@ test_format(void)
 }
 
 /*
- * KNOWN BUG (reported; run with PB_TEST_KNOWN_BUGS=1): pb_time_parse accepts local times
+ * Regression: pb_time_parse accepts local times
  * whose UTC instant is outside the years it accepts (1900..9999), so the canonical text
  * pb_value_normalize writes cannot be read back: "1900-01-01T00:00:00+14:00" becomes
  * "1899-12-31T10:00:00Z" (refused: not a real date), and "9999-12-31T23:59:59-14:00"
@@ -230,7 +230,7 @@ test_range_round_trip(void)
 }
 
 /*
- * KNOWN BUG (reported; run with PB_TEST_KNOWN_BUGS=1): a time zone name that does not
+ * Regression: a time zone name that does not
  * exist (a typo in qbpos_timezone) is silently taken as UTC by glibc, shifting every
  * naive QBPOS time by the store's offset.  It should be refused.
  */
@@ -294,9 +294,7 @@ main(void)
     RUN(test_parse_length);
     RUN(test_format);
     RUN(test_date_check);
-    if (getenv("PB_TEST_KNOWN_BUGS"))
-        RUN(test_range_round_trip);
-    if (getenv("PB_TEST_KNOWN_BUGS"))
-        RUN(test_unknown_zone);
+    RUN(test_range_round_trip);
+    RUN(test_unknown_zone);
     return check_summary();
 }

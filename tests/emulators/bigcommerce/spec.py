@@ -205,7 +205,8 @@ _TYPE_CODES = {
 
 
 def _dotted(parts):
-    return ".".join(str(p) for p in parts)
+    # Play JSON names the document root "obj"
+    return ".".join(str(p) for p in parts) or "obj"
 
 
 def _play_errors(e):

@@ -1,0 +1,1 @@
+"""BigCommerce REST API emulator (see server.py)."""
