@@ -21,6 +21,9 @@ struct pb_spool {
     uint64_t size;     /* bytes written */
     int reading;       /* the stream position is somewhere in the file */
     struct pb_buf io;
+    char *win;          /* read window for pb_spool_get_at */
+    uint64_t win_off;   /* file offset of win[0] */
+    size_t win_len;
     const char **files; /* origin file names, indexed */
     size_t nfiles;
 };

@@ -117,6 +117,15 @@ pb_utf8_valid(const char *str, size_t len)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (i < len) {
+        while (i + 8 <= len) { /* ASCII eight bytes at a time */
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i == len)
+            break;
         unsigned c = s[i];
         if (c < 0x80) {
             i++;
@@ -247,7 +256,7 @@ pb_value_normalize(const struct pb_field *f, const char *v, size_t len, const ch
             *why = "not valid UTF-8";
             return -1;
         }
-        if (f->maxlen && utf8_chars(v, len) > (size_t)f->maxlen) {
+        if (f->maxlen && len > (size_t)f->maxlen && utf8_chars(v, len) > (size_t)f->maxlen) {
             static char msg[64];
             snprintf(msg, sizeof(msg), "longer than %d characters", f->maxlen);
             *why = msg;

@@ -45,6 +45,8 @@ pb_spool_close(struct pb_spool *sp)
 {
     if (sp->fp)
         fclose(sp->fp);
+    free(sp->win);
+    sp->win = NULL;
     pb_buf_release(&sp->io);
     sp->fp = NULL;
 }
@@ -89,6 +91,7 @@ pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index, struct
         if (fseeko(sp->fp, (off_t)sp->size, SEEK_SET) != 0)
             return pb_error_sys(err, PB_EIO, errno, "cannot write the spool file");
         sp->reading = 0;
+        sp->win_len = 0;
     }
     if (fwrite(b->data, 1, b->len, sp->fp) != b->len)
         return pb_error_sys(err, PB_EIO, errno, "cannot write the spool file");
@@ -189,21 +192,48 @@ pb_spool_get(struct pb_spool *sp, struct pb_rec *r, int *file_index, struct pb_e
     return decode(sp, payload, r, file_index, err);
 }
 
+#define WINDOW (1024 * 1024)
+
+/* Make sure [offset, offset + n) is in the read window; -1 on a short read. */
+static int
+window(struct pb_spool *sp, uint64_t offset, size_t n)
+{
+    if (offset >= sp->win_off && offset + n <= sp->win_off + sp->win_len)
+        return 0;
+    size_t want = n > WINDOW ? n : WINDOW;
+    char *w = realloc(sp->win, want);
+    if (!w)
+        return -1;
+    sp->win = w;
+    ssize_t got = pread(fileno(sp->fp), w, want, (off_t)offset);
+    if (got < (ssize_t)n)
+        return -1;
+    sp->win_off = offset;
+    sp->win_len = (size_t)got;
+    return 0;
+}
+
 int
 pb_spool_get_at(struct pb_spool *sp, uint64_t offset, struct pb_rec *r, int *file_index,
                 struct pb_error *err)
 {
-    /* Random access goes around stdio: a seek would throw its buffer away each time. */
-    if (fflush(sp->fp) != 0)
-        return pb_error_sys(err, PB_EIO, errno, "cannot read back the spool file");
-    int fd = fileno(sp->fp);
+    /* Random access through a 1 MiB window read with pread: records of one style are
+     * usually near each other, so most reads are served from memory, and stdio's buffer
+     * is never thrown away by a seek. */
     uint32_t payload;
-    if (pread(fd, &payload, 4, (off_t)offset) != 4)
+    if (!sp->reading) {
+        if (fflush(sp->fp) != 0)
+            return pb_error_sys(err, PB_EIO, errno, "cannot read back the spool file");
+        sp->reading = 1;
+        sp->win_len = 0;
+    }
+    if (window(sp, offset, 4) < 0)
+        return pb_error_set(err, PB_EIO, "the spool file is damaged");
+    memcpy(&payload, sp->win + (offset - sp->win_off), 4);
+    if (window(sp, offset, (size_t)payload + 4) < 0)
         return pb_error_set(err, PB_EIO, "the spool file is damaged");
     pb_buf_reset(&sp->io);
-    if (pb_buf_grow(&sp->io, payload) < 0)
+    if (pb_buf_add(&sp->io, sp->win + (offset - sp->win_off) + 4, payload) < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
-    if (pread(fd, sp->io.data, payload, (off_t)offset + 4) != (ssize_t)payload)
-        return pb_error_set(err, PB_EIO, "the spool file is damaged");
     return decode(sp, payload, r, file_index, err);
 }

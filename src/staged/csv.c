@@ -26,16 +26,12 @@ capped_realloc(void *p, size_t n)
     return realloc(p, n);
 }
 
-static int
-no_space(unsigned char c)
-{
-    (void)c;
-    return 0; /* keep every space: values are exact */
-}
-
 static void
 count_newlines(struct pb_reader *rd, const char *s, size_t n)
 {
+    /* Only a quoted cell can hold a line break: skip the byte loop for the rest. */
+    if (!memchr(s, '\n', n) && !memchr(s, '\r', n))
+        return;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\n')
             rd->lines++;
@@ -150,7 +146,9 @@ feed(struct pb_reader *rd, struct pb_error *err)
     if (!rd->p_live) {
         if (csv_init(&rd->p, CSV_REPALL_NL | CSV_STRICT_FINI) != 0)
             return pb_error_set(err, PB_EOS, "out of memory");
-        csv_set_space_func(&rd->p, no_space);
+        /* libcsv's default: spaces and tabs around an unquoted cell are not part of it
+         * (a spreadsheet's stray blanks).  The writer quotes a cell whose value begins or
+         * ends with one, so staged values still come back exactly. */
         csv_set_realloc_func(&rd->p, capped_realloc);
         rd->p_live = 1;
     }

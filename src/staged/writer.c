@@ -101,18 +101,17 @@ formula_start(const char *v, size_t len)
     return 0;
 }
 
+/* Bytes that force quoting: the separator, the quote and line breaks. */
+static const unsigned char special[256] = {[','] = 1, ['"'] = 1, ['\n'] = 1, ['\r'] = 1};
+
 int
 pb_csv_cell(struct pb_buf *out, const char *v, size_t len, int text)
 {
     int esc = text && formula_start(v, len);
-    int quote = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = v[i];
-        if (c == ',' || c == '"' || c == '\n' || c == '\r') {
-            quote = 1;
-            break;
-        }
-    }
+    /* Blanks at either end are quoted too: readers drop them around an unquoted cell. */
+    int quote = len && (v[0] == ' ' || v[0] == '\t' || v[len - 1] == ' ' || v[len - 1] == '\t');
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = special[(unsigned char)v[i]];
     if (!quote && !esc)
         return pb_buf_add(out, v, len);
     if (quote && pb_buf_addch(out, '"') < 0)

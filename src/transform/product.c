@@ -108,59 +108,80 @@ fnv(uint64_t h, const char *s, size_t n)
 void
 pb_skuset_free(struct pb_skuset *s)
 {
-    for (size_t i = 0; i < s->cap; i++) {
-        free(s->key[i]);
-        free(s->owner[i]);
-    }
+    for (size_t i = 0; i < s->nchunks; i++)
+        free(s->chunks[i]);
+    free(s->chunks);
     free(s->key);
     free(s->owner);
+    free(s->hash);
     memset(s, 0, sizeof(*s));
 }
 
+/* A copy of the SKU (lower-cased when the platform ignores case) in the set's arena. */
 static char *
-sku_norm(const char *sku, int ci)
+sku_norm(struct pb_skuset *s, const char *sku, size_t n, int ci)
 {
-    char *k = strdup(sku);
-    if (k && ci)
-        for (char *p = k; *p; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
+    if (s->chunk_used + n + 1 > s->chunk_cap) {
+        size_t cap = n + 1 > 65536 ? n + 1 : 65536;
+        char **c = realloc(s->chunks, (s->nchunks + 1) * sizeof(*c));
+        if (!c)
+            return NULL;
+        s->chunks = c;
+        if (!(c[s->nchunks] = malloc(cap)))
+            return NULL;
+        s->nchunks++;
+        s->chunk_used = 0;
+        s->chunk_cap = cap;
+    }
+    char *k = s->chunks[s->nchunks - 1] + s->chunk_used;
+    s->chunk_used += n + 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = sku[i];
+        k[i] = ci && c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    k[n] = '\0';
     return k;
 }
 
 /* Slot for key: where it is, or the empty slot where it would go. */
 static size_t
-sku_slot(const struct pb_skuset *s, const char *key)
+sku_slot(const struct pb_skuset *s, const char *key, uint64_t h)
 {
-    size_t j = (size_t)fnv(1469598103934665603ull, key, strlen(key)) & (s->cap - 1);
-    while (s->key[j] && strcmp(s->key[j], key) != 0)
+    size_t j = (size_t)h & (s->cap - 1);
+    while (s->key[j] && (s->hash[j] != h || strcmp(s->key[j], key) != 0))
         j = (j + 1) & (s->cap - 1);
     return j;
 }
 
 static int
-sku_grow(struct pb_skuset *s)
+sku_grow(struct pb_skuset *s, size_t more)
 {
-    if (s->cap && (s->n + 1) * 2 <= s->cap)
+    if (s->cap && (s->n + more) * 2 <= s->cap)
         return 0;
-    struct pb_skuset b = {0};
-    b.cap = s->cap ? s->cap * 2 : 1024;
-    b.key = calloc(b.cap, sizeof(char *));
-    b.owner = calloc(b.cap, sizeof(char *));
-    if (!b.key || !b.owner) {
-        free(b.key);
-        free(b.owner);
+    size_t cap = s->cap ? s->cap : 1024;
+    while ((s->n + more) * 2 > cap)
+        cap *= 2;
+    const char **key = calloc(cap, sizeof(char *));
+    const char **owner = calloc(cap, sizeof(char *));
+    uint64_t *hash = calloc(cap, sizeof(uint64_t));
+    if (!key || !owner || !hash) {
+        free(key);
+        free(owner);
+        free(hash);
         return -1;
     }
+    struct pb_skuset b = *s;
+    b.key = key, b.owner = owner, b.hash = hash, b.cap = cap;
     for (size_t i = 0; i < s->cap; i++)
         if (s->key[i]) {
-            size_t j = sku_slot(&b, s->key[i]);
+            size_t j = sku_slot(&b, s->key[i], s->hash[i]);
             b.key[j] = s->key[i];
             b.owner[j] = s->owner[i];
+            b.hash[j] = s->hash[i];
         }
-    b.n = s->n;
     free(s->key);
     free(s->owner);
+    free(s->hash);
     *s = b;
     return 0;
 }
@@ -294,8 +315,7 @@ static int
 set_int(struct pb_rec *row, int f, int64_t v)
 {
     char num[32];
-    int k = snprintf(num, sizeof(num), "%lld", (long long)v);
-    return pb_rec_set(row, f, num, (size_t)k);
+    return pb_rec_set(row, f, num, pb_dec_format(v, 0, 0, num));
 }
 
 /* "Tub, Beach, Harbor" -> tags through the tag map (empty drops one), without repeats. */
@@ -382,15 +402,33 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
     const struct pb_pricing *pr = &so->cfg->pricing;
     const struct pb_limits *lim = so->lim;
     int rc = -1, first = -1, nok = 0;
-    int *ok = calloc((size_t)n, sizeof(int));
-    struct variant *var = calloc((size_t)n, sizeof(*var));
-    char **keys = calloc((size_t)n, sizeof(char *));
-    struct pb_buf tags = PB_BUF_INIT, scratch = PB_BUF_INIT;
     char reason[300];
-    if (!ok || !var || !keys) {
-        pb_error_set(err, PB_EOS, "out of memory");
-        goto out;
+    if (n > so->scratch_cap) {
+        int cap = n > 64 ? n : 64;
+        int *o2 = realloc(so->ok, (size_t)cap * sizeof(int));
+        if (o2)
+            so->ok = o2;
+        void *v2 = realloc(so->var, (size_t)cap * sizeof(struct variant));
+        if (v2)
+            so->var = v2;
+        char **k2 = realloc(so->keys, (size_t)cap * sizeof(char *));
+        if (k2)
+            so->keys = k2;
+        uint64_t *h2 = realloc(so->khash, (size_t)cap * sizeof(uint64_t));
+        if (h2)
+            so->khash = h2;
+        if (!o2 || !v2 || !k2 || !h2)
+            return pb_error_set(err, PB_EOS, "out of memory");
+        so->scratch_cap = cap;
     }
+    int *ok = so->ok;
+    struct variant *var = so->var;
+    char **keys = so->keys;
+    uint64_t *khash = so->khash;
+    memset(ok, 0, (size_t)n * sizeof(int));
+    memset(var, 0, (size_t)n * sizeof(*var));
+    memset(keys, 0, (size_t)n * sizeof(char *));
+    struct pb_buf *tags = &so->tags;
 
     /* Items without a SKU cannot be sold online: reject them alone. */
     int sf = sku_field(cfg->sku);
@@ -496,30 +534,32 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
         }
     }
     /* SKUs unique in the store (ignoring case where the platform does). */
-    if (sku_grow(&so->skus) < 0) {
+    if (sku_grow(&so->skus, (size_t)n) < 0) {
         pb_error_set(err, PB_EOS, "out of memory");
         goto out;
     }
+    size_t arena_mark = so->skus.chunk_used, arena_chunks = so->skus.nchunks;
     for (int i = 0; i < n; i++) {
         if (!ok[i])
             continue;
-        pb_buf_reset(&scratch);
-        if (pb_buf_add(&scratch, var[i].sku, var[i].skun) < 0 ||
-            !(keys[i] = sku_norm(scratch.data, lim->sku_ci))) {
+        if (!(keys[i] = sku_norm(&so->skus, var[i].sku, var[i].skun, lim->sku_ci))) {
             pb_error_set(err, PB_EOS, "out of memory");
             goto out;
         }
+        khash[i] = fnv(1469598103934665603ull, keys[i], var[i].skun);
         const char *clash = NULL;
-        size_t j = sku_slot(&so->skus, keys[i]);
+        size_t j = sku_slot(&so->skus, keys[i], khash[i]);
         if (so->skus.key[j])
             clash = so->skus.owner[j];
         for (int k = 0; k < i && !clash; k++)
-            if (keys[k] && !strcmp(keys[k], keys[i]))
+            if (keys[k] && khash[k] == khash[i] && !strcmp(keys[k], keys[i]))
                 clash = st->key;
         if (clash) {
             snprintf(reason, sizeof(reason), "SKU '%.*s' is already used by product '%s'%s",
                      (int)var[i].skun, var[i].sku, clash,
                      lim->sku_ci ? " (SKUs are compared ignoring case)" : "");
+            if (so->skus.nchunks == arena_chunks)
+                so->skus.chunk_used = arena_mark; /* give back this product's keys */
             rc = reject_product(so, st, items, ok, n, "sku", reason, err);
             goto out;
         }
@@ -527,14 +567,10 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
     for (int i = 0; i < n; i++) {
         if (!ok[i])
             continue;
-        if (sku_grow(&so->skus) < 0) {
-            pb_error_set(err, PB_EOS, "out of memory");
-            goto out;
-        }
-        size_t j = sku_slot(&so->skus, keys[i]);
+        size_t j = sku_slot(&so->skus, keys[i], khash[i]);
         so->skus.key[j] = keys[i];
-        so->skus.owner[j] = strdup(st->key);
-        keys[i] = NULL;
+        so->skus.owner[j] = st->key;
+        so->skus.hash[j] = khash[i];
         so->skus.n++;
     }
     check_agreement(so, items, ok, n, first);
@@ -569,7 +605,7 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
             category = pb_maps_apply(so->maps, PB_MAP_CATEGORY, dept, &cn, &mapped);
         }
     }
-    if (tags_of(so, head, &tags) < 0) {
+    if (tags_of(so, head, tags) < 0) {
         pb_error_set(err, PB_EOS, "out of memory");
         goto out;
     }
@@ -590,7 +626,7 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
                 set(row, PB_PRODUCTS_VENDOR, vendor, vn) |
                 set(row, PB_PRODUCTS_PRODUCT_TYPE, ptype, ptn) |
                 set(row, PB_PRODUCTS_CATEGORY, category, cn) |
-                set(row, PB_PRODUCTS_TAGS, tags.data, tags.len) |
+                set(row, PB_PRODUCTS_TAGS, tags->data, tags->len) |
                 set_s(row, PB_PRODUCTS_STATUS, status);
         int slot = 0;
         static const int names[3] = {PB_PRODUCTS_OPTION1_NAME, PB_PRODUCTS_OPTION2_NAME,
@@ -664,9 +700,10 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
             h = fnv(h, fv ? fv : "", k);
             h = fnv(h, "\x1f", 1);
         }
-        char hex[17];
-        snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)h);
-        e |= set_s(row, PB_PRODUCTS_CONTENT_HASH, hex);
+        char hex[16];
+        for (int x = 15; x >= 0; x--, h >>= 4)
+            hex[x] = "0123456789abcdef"[h & 15];
+        e |= set(row, PB_PRODUCTS_CONTENT_HASH, hex, 16);
         if (e) {
             pb_error_set(err, PB_EOS, "out of memory");
             goto out;
@@ -680,13 +717,5 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
     so->products++;
     rc = 0;
 out:
-    if (keys)
-        for (int i = 0; i < n; i++)
-            free(keys[i]);
-    free(keys);
-    free(ok);
-    free(var);
-    pb_buf_release(&tags);
-    pb_buf_release(&scratch);
     return rc;
 }

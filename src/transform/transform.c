@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pb_schemas.h"
@@ -36,6 +37,17 @@ struct tf {
     size_t index_cap;
     struct pb_buf key;
 };
+
+/* Seconds since *t0, and restart the clock. */
+static double
+elapsed(struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double d = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+    *t0 = t1;
+    return d;
+}
 
 static uint64_t
 hash(const char *s, size_t n)
@@ -272,6 +284,7 @@ store_open(struct tf *t, struct pb_store_out *so, const struct pb_store_cfg *sc,
     const char *ext = cfg->format == PB_ENC_CSV ? "csv" : "jsonl";
     struct pb_buf b = PB_BUF_INIT;
     memset(so, 0, sizeof(*so));
+    pb_buf_init(&so->tags, 0);
     so->cfg = sc;
     so->lim = pb_limits_for(sc->platform);
     if (!(so->maps = pb_maps_new(cfg->maps_ci)))
@@ -320,6 +333,11 @@ store_release(struct pb_store_out *so)
         pb_rec_release(&so->row);
     pb_maps_free(so->maps);
     pb_skuset_free(&so->skus);
+    free(so->ok);
+    free(so->var);
+    free(so->keys);
+    free(so->khash);
+    pb_buf_release(&so->tags);
     free(so->dir);
     free(so->relpath);
     memset(so, 0, sizeof(*so));
@@ -385,6 +403,8 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     memset(&rec, 0, sizeof(rec));
     t.cfg = cfg;
     pb_buf_init(&t.key, 64 * 1024);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
 
     if (pb_batch_open(&t.batch, o->batch_dir, err) < 0)
         goto out;
@@ -473,6 +493,8 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
         pb_log(PB_LOG_WARN, "%s changed since export (edited by hand): re-validated; %llu "
                             "rows refused",
                irel, (unsigned long long)res->rejected_items);
+    pb_log(PB_LOG_DEBUG, "transform: read %llu items into %zu styles in %.3fs",
+           (unsigned long long)res->items, t.nstyles, elapsed(&t0));
     if (assign_handles(&t) < 0) {
         pb_error_set(err, PB_EOS, "out of memory");
         goto out;
@@ -506,6 +528,7 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
                 goto out;
     }
 
+    pb_log(PB_LOG_DEBUG, "transform: built and wrote every store in %.3fs", elapsed(&t0));
     /* Commit every store's files, then the manifest. */
     json_t *stage = pb_batch_stage(&t.batch, "transform");
     json_t *stores = json_object();
@@ -560,6 +583,7 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     }
     if (pb_batch_save(&t.batch, err) < 0)
         goto out;
+    pb_log(PB_LOG_DEBUG, "transform: committed in %.3fs", elapsed(&t0));
     rc = 0;
 out:
     if (job) {

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "posbridge/buf.h"
+
 #include "posbridge/config.h"
 #include "posbridge/maps.h"
 #include "posbridge/record.h"
@@ -21,11 +23,16 @@ struct pb_limits {
 
 const struct pb_limits *pb_limits_for(enum pb_platform_id p);
 
-/* A set of SKUs already used in one store's file, with the item that took each. */
+/* A set of SKUs already used in one store's file, with the product that took each.
+ * Keys live in `arena` (chunks freed together); owners point at style keys. */
 struct pb_skuset {
-    char **key;
-    char **owner;
+    const char **key;
+    const char **owner;
+    uint64_t *hash;
     size_t n, cap;
+    char **chunks;
+    size_t nchunks;
+    size_t chunk_used, chunk_cap;
 };
 
 struct pb_store_out {
@@ -40,6 +47,13 @@ struct pb_store_out {
     struct pb_skuset skus;
     struct pb_rec row;
     uint64_t products, variants, rejected_products, rejected_items;
+    /* per-product scratch, grown as needed and reused */
+    int *ok;
+    void *var;
+    char **keys;
+    uint64_t *khash;
+    int scratch_cap;
+    struct pb_buf tags;
 };
 
 /* One QBPOS style: the items of a product. */

@@ -51,4 +51,15 @@ else
 fi
 echo "peak RSS, 100,000 items    $((rss100 / 1024)) MiB   (target <= 32, flat)"
 [ "$rss1m" = skipped ] || echo "peak RSS, 1,000,000 items  $((rss1m / 1024)) MiB"
-rm -rf $B/out
+
+echo
+echo "== transform: the same 100,000 items (staged CSV) for four stores, best of $RUNS"
+rm -rf $B/cat && $PB -q export -o $B/cat $B/items-100k.xml >/dev/null
+t_mlr=$(best sh -c "mlr --icsv --ojsonl cat $B/cat/items.csv > /dev/null")
+t_tf=$(best sh -c "rm -rf $B/cat/shopify $B/cat/bigcommerce $B/cat/woocommerce $B/cat/magento; $PB -q -c tests/bench/four-stores.ini transform $B/cat > /dev/null; test \$? -le 65")
+rss_tf=$(peak_kb $PB -q -c tests/bench/four-stores.ini transform $B/cat)
+echo "mlr --icsv --ojsonl cat    ${t_mlr}s"
+echo "posbridge transform        ${t_tf}s   ($(grep -c . $B/cat/shopify/products.csv) rows per store)"
+echo "transform / mlr cat        $(ratio "$t_tf" "$t_mlr")   (target <= 0.25)"
+echo "peak RSS, transform        $((rss_tf / 1024)) MiB   (target <= 64)"
+rm -rf $B/out $B/cat

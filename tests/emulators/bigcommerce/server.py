@@ -704,6 +704,19 @@ class BigCommercePlatform(common.Platform):
         per_product_new = {}
         for i, it in enumerate(body):
             try:
+                # this operation's schema declares neither sku nor
+                # option_values; type them as the variant model does
+                bad = {}
+                if "sku" in it and not isinstance(it["sku"], str):
+                    bad["sku"] = "error.expected.jsstring"
+                if "option_values" in it and not (isinstance(it["option_values"], list) and
+                                                  all(isinstance(x, dict) for x in it["option_values"])):
+                    bad["option_values"] = "error.expected.jsarray"
+                if "product_id" in it and (not isinstance(it["product_id"], int) or
+                                           isinstance(it["product_id"], bool)):
+                    bad["product_id"] = "error.expected.jsnumber"
+                if bad:
+                    raise ApiError(422, "JSON data is missing or invalid", bad)
                 if it.get("id") is not None:
                     v = st.variants.get(it["id"])
                     if v is None:

@@ -499,7 +499,11 @@ class MagentoPlatform(common.Platform):
 
 
 def _json(value):
-    return value
+    """Magento answers bare JSON scalars for some routes: "49", true, 335 (§B1)."""
+    if isinstance(value, (dict, list)):
+        return value
+    import json
+    return json.dumps(value).encode("utf-8")
 
 
 def make_parser():

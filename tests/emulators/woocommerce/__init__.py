@@ -1,0 +1,1 @@
+"""WooCommerce REST API v3 emulator (see server.py)."""
