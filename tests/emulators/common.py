@@ -142,6 +142,21 @@ class Redactor:
             s = s.replace(v, REDACTED)
         return s
 
+    def query(self, query):
+        """Redact secret parameters of a query string (WooCommerce and OAuth 1.0a put
+        credentials there: consumer_key, consumer_secret, oauth_signature...)."""
+        if not query:
+            return query
+        parts = []
+        for part in query.split("&"):
+            name, eq, value = part.partition("=")
+            key = urllib.parse.unquote_plus(name).lower()
+            if eq and (key in SECRET_KEYS or key in ("oauth_signature", "oauth_token",
+                                                     "oauth_consumer_key")):
+                value = REDACTED
+            parts.append(name + eq + self.text(value))
+        return "&".join(parts)
+
     def headers(self, headers):
         out = {}
         for k, v in headers.items():
@@ -502,7 +517,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "time": srv.clock.iso(),
             "method": self.command,
             "path": split.path,
-            "query": split.query,
+            "query": srv.redactor.query(split.query),
             "headers": srv.redactor.headers(headers),
             "body": srv.redactor.body(body, headers.get("Content-Type", "")),
         }
