@@ -54,7 +54,15 @@ int pb_rec_add_extra(struct pb_rec *r, const char *name, size_t nlen, const char
                      size_t vlen);
 
 /* Value of field i, or NULL when absent or empty.  *len set when non-NULL. */
-const char *pb_rec_get(const struct pb_rec *r, int i, size_t *len);
+static inline const char *
+pb_rec_get(const struct pb_rec *r, int i, size_t *len)
+{
+    if (i < 0 || i >= r->schema->nfields || !r->off[i] || !r->len[i])
+        return NULL;
+    if (len)
+        *len = r->len[i];
+    return r->text.data + r->off[i] - 1;
+}
 static inline int
 pb_rec_has(const struct pb_rec *r, int i)
 {

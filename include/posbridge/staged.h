@@ -84,7 +84,8 @@ int pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count,
                      struct pb_error *err);
 void pb_writer_abort(struct pb_writer *w);
 
-/* Encode one CSV cell (RFC 4180 quoting; formula escape when text) onto out. */
+/* Encode one CSV cell onto out: RFC 4180 quoting, and the formula escape when text is 1;
+ * text 0 quotes only; text -1 copies a canonical number, boolean or time as it is. */
 int pb_csv_cell(struct pb_buf *out, const char *v, size_t len, int text);
 /* Encode a JSON string onto out. */
 int pb_json_str(struct pb_buf *out, const char *s, size_t len);

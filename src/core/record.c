@@ -105,16 +105,6 @@ fail:
 }
 
 const char *
-pb_rec_get(const struct pb_rec *r, int i, size_t *len)
-{
-    if (i < 0 || i >= r->schema->nfields || !r->off[i] || !r->len[i])
-        return NULL;
-    if (len)
-        *len = r->len[i];
-    return r->text.data + r->off[i] - 1;
-}
-
-const char *
 pb_rec_extra_name(const struct pb_rec *r, size_t k)
 {
     return r->text.data + r->extra[k].name;

@@ -107,6 +107,8 @@ static const unsigned char special[256] = {[','] = 1, ['"'] = 1, ['\n'] = 1, ['\
 int
 pb_csv_cell(struct pb_buf *out, const char *v, size_t len, int text)
 {
+    if (text < 0) /* a canonical number, boolean or time: nothing to quote or escape */
+        return pb_buf_add(out, v, len);
     int esc = text && formula_start(v, len);
     /* Blanks at either end are quoted too: readers drop them around an unquoted cell. */
     int quote = len && (v[0] == ' ' || v[0] == '\t' || v[len - 1] == ' ' || v[len - 1] == '\t');
@@ -313,7 +315,8 @@ put_csv(struct pb_writer *w, const struct pb_rec *r)
         if (!v)
             continue;
         enum pb_ftype t = w->s->fields[i].type;
-        if (pb_csv_cell(&w->line, v, n, t == PB_T_TEXT || t == PB_T_ID) < 0)
+        int kind = t == PB_T_TEXT || t == PB_T_ID ? 1 : t == PB_T_ENUM ? 0 : -1;
+        if (pb_csv_cell(&w->line, v, n, kind) < 0)
             return -1;
     }
     for (size_t k = 0; k < w->cols->nextra; k++) {

@@ -126,7 +126,7 @@ style_add(struct pb_style *s, uint64_t off)
 static int
 style_key(struct tf *t, const struct pb_rec *r)
 {
-    size_t dn, nn;
+    size_t dn = 0, nn = 0;
     const char *d = pb_rec_get(r, PB_ITEMS_DEPARTMENT_CODE, &dn);
     if (!d)
         d = pb_rec_get(r, PB_ITEMS_DEPARTMENT_LIST_ID, &dn);

@@ -76,6 +76,9 @@ int pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
 int pb_product_reject_item(struct pb_store_out *so, const struct pb_rec *item,
                            const char *field, const char *reason, struct pb_error *err);
 
+/* Fold the value s[0..n) into the running content hash h (see products.content_hash). */
+uint64_t pb_content_hash(uint64_t h, const char *s, size_t n);
+
 /* URL handle of a product key: lower-case ASCII letters, digits and dashes. */
 char *pb_slug(const char *s, size_t len);
 
