@@ -1,0 +1,71 @@
+/*
+ * What posbridge knows about a store, and what it has done in a batch.
+ *
+ * state/<store>/catalog.jsonl: one line per SKU: the remote ids (product, variant,
+ * inventory item), the content hash and the row last pushed, and the quantities last set
+ * per location.  Loaded once per run, rewritten atomically, lines sorted by SKU.
+ *
+ * BATCH/<store>/results.jsonl: the journal.  An "intent" line before every write to the
+ * store and an "outcome" line after it (status, remote ids, HTTP status, the platform's
+ * error text, attempts), appended and fsynced per chunk.  A torn last line (a crash in
+ * the middle of a write) is ignored, never fatal.  From it a re-run knows what finished,
+ * what failed and what was in flight.
+ */
+#ifndef PB_STATE_H
+#define PB_STATE_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct pb_error;
+
+/* ---- the catalog state ---- */
+
+struct pb_state {
+    char *path;
+    json_t *by_sku;   /* sku -> {"product_key", "product_id", "variant_id",
+                         "inventory_item_id", "hash", "row": {...}, "qty": {loc: n}} */
+    int dirty;
+};
+
+/* Load (a missing file is an empty state). */
+int pb_state_load(struct pb_state *st, const char *path, struct pb_error *err);
+/* The entry for a SKU (borrowed; NULL when unknown). */
+json_t *pb_state_get(const struct pb_state *st, const char *sku);
+/* The entry for a SKU, created empty if missing (borrowed). */
+json_t *pb_state_entry(struct pb_state *st, const char *sku);
+/* Forget a SKU (the product is gone from the store). */
+void pb_state_drop(struct pb_state *st, const char *sku);
+/* Rewrite the file atomically when anything changed. */
+int pb_state_save(struct pb_state *st, struct pb_error *err);
+void pb_state_release(struct pb_state *st);
+
+/* ---- the journal ---- */
+
+struct pb_journal {
+    char *path;
+    FILE *fp;
+    uint64_t seq;      /* last sequence number used */
+    int unsynced;      /* lines written since the last fsync */
+    json_t *last;      /* key -> last line about it (intent or outcome) */
+};
+
+/*
+ * Open for appending, reading what is there: every complete line feeds `last`; a torn
+ * last line is cut off (the file is truncated back to the last whole line).
+ */
+int pb_journal_open(struct pb_journal *j, const char *path, struct pb_error *err);
+/* Append {"seq", "t", "kind": "intent", "op", "key", ...extra}.  Returns the seq or 0. */
+uint64_t pb_journal_intent(struct pb_journal *j, const char *op, const char *key, json_t *extra,
+                           struct pb_error *err);
+/* Append the outcome of intent seq; `extra` (owned) holds status, ids, http, error... */
+int pb_journal_outcome(struct pb_journal *j, uint64_t seq, const char *op, const char *key,
+                       json_t *extra, struct pb_error *err);
+/* Make everything written so far durable (fsync). */
+int pb_journal_sync(struct pb_journal *j, struct pb_error *err);
+/* The last line about key (borrowed), or NULL. */
+json_t *pb_journal_last(const struct pb_journal *j, const char *key);
+int pb_journal_close(struct pb_journal *j, struct pb_error *err);
+
+#endif

@@ -1,0 +1,284 @@
+/* The catalog state and the results journal.  See include/posbridge/state.h. */
+#include "posbridge/state.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "posbridge/atomic.h"
+#include "posbridge/buf.h"
+#include "posbridge/err.h"
+#include "posbridge/log.h"
+#include "posbridge/timefmt.h"
+#include "posbridge/banned.h"
+
+static char *
+dir_of(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? strndup(path, (size_t)(s - path)) : strdup(".");
+}
+
+/* ---- catalog state ---- */
+
+int
+pb_state_load(struct pb_state *st, const char *path, struct pb_error *err)
+{
+    memset(st, 0, sizeof(*st));
+    st->path = strdup(path);
+    st->by_sku = json_object();
+    if (!st->path || !st->by_sku)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        if (errno == ENOENT)
+            return 0;
+        return pb_error_sys(err, PB_EIO, errno, "cannot read '%s'", path);
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0;
+    while ((n = getline(&line, &cap, fp)) > 0) {
+        lineno++;
+        json_error_t je;
+        json_t *e = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &je);
+        const char *sku = e ? json_string_value(json_object_get(e, "sku")) : NULL;
+        if (!sku) {
+            pb_log(PB_LOG_WARN, "%s:%ld: unreadable line ignored", path, lineno);
+            json_decref(e);
+            continue;
+        }
+        json_object_set_new(st->by_sku, sku, e);
+    }
+    free(line);
+    fclose(fp);
+    return 0;
+}
+
+json_t *
+pb_state_get(const struct pb_state *st, const char *sku)
+{
+    return json_object_get(st->by_sku, sku);
+}
+
+json_t *
+pb_state_entry(struct pb_state *st, const char *sku)
+{
+    json_t *e = json_object_get(st->by_sku, sku);
+    if (e)
+        return e;
+    e = json_pack("{s:s}", "sku", sku);
+    if (!e || json_object_set_new(st->by_sku, sku, e) < 0)
+        return NULL;
+    st->dirty = 1;
+    return e;
+}
+
+void
+pb_state_drop(struct pb_state *st, const char *sku)
+{
+    if (json_object_del(st->by_sku, sku) == 0)
+        st->dirty = 1;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int
+pb_state_save(struct pb_state *st, struct pb_error *err)
+{
+    if (!st->dirty)
+        return 0;
+    char *dir = dir_of(st->path);
+    if (!dir || pb_mkdirs(dir, 0700, err) < 0) {
+        free(dir);
+        return -1;
+    }
+    free(dir);
+    size_t n = json_object_size(st->by_sku), k = 0;
+    const char **keys = malloc((n ? n : 1) * sizeof(*keys));
+    if (!keys)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    const char *key;
+    json_t *v;
+    json_object_foreach(st->by_sku, key, v) keys[k++] = key;
+    qsort(keys, k, sizeof(*keys), cmp_str);
+    struct pb_atomic af;
+    if (pb_atomic_open(st->path, 0600, &af, err) < 0) {
+        free(keys);
+        return -1;
+    }
+    for (size_t i = 0; i < k; i++) {
+        char *text = json_dumps(json_object_get(st->by_sku, keys[i]),
+                                JSON_COMPACT | JSON_SORT_KEYS);
+        if (!text || fputs(text, af.fp) < 0 || fputc('\n', af.fp) < 0) {
+            free(text);
+            free(keys);
+            pb_atomic_abort(&af);
+            return pb_error_sys(err, PB_EIO, errno, "cannot write '%s'", st->path);
+        }
+        free(text);
+    }
+    free(keys);
+    if (pb_atomic_commit(&af, err) < 0)
+        return -1;
+    st->dirty = 0;
+    return 0;
+}
+
+void
+pb_state_release(struct pb_state *st)
+{
+    json_decref(st->by_sku);
+    free(st->path);
+    memset(st, 0, sizeof(*st));
+}
+
+/* ---- journal ---- */
+
+int
+pb_journal_open(struct pb_journal *j, const char *path, struct pb_error *err)
+{
+    memset(j, 0, sizeof(*j));
+    j->path = strdup(path);
+    j->last = json_object();
+    if (!j->path || !j->last)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    FILE *rd = fopen(path, "r");
+    off_t good = 0;
+    if (rd) {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        off_t at = 0;
+        long lineno = 0;
+        while ((n = getline(&line, &cap, rd)) > 0) {
+            lineno++;
+            json_t *e = NULL;
+            if (line[n - 1] == '\n')
+                e = json_loadb(line, (size_t)n, 0, NULL);
+            if (!e) {
+                /* A crash mid-write leaves a torn last line: cut it off. */
+                pb_log(PB_LOG_WARN, "%s:%ld: incomplete line from an interrupted run ignored",
+                       path, lineno);
+                break;
+            }
+            at += n;
+            good = at;
+            json_int_t seq = json_integer_value(json_object_get(e, "seq"));
+            if ((uint64_t)seq > j->seq)
+                j->seq = (uint64_t)seq;
+            const char *key = json_string_value(json_object_get(e, "key"));
+            if (key)
+                json_object_set(j->last, key, e);
+            json_decref(e);
+        }
+        free(line);
+        fclose(rd);
+        if (truncate(path, good) < 0 && errno != ENOENT)
+            return pb_error_sys(err, PB_EIO, errno, "cannot repair '%s'", path);
+    }
+    char *dir = dir_of(path);
+    int drc = dir ? pb_mkdirs(dir, 0755, err) : -1;
+    free(dir);
+    if (drc < 0)
+        return -1;
+    j->fp = fopen(path, "a");
+    if (!j->fp)
+        return pb_error_sys(err, PB_ECANTCREAT, errno, "cannot write '%s'", path);
+    return 0;
+}
+
+static int
+append(struct pb_journal *j, json_t *line, struct pb_error *err)
+{
+    char ts[32];
+    pb_time_format((int64_t)time(NULL), ts);
+    json_object_set_new(line, "t", json_string(ts));
+    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!text)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    int bad = fputs(text, j->fp) < 0 || fputc('\n', j->fp) < 0;
+    free(text);
+    if (bad)
+        return pb_error_sys(err, PB_EIO, errno, "cannot write '%s'", j->path);
+    const char *key = json_string_value(json_object_get(line, "key"));
+    if (key)
+        json_object_set(j->last, key, line);
+    j->unsynced++;
+    return 0;
+}
+
+uint64_t
+pb_journal_intent(struct pb_journal *j, const char *op, const char *key, json_t *extra,
+                  struct pb_error *err)
+{
+    uint64_t seq = ++j->seq;
+    json_t *line = json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)seq, "kind", "intent",
+                             "op", op, "key", key);
+    if (!line) {
+        json_decref(extra);
+        pb_error_set(err, PB_EOS, "out of memory");
+        return 0;
+    }
+    if (extra)
+        json_object_update(line, extra);
+    json_decref(extra);
+    int rc = append(j, line, err);
+    json_decref(line);
+    return rc < 0 ? 0 : seq;
+}
+
+int
+pb_journal_outcome(struct pb_journal *j, uint64_t seq, const char *op, const char *key,
+                   json_t *extra, struct pb_error *err)
+{
+    json_t *line = json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)seq, "kind", "outcome",
+                             "op", op, "key", key);
+    if (!line) {
+        json_decref(extra);
+        return pb_error_set(err, PB_EOS, "out of memory");
+    }
+    if (extra)
+        json_object_update(line, extra);
+    json_decref(extra);
+    int rc = append(j, line, err);
+    json_decref(line);
+    return rc;
+}
+
+int
+pb_journal_sync(struct pb_journal *j, struct pb_error *err)
+{
+    if (!j->fp || !j->unsynced)
+        return 0;
+    if (fflush(j->fp) != 0 || fsync(fileno(j->fp)) < 0)
+        return pb_error_sys(err, PB_EIO, errno, "cannot write '%s'", j->path);
+    j->unsynced = 0;
+    return 0;
+}
+
+json_t *
+pb_journal_last(const struct pb_journal *j, const char *key)
+{
+    return json_object_get(j->last, key);
+}
+
+int
+pb_journal_close(struct pb_journal *j, struct pb_error *err)
+{
+    int rc = pb_journal_sync(j, err);
+    if (j->fp && fclose(j->fp) != 0 && rc == 0)
+        rc = pb_error_sys(err, PB_EIO, errno, "cannot write '%s'", j->path);
+    json_decref(j->last);
+    free(j->path);
+    memset(j, 0, sizeof(*j));
+    return rc;
+}
