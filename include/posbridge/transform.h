@@ -37,6 +37,10 @@ struct pb_transform_result {
     int items_edited; /* the items file changed since export */
 };
 
+struct pb_rec;
+/* The content_hash of a products row: 16 hex digits over every field but the quantities. */
+void pb_products_row_hash(const struct pb_rec *row, char hex[17]);
+
 int pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
                      struct pb_transform_result *res, struct pb_error *err);
 

@@ -12,6 +12,7 @@
 #include "posbridge/err.h"
 #include "posbridge/log.h"
 #include "posbridge/money.h"
+#include "posbridge/transform.h"
 #include "transform_int.h"
 #include "posbridge/banned.h"
 
@@ -115,6 +116,24 @@ pb_content_hash(uint64_t h, const char *s, size_t n)
     h = (h ^ w ^ ((uint64_t)n << 56)) * k;
     h ^= h >> 32;
     return h;
+}
+
+void
+pb_products_row_hash(const struct pb_rec *row, char hex[17])
+{
+    /* Every field but the quantities and the hash itself. */
+    uint64_t h = 0x243f6a8885a308d3ull;
+    size_t k;
+    for (int f = 0; f < row->schema->nfields; f++) {
+        if (f == PB_PRODUCTS_INVENTORY_QTY || f == PB_PRODUCTS_CONTENT_HASH ||
+            (f >= PB_PRODUCTS_LOCATION_QTY_01 && f <= PB_PRODUCTS_LOCATION_QTY_20))
+            continue;
+        const char *fv = pb_rec_get(row, f, &k);
+        h = pb_content_hash(h, fv ? fv : "", fv ? k : 0);
+    }
+    for (int x = 15; x >= 0; x--, h >>= 4)
+        hex[x] = "0123456789abcdef"[h & 15];
+    hex[16] = '\0';
 }
 
 static uint64_t
@@ -710,18 +729,8 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
         v = get(it, PB_ITEMS_ITEM_NUMBER, &k);
         e |= set(row, PB_PRODUCTS_QBPOS_ITEM_NUMBER, v, k);
 
-        /* The content hash: every field but the quantities and the hash itself. */
-        uint64_t h = 0x243f6a8885a308d3ull;
-        for (int f = 0; f < row->schema->nfields; f++) {
-            if (f == PB_PRODUCTS_INVENTORY_QTY || f == PB_PRODUCTS_CONTENT_HASH ||
-                (f >= PB_PRODUCTS_LOCATION_QTY_01 && f <= PB_PRODUCTS_LOCATION_QTY_20))
-                continue;
-            const char *fv = get(row, f, &k);
-            h = pb_content_hash(h, fv ? fv : "", k);
-        }
-        char hex[16];
-        for (int x = 15; x >= 0; x--, h >>= 4)
-            hex[x] = "0123456789abcdef"[h & 15];
+        char hex[17];
+        pb_products_row_hash(row, hex);
         e |= set(row, PB_PRODUCTS_CONTENT_HASH, hex, 16);
         if (e) {
             pb_error_set(err, PB_EOS, "out of memory");

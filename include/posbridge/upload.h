@@ -1,0 +1,130 @@
+/*
+ * The upload stage: a batch's <store>/products.* -> the store's API, sending only what
+ * changed since the catalog state, journaled so that a crash at any moment followed by a
+ * re-run neither duplicates nor loses anything.
+ *
+ * Each product is planned against state/<store>/catalog.jsonl: create (no SKU known),
+ * update (which fields changed, old -> new), inventory only, unchanged, or reject.  The
+ * plan is written to BATCH/<store>/plan.csv; --dry-run stops there.  SKUs missing from the
+ * state are looked up in the store first (zero or several matches: reject, never guess).
+ * Every write has an intent line in BATCH/<store>/results.jsonl before it and an outcome
+ * after; an intent without an outcome is resolved on the next run by looking the product
+ * up before anything is sent again.
+ */
+#ifndef PB_UPLOAD_H
+#define PB_UPLOAD_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "posbridge/config.h"
+#include "posbridge/http.h"
+#include "posbridge/record.h"
+#include "posbridge/state.h"
+
+struct pb_error;
+
+enum pb_up_action {
+    PB_UP_UNCHANGED,
+    PB_UP_CREATE,      /* a new product */
+    PB_UP_UPDATE,      /* fields of a known product or its variants */
+    PB_UP_INVENTORY,   /* quantities only */
+    PB_UP_REJECT
+};
+
+/* One variant row of a product and what is known about it. */
+struct pb_up_variant {
+    struct pb_rec row;        /* the products record */
+    const char *sku;          /* in row */
+    json_t *state;            /* state entry, borrowed; NULL when unknown */
+    int is_new;               /* not in the store yet (create it) */
+    int fields_changed;       /* price, barcode, cost... differ from what was sent */
+    int qty_changed;
+    json_t *qty;              /* location id -> quantity wanted (owned) */
+};
+
+struct pb_up_product {
+    char *key;
+    struct pb_up_variant *v;
+    int n, cap;
+    enum pb_up_action action;
+    int product_changed;      /* title, description, vendor, type or tags differ */
+    int pending;              /* an earlier run's write never reported back */
+    char *product_id;         /* when known */
+    char reason[300];
+    /* outcome of this run */
+    int done, failed;
+    long http;
+    char error[300];
+};
+
+/* A platform connector: what upload needs from a store.  Each call handles many products
+ * at once so a connector can batch as its API allows; it sets each product's done/failed,
+ * http and error, and records remote ids in the state entries. */
+struct pb_upload;
+struct pb_connector {
+    const char *platform;
+    /* Find SKUs in the store: for each product in list with no known ids, fill the state
+     * entries of the variants found (ids), or set reason and action REJECT when a SKU is
+     * found more than once or in another product.  Products not found stay CREATE. */
+    int (*lookup)(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err);
+    int (*create)(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err);
+    int (*update)(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err);
+    int (*inventory)(struct pb_upload *u, struct pb_up_product **list, int n,
+                     struct pb_error *err);
+};
+
+struct pb_upload_opts {
+    const char *batch_dir;
+    const char *store;
+    int dry_run;
+    int remote;          /* with dry_run: compare the plan with the live store */
+    int only;            /* 0 all, else 1 << action to limit to create/update/inventory */
+    int replay;          /* only products whose last outcome failed or never came */
+};
+
+struct pb_upload_result {
+    uint64_t created, updated, inventory, unchanged, rejected, failed;
+    uint64_t requests, retries;
+    double waited;       /* seconds waiting on rate limits */
+    int auth_failed;     /* a 401/403 stopped the run */
+    int temp_failed;     /* failures that a later run may fix */
+};
+
+/* The shared state of one upload run; connectors see it. */
+struct pb_upload {
+    const struct pb_config *cfg;
+    const struct pb_store_cfg *store;
+    const struct pb_upload_opts *o;
+    struct pb_state state;
+    struct pb_journal journal;
+    struct pb_http *http;
+    struct pb_limiter limiter;
+    struct pb_up_product *products;
+    int nproducts;
+    char *secret;            /* the store's token (wiped at the end) */
+    const struct pb_connector *conn;
+    struct pb_upload_result *res;
+    char *primary_location;  /* when no location is configured */
+};
+
+int pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,
+                  struct pb_upload_result *res, struct pb_error *err);
+
+/* For connectors: the quantity wanted per location id of a variant (borrowed). */
+json_t *pb_upload_qty(struct pb_upload *u, struct pb_up_variant *v);
+
+/* For connectors: journal the intent for a product; 0 on error. */
+uint64_t pb_upload_intent(struct pb_upload *u, struct pb_up_product *p, const char *op,
+                          struct pb_error *err);
+/* For connectors: journal the outcome of a product (ok or its error) and count it. */
+int pb_upload_outcome(struct pb_upload *u, struct pb_up_product *p, uint64_t seq,
+                      const char *op, struct pb_error *err);
+/* Remember what was sent for a variant: its ids (may be NULL to keep), hash and row. */
+int pb_upload_remember(struct pb_upload *u, struct pb_up_product *p, struct pb_up_variant *v,
+                       const char *product_id, const char *variant_id,
+                       const char *inventory_item_id, int fields, int qty);
+
+extern const struct pb_connector pb_connector_shopify;
+
+#endif
