@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <libxml/parser.h>
 
 #include "posbridge/atomic.h"
@@ -15,7 +16,7 @@
 static int cmd_help(int argc, char **argv, struct pb_ctx *ctx);
 static int cmd_version(int argc, char **argv, struct pb_ctx *ctx);
 
-enum { CMD_USES_XML = 1 << 0 };
+enum { CMD_USES_XML = 1 << 0, CMD_NEEDS_NETWORK = 1 << 1 };
 
 static const struct pb_cmd {
     const char *name;
@@ -27,7 +28,9 @@ static const struct pb_cmd {
     {"convert", cmd_convert, 0, "re-encode a staged file (CSV <-> JSONL, .gz)"},
     {"export", cmd_export, CMD_USES_XML, "QBPOS item files -> a new batch of staged items"},
     {"help", cmd_help, 0, "list the commands"},
+    {"replay", cmd_replay, CMD_NEEDS_NETWORK, "send again what failed or never finished"},
     {"transform", cmd_transform, 0, "a batch -> what each store gets (products per store)"},
+    {"upload", cmd_upload, CMD_NEEDS_NETWORK, "send a store what changed (products, stock)"},
     {"validate", cmd_validate, 0, "check a staged file against its schema"},
     {"version", cmd_version, 0, "print the version"},
 };
@@ -45,7 +48,7 @@ static int
 cmd_help(int argc, char **argv, struct pb_ctx *ctx)
 {
     (void)argc, (void)argv, (void)ctx;
-    printf("usage: posbridge [-qv] [-c FILE] COMMAND [ARGS]\n\ncommands:\n");
+    printf("usage: posbridge [-qv] [-c FILE] [--json] COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         printf("  %-10s %s\n", commands[i].name, commands[i].summary);
     printf("\n'posbridge COMMAND --help' describes one command.\n");
@@ -74,6 +77,8 @@ main(int argc, char **argv)
             ctx.config_path = argv[++i];
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             return cmd_help(0, NULL, &ctx);
+        } else if (!strcmp(a, "--json")) {
+            ctx.json = 1;
         } else if (!strcmp(a, "--version")) {
             return cmd_version(0, NULL, &ctx);
         } else if (a[1] != '-' && strspn(a + 1, "qv") == strlen(a + 1)) {
@@ -96,7 +101,13 @@ main(int argc, char **argv)
     pb_atomic_install_handlers();
     if (cmd->flags & CMD_USES_XML)
         xmlInitParser();
+    if ((cmd->flags & CMD_NEEDS_NETWORK) && curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        fprintf(stderr, "posbridge: cannot start libcurl\n");
+        return PB_EX_OSERR;
+    }
     int rc = cmd->fn(argc - i, argv + i, &ctx);
+    if (cmd->flags & CMD_NEEDS_NETWORK)
+        curl_global_cleanup();
     if (cmd->flags & CMD_USES_XML)
         xmlCleanupParser();
     if (fflush(stdout) != 0 || ferror(stdout)) {

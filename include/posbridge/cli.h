@@ -38,5 +38,7 @@ int cmd_validate(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_config(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_convert(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_transform(int argc, char **argv, struct pb_ctx *ctx);
+int cmd_upload(int argc, char **argv, struct pb_ctx *ctx);
+int cmd_replay(int argc, char **argv, struct pb_ctx *ctx);
 
 #endif

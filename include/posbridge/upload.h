@@ -64,6 +64,8 @@ struct pb_up_product {
 struct pb_upload;
 struct pb_connector {
     const char *platform;
+    /* Looks at every answer (user: the struct pb_upload): throttling, retries. */
+    pb_http_check_fn check;
     /* Find SKUs in the store: for each product in list with no known ids, fill the state
      * entries of the variants found (ids), or set reason and action REJECT when a SKU is
      * found more than once or in another product.  Products not found stay CREATE. */

@@ -1,0 +1,997 @@
+/*
+ * The Shopify connector: the GraphQL Admin API.
+ *
+ * Create with productSet (status DRAFT when new products arrive hidden; the status is sent
+ * on create only), change prices, barcodes, compare-at prices and costs with
+ * productVariantsBulkUpdate (never a productSet, which would drop variants it is not
+ * given), product fields with productUpdate, new variants of a known product with
+ * productVariantsBulkCreate, and quantities with inventorySetQuantities (on_hand, a
+ * changeFromQuantity on every quantity, an @idempotent key).  Several products go in one
+ * request as aliased mutations, within the query cost limit.  The throttle is Shopify's
+ * cost bucket, read from every answer's extensions.cost.throttleStatus.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "pb_schemas.h"
+#include "posbridge/err.h"
+#include "posbridge/log.h"
+#include "posbridge/sha256.h"
+#include "posbridge/upload.h"
+#include "posbridge/banned.h"
+
+#define MAX_COST 1000      /* a single query may not cost more */
+#define MUTATION_COST 10
+#define MAX_INPUT 250      /* input arrays */
+#define PER_REQUEST 40     /* aliased mutations per request */
+
+/* ---- one GraphQL request ---- */
+
+struct gql {
+    json_t *data;     /* "data" of the answer (owned), NULL on failure */
+    json_t *errors;   /* top-level "errors" (owned) */
+    long http;
+    char error[300];
+};
+
+static enum pb_http_verdict
+check(void *user, const struct pb_http_req *rq, const struct pb_http_resp *rs, double *wait)
+{
+    struct pb_upload *u = user;
+    (void)rq;
+    if (rs->status == 429 || rs->status >= 500)
+        return PB_HTTP_RETRY;
+    if (rs->status != 200)
+        return PB_HTTP_DONE;
+    json_t *body = json_loadb(rs->body.data, rs->body.len, 0, NULL);
+    json_t *ts = json_object_get(
+        json_object_get(json_object_get(body, "extensions"), "cost"), "throttleStatus");
+    double avail = json_number_value(json_object_get(ts, "currentlyAvailable"));
+    double max = json_number_value(json_object_get(ts, "maximumAvailable"));
+    double rate = json_number_value(json_object_get(ts, "restoreRate"));
+    if (ts && max > 0)
+        pb_limiter_update(&u->limiter, avail, max, rate);
+    enum pb_http_verdict v = PB_HTTP_DONE;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(body, "errors"), i, e) {
+        const char *code = json_string_value(json_object_get(json_object_get(e, "extensions"),
+                                                             "code"));
+        if (code && !strcmp(code, "THROTTLED")) {
+            double need = json_number_value(json_object_get(
+                json_object_get(json_object_get(body, "extensions"), "cost"),
+                "requestedQueryCost"));
+            if (need <= 0)
+                need = rq->cost;
+            *wait = rate > 0 && need > avail ? (need - avail) / rate : 1.0;
+            v = PB_HTTP_RETRY;
+        }
+    }
+    json_decref(body);
+    return v;
+}
+
+static char *
+endpoint(const struct pb_upload *u)
+{
+    struct pb_buf b = PB_BUF_INIT;
+    const char *base = u->store->base_url;
+    size_t n = strlen(base);
+    while (n && base[n - 1] == '/')
+        n--;
+    if (pb_buf_addf(&b, "%.*s/admin/api/%s/graphql.json", (int)n, base,
+                    u->store->api_version ? u->store->api_version : "2026-01") < 0)
+        return NULL;
+    return pb_buf_detach(&b, NULL);
+}
+
+/* Send a document; on return g->data is the answer's data or g->error says why not.
+ * -1 only when the engine itself failed (err set). */
+static int
+gql_run(struct pb_upload *u, const char *query, json_t *vars, double cost, const char *label,
+        struct gql *g, struct pb_error *err)
+{
+    memset(g, 0, sizeof(*g));
+    json_t *doc = json_pack("{s:s, s:O}", "query", query, "variables", vars ? vars : json_object());
+    char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    char *url = endpoint(u);
+    struct pb_buf auth = PB_BUF_INIT;
+    if (!body || !url || pb_buf_addf(&auth, "X-Shopify-Access-Token: %s", u->secret) < 0) {
+        free(body);
+        free(url);
+        pb_buf_release(&auth);
+        return pb_error_set(err, PB_EOS, "out of memory");
+    }
+    const char *headers[] = {"Content-Type: application/json", "Accept: application/json",
+                             auth.data, NULL};
+    struct pb_http_req rq = {"POST", url, headers, body, strlen(body), cost, label};
+    struct pb_http_resp rs;
+    pb_http_resp_init(&rs);
+    int rc = pb_http_one(u->http, &rq, &rs, err);
+    memset(auth.data, 0, auth.len);
+    pb_buf_release(&auth);
+    free(body);
+    free(url);
+    if (rc < 0) {
+        pb_http_resp_release(&rs);
+        return -1;
+    }
+    g->http = rs.status;
+    if (rs.status == 401 || rs.status == 403) {
+        u->res->auth_failed = 1;
+        snprintf(g->error, sizeof(g->error),
+                 "the store refused the access token (HTTP %ld): check the token and the "
+                 "app's scopes",
+                 rs.status);
+    } else if (rs.status != 200) {
+        if (rs.status == 0 || rs.status == 429 || rs.status >= 500)
+            u->res->temp_failed = 1;
+        snprintf(g->error, sizeof(g->error), "%s%s",
+                 rs.status ? "the store answered HTTP " : "no answer: ",
+                 rs.status ? "" : rs.error);
+        if (rs.status) {
+            size_t k = strlen(g->error);
+            snprintf(g->error + k, sizeof(g->error) - k, "%ld", rs.status);
+        }
+    } else {
+        json_error_t je;
+        json_t *ans = json_loadb(rs.body.data, rs.body.len, 0, &je);
+        if (!ans) {
+            snprintf(g->error, sizeof(g->error), "unreadable answer: %s", je.text);
+        } else {
+            g->data = json_incref(json_object_get(ans, "data"));
+            g->errors = json_incref(json_object_get(ans, "errors"));
+            if (g->errors && json_array_size(g->errors)) {
+                json_t *e0 = json_array_get(g->errors, 0);
+                const char *code = json_string_value(
+                    json_object_get(json_object_get(e0, "extensions"), "code"));
+                snprintf(g->error, sizeof(g->error), "%s%s%s",
+                         json_string_value(json_object_get(e0, "message"))
+                             ? json_string_value(json_object_get(e0, "message"))
+                             : "GraphQL error",
+                         code ? " " : "", code ? code : "");
+                if (code && !strcmp(code, "THROTTLED"))
+                    u->res->temp_failed = 1;
+            }
+            json_decref(ans);
+        }
+    }
+    pb_http_resp_release(&rs);
+    return 0;
+}
+
+static void
+gql_release(struct gql *g)
+{
+    json_decref(g->data);
+    json_decref(g->errors);
+    memset(g, 0, sizeof(*g));
+}
+
+/* The first userError of a payload as text, or NULL. */
+static const char *
+user_error(json_t *payload, char *buf, size_t n)
+{
+    json_t *ue = json_array_get(json_object_get(payload, "userErrors"), 0);
+    if (!ue)
+        return NULL;
+    json_t *field = json_object_get(ue, "field");
+    struct pb_buf f = PB_BUF_INIT;
+    size_t i;
+    json_t *x;
+    json_array_foreach(field, i, x) {
+        if (json_is_string(x) && pb_buf_addf(&f, "%s%s", f.len ? "." : "", json_string_value(x)) < 0)
+            break;
+    }
+    const char *code = json_string_value(json_object_get(ue, "code"));
+    snprintf(buf, n, "%s%s%s%s%s", f.len ? f.data : "", f.len ? ": " : "",
+             json_string_value(json_object_get(ue, "message"))
+                 ? json_string_value(json_object_get(ue, "message"))
+                 : "error",
+             code ? " " : "",
+             code ? code : "");
+    pb_buf_release(&f);
+    return buf;
+}
+
+/* ---- values ---- */
+
+static const char *
+val(const struct pb_up_variant *v, int f)
+{
+    return pb_rec_get(&v->row, f, NULL);
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* Plain text into HTML: escape, line breaks become <br>. */
+static json_t *
+html_of(const char *s)
+{
+    if (!s)
+        return json_string("");
+    struct pb_buf b = PB_BUF_INIT;
+    for (; *s; s++) {
+        int rc;
+        switch (*s) {
+        case '<': rc = pb_buf_adds(&b, "&lt;"); break;
+        case '>': rc = pb_buf_adds(&b, "&gt;"); break;
+        case '&': rc = pb_buf_adds(&b, "&amp;"); break;
+        case '\r': rc = 0; break;
+        case '\n': rc = pb_buf_adds(&b, "<br>"); break;
+        default: rc = pb_buf_addch(&b, *s);
+        }
+        if (rc < 0)
+            break;
+    }
+    json_t *j = json_string(b.data);
+    pb_buf_release(&b);
+    return j;
+}
+
+static json_t *
+tags_of(const char *s)
+{
+    json_t *a = json_array();
+    while (s && *s) {
+        const char *c = strstr(s, ", ");
+        size_t n = c ? (size_t)(c - s) : strlen(s);
+        if (n)
+            json_array_append_new(a, json_stringn(s, n));
+        s = c ? c + 2 : NULL;
+    }
+    return a;
+}
+
+static int
+has_options(const struct pb_up_product *p)
+{
+    return val(&p->v[0], PB_PRODUCTS_OPTION1_NAME) != NULL;
+}
+
+static json_t *
+option_values(const struct pb_up_variant *v)
+{
+    json_t *a = json_array();
+    static const int names[3] = {PB_PRODUCTS_OPTION1_NAME, PB_PRODUCTS_OPTION2_NAME,
+                                 PB_PRODUCTS_OPTION3_NAME};
+    for (int k = 0; k < 3; k++) {
+        const char *n = val(v, names[k]), *x = val(v, names[k] + 1);
+        if (n && x)
+            json_array_append_new(a, json_pack("{s:s, s:s}", "optionName", n, "name", x));
+    }
+    if (!json_array_size(a)) /* Shopify's one-variant products: Title / Default Title */
+        json_array_append_new(a, json_pack("{s:s, s:s}", "optionName", "Title", "name",
+                                           "Default Title"));
+    return a;
+}
+
+static json_t *
+product_options(const struct pb_up_product *p)
+{
+    json_t *opts = json_array();
+    static const int names[3] = {PB_PRODUCTS_OPTION1_NAME, PB_PRODUCTS_OPTION2_NAME,
+                                 PB_PRODUCTS_OPTION3_NAME};
+    if (!has_options(p)) {
+        json_array_append_new(opts, json_pack("{s:s, s:[{s:s}]}", "name", "Title", "values",
+                                              "name", "Default Title"));
+        return opts;
+    }
+    for (int k = 0; k < 3; k++) {
+        const char *name = val(&p->v[0], names[k]);
+        if (!name)
+            continue;
+        json_t *values = json_array();
+        for (int i = 0; i < p->n; i++) {
+            const char *x = val(&p->v[i], names[k] + 1);
+            int seen = 0;
+            size_t j;
+            json_t *e;
+            json_array_foreach(values, j, e) seen |= x && !strcmp(
+                json_string_value(json_object_get(e, "name")), x);
+            if (x && !seen)
+                json_array_append_new(values, json_pack("{s:s}", "name", x));
+        }
+        json_array_append_new(opts, json_pack("{s:s, s:o}", "name", name, "values", values));
+    }
+    return opts;
+}
+
+static json_t *
+inventory_item(const struct pb_up_variant *v)
+{
+    json_t *it = json_pack("{s:s, s:b}", "sku", v->sku, "tracked", 1);
+    if (val(v, PB_PRODUCTS_COST))
+        json_object_set_new(it, "cost", json_string(val(v, PB_PRODUCTS_COST)));
+    return it;
+}
+
+static void
+variant_money(json_t *o, const struct pb_up_variant *v)
+{
+    json_object_set_new(o, "price", json_string(val(v, PB_PRODUCTS_PRICE)));
+    json_object_set_new(o, "compareAtPrice", str_or_null(val(v, PB_PRODUCTS_COMPARE_AT_PRICE)));
+    json_object_set_new(o, "barcode", str_or_null(val(v, PB_PRODUCTS_BARCODE)));
+    const char *tx = val(v, PB_PRODUCTS_TAXABLE);
+    if (tx)
+        json_object_set_new(o, "taxable", json_boolean(!strcmp(tx, "true")));
+}
+
+/* ---- locations ---- */
+
+static int
+ensure_location(struct pb_upload *u, struct pb_error *err)
+{
+    const struct pb_store_cfg *s = u->store;
+    if (s->default_location || u->primary_location || s->pricing.qty == PB_QTY_PER_STORE)
+        return 0;
+    struct gql g;
+    if (gql_run(u, "query Locations { locations(first: 50) { nodes { id name isActive } } }",
+                NULL, 5, "locations", &g, err) < 0)
+        return -1;
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(json_object_get(g.data, "locations"), "nodes"), i, n) {
+        if (json_is_true(json_object_get(n, "isActive")) ||
+            !json_object_get(n, "isActive")) {
+            u->primary_location = strdup(json_string_value(json_object_get(n, "id")));
+            break;
+        }
+    }
+    int rc = 0;
+    if (!u->primary_location)
+        rc = pb_error_set(err, u->res->auth_failed ? PB_ENOPERM : PB_EUNAVAIL,
+                          "%s: cannot find a location for the quantities: %s", s->name,
+                          g.error[0] ? g.error : "the store lists none");
+    else
+        pb_log(PB_LOG_INFO, "%s: quantities go to location %s", s->name, u->primary_location);
+    gql_release(&g);
+    /* quantities computed before the location was known are recomputed */
+    for (int p = 0; p < u->nproducts; p++)
+        for (int k = 0; k < u->products[p].n; k++) {
+            json_decref(u->products[p].v[k].qty);
+            u->products[p].v[k].qty = NULL;
+        }
+    return rc;
+}
+
+static json_t *
+set_quantities(struct pb_upload *u, struct pb_up_variant *v)
+{
+    json_t *a = json_array();
+    const char *loc;
+    json_t *q;
+    json_object_foreach(pb_upload_qty(u, v), loc, q)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:I}", "locationId", loc, "name",
+                                           "on_hand", "quantity", json_integer_value(q)));
+    return a;
+}
+
+/* ---- lookup ---- */
+
+static const char LOOKUP[] =
+    "query Lookup($q: String!) { productVariants(first: 250, query: $q) { nodes { id sku "
+    "product { id handle } inventoryItem { id } } } }";
+
+static const char BY_HANDLE[] =
+    "query ByHandle($h: String!) { productByHandle(handle: $h) { id handle variants(first: "
+    "250) { nodes { id sku inventoryItem { id } } } } }";
+
+/* Record a found variant as known, so planning sends only the differences. */
+static void
+adopt(struct pb_upload *u, struct pb_up_product *p, struct pb_up_variant *v, json_t *node,
+      const char *product_id)
+{
+    pb_upload_remember(u, p, v, product_id, json_string_value(json_object_get(node, "id")),
+                       json_string_value(json_object_get(
+                           json_object_get(node, "inventoryItem"), "id")),
+                       0, 0);
+}
+
+static int
+shopify_lookup(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err)
+{
+    json_t *found = json_object(); /* sku -> [nodes] */
+    struct pb_buf q = PB_BUF_INIT;
+    int rc = -1, terms = 0;
+    for (int i = 0; i <= n; i++) {
+        for (int k = 0; i < n && k < list[i]->n; k++) {
+            const char *sku = list[i]->v[k].sku;
+            /* sku:"..." with quotes and backslashes escaped */
+            if (pb_buf_addf(&q, "%ssku:\"", terms ? " OR " : "") < 0)
+                goto oom;
+            for (const char *s = sku; *s; s++)
+                if ((*s == '"' || *s == '\\') ? pb_buf_addch(&q, '\\') < 0 : 0)
+                    goto oom;
+                else if (pb_buf_addch(&q, *s) < 0)
+                    goto oom;
+            if (pb_buf_addch(&q, '"') < 0)
+                goto oom;
+            terms++;
+        }
+        if (terms && (i == n || terms >= 40)) {
+            struct gql g;
+            json_t *vars = json_pack("{s:s}", "q", q.data);
+            int r = gql_run(u, LOOKUP, vars, 30, "lookup by SKU", &g, err);
+            json_decref(vars);
+            if (r < 0)
+                goto out;
+            if (!g.data) {
+                pb_log(PB_LOG_ERROR, "%s: cannot look SKUs up: %s", u->store->name, g.error);
+                for (int k = 0; k < n; k++) {
+                    list[k]->failed = 1;
+                    list[k]->http = g.http;
+                    snprintf(list[k]->error, sizeof(list[k]->error), "lookup failed: %.280s",
+                             g.error);
+                }
+                gql_release(&g);
+                if (u->res->auth_failed)
+                    rc = pb_error_set(err, PB_ENOPERM, "%s: %s", u->store->name, g.error);
+                else
+                    rc = 0;
+                goto out;
+            }
+            size_t j;
+            json_t *node;
+            json_array_foreach(json_object_get(json_object_get(g.data, "productVariants"),
+                                               "nodes"),
+                               j, node) {
+                const char *sku = json_string_value(json_object_get(node, "sku"));
+                if (!sku)
+                    continue;
+                json_t *arr = json_object_get(found, sku);
+                if (!arr) {
+                    arr = json_array();
+                    json_object_set_new(found, sku, arr);
+                }
+                json_array_append(arr, node);
+            }
+            gql_release(&g);
+            pb_buf_reset(&q);
+            terms = 0;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        struct pb_up_product *p = list[i];
+        const char *pid = NULL;
+        int hits = 0;
+        for (int k = 0; k < p->n && p->action != PB_UP_REJECT; k++) {
+            json_t *arr = json_object_get(found, p->v[k].sku);
+            if (json_array_size(arr) > 1) {
+                snprintf(p->reason, sizeof(p->reason),
+                         "SKU '%s' is on %zu variants in the store; posbridge will not guess "
+                         "which is this one",
+                         p->v[k].sku, json_array_size(arr));
+                p->action = PB_UP_REJECT;
+                break;
+            }
+            json_t *node = json_array_get(arr, 0);
+            if (!node)
+                continue;
+            const char *id = json_string_value(
+                json_object_get(json_object_get(node, "product"), "id"));
+            if (pid && id && strcmp(pid, id)) {
+                snprintf(p->reason, sizeof(p->reason),
+                         "its SKUs are on different products in the store");
+                p->action = PB_UP_REJECT;
+                break;
+            }
+            pid = id;
+            hits++;
+        }
+        if (p->action == PB_UP_REJECT || !hits)
+            continue;
+        free(p->product_id);
+        p->product_id = strdup(pid);
+        for (int k = 0; k < p->n; k++) {
+            json_t *node = json_array_get(json_object_get(found, p->v[k].sku), 0);
+            if (node)
+                adopt(u, p, &p->v[k], node, pid);
+        }
+    }
+    /* A create that an earlier run sent without hearing back: the search index may lag,
+     * so ask for the handle directly before sending it again. */
+    for (int i = 0; i < n; i++) {
+        struct pb_up_product *p = list[i];
+        const char *handle = val(&p->v[0], PB_PRODUCTS_HANDLE);
+        if (!p->pending || p->product_id || p->action == PB_UP_REJECT || !handle)
+            continue;
+        struct gql g;
+        json_t *vars = json_pack("{s:s}", "h", handle);
+        int r = gql_run(u, BY_HANDLE, vars, 5, "lookup by handle", &g, err);
+        json_decref(vars);
+        if (r < 0)
+            goto out;
+        json_t *prod = json_object_get(g.data, "productByHandle");
+        const char *pid = json_string_value(json_object_get(prod, "id"));
+        if (pid) {
+            p->product_id = strdup(pid);
+            size_t j;
+            json_t *node;
+            json_array_foreach(json_object_get(json_object_get(prod, "variants"), "nodes"), j,
+                               node) {
+                const char *sku = json_string_value(json_object_get(node, "sku"));
+                for (int k = 0; sku && k < p->n; k++)
+                    if (!strcmp(sku, p->v[k].sku))
+                        adopt(u, p, &p->v[k], node, pid);
+            }
+        }
+        gql_release(&g);
+    }
+    rc = 0;
+    goto out;
+oom:
+    pb_error_set(err, PB_EOS, "out of memory");
+out:
+    pb_buf_release(&q);
+    json_decref(found);
+    return rc;
+}
+
+/* ---- create ---- */
+
+static const char PRODUCT_SET[] =
+    "mutation Create($input: ProductSetInput!) { productSet(input: $input, synchronous: "
+    "true) { product { id handle variants(first: 250) { nodes { id sku inventoryItem { id } "
+    "} } } userErrors { field message code } } }";
+
+static int
+shopify_create(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err)
+{
+    if (ensure_location(u, err) < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        struct pb_up_product *p = list[i];
+        struct pb_up_variant *head = &p->v[0];
+        json_t *variants = json_array();
+        for (int k = 0; k < p->n; k++) {
+            struct pb_up_variant *v = &p->v[k];
+            json_t *o = json_pack("{s:o, s:s, s:o, s:o}", "optionValues", option_values(v),
+                                  "sku", v->sku, "inventoryItem", inventory_item(v),
+                                  "inventoryQuantities", set_quantities(u, v));
+            variant_money(o, v);
+            json_array_append_new(variants, o);
+        }
+        const char *status = val(head, PB_PRODUCTS_STATUS);
+        json_t *input = json_pack(
+            "{s:s, s:s, s:o, s:s?, s:s?, s:o, s:s, s:o, s:o}", "title",
+            val(head, PB_PRODUCTS_TITLE), "handle", val(head, PB_PRODUCTS_HANDLE),
+            "descriptionHtml", html_of(val(head, PB_PRODUCTS_DESCRIPTION)), "vendor",
+            val(head, PB_PRODUCTS_VENDOR), "productType", val(head, PB_PRODUCTS_PRODUCT_TYPE),
+            "tags", tags_of(val(head, PB_PRODUCTS_TAGS)), "status",
+            status && !strcmp(status, "active") ? "ACTIVE" : "DRAFT", "productOptions",
+            product_options(p), "variants", variants);
+        json_t *vars = json_pack("{s:o}", "input", input);
+        uint64_t seq = pb_upload_intent(u, p, "create", err);
+        if (!seq || pb_journal_sync(&u->journal, err) < 0) {
+            json_decref(vars);
+            return -1;
+        }
+        struct gql g;
+        char label[200];
+        snprintf(label, sizeof(label), "productSet %s", p->key);
+        int r = gql_run(u, PRODUCT_SET, vars, MUTATION_COST + 3, label, &g, err);
+        json_decref(vars);
+        if (r < 0)
+            return -1;
+        json_t *payload = json_object_get(g.data, "productSet");
+        json_t *prod = json_object_get(payload, "product");
+        char ue[300];
+        p->http = g.http;
+        if (!prod) {
+            p->failed = 1;
+            const char *why = user_error(payload, ue, sizeof(ue));
+            snprintf(p->error, sizeof(p->error), "%s",
+                     why ? why : g.error[0] ? g.error : "not created");
+        } else {
+            const char *pid = json_string_value(json_object_get(prod, "id"));
+            free(p->product_id);
+            p->product_id = strdup(pid);
+            size_t j;
+            json_t *node;
+            json_array_foreach(json_object_get(json_object_get(prod, "variants"), "nodes"), j,
+                               node) {
+                const char *sku = json_string_value(json_object_get(node, "sku"));
+                for (int k = 0; sku && k < p->n; k++)
+                    if (!strcmp(sku, p->v[k].sku))
+                        pb_upload_remember(u, p, &p->v[k], pid,
+                                           json_string_value(json_object_get(node, "id")),
+                                           json_string_value(json_object_get(
+                                               json_object_get(node, "inventoryItem"), "id")),
+                                           1, 1);
+            }
+        }
+        gql_release(&g);
+        if (pb_upload_outcome(u, p, seq, "create", err) < 0)
+            return -1;
+        if (u->res->auth_failed)
+            return pb_error_set(err, PB_ENOPERM, "%s: %s", u->store->name, p->error);
+    }
+    return 0;
+}
+
+/* ---- update ---- */
+
+static json_t *
+update_variant(const struct pb_up_variant *v)
+{
+    json_t *o = json_pack("{s:s, s:o}", "id",
+                          json_string_value(json_object_get(v->state, "variant_id")),
+                          "inventoryItem", inventory_item(v));
+    variant_money(o, v);
+    return o;
+}
+
+static json_t *
+new_variant(struct pb_upload *u, struct pb_up_variant *v)
+{
+    json_t *levels = json_array();
+    const char *loc;
+    json_t *q;
+    json_object_foreach(pb_upload_qty(u, v), loc, q)
+        json_array_append_new(levels, json_pack("{s:s, s:I}", "locationId", loc,
+                                                "availableQuantity", json_integer_value(q)));
+    json_t *o = json_pack("{s:o, s:o, s:o}", "optionValues", option_values(v), "inventoryItem",
+                          inventory_item(v), "inventoryQuantities", levels);
+    variant_money(o, v);
+    return o;
+}
+
+/*
+ * One request carries up to PER_REQUEST products, each as its own aliased mutations:
+ * productUpdate (when product fields changed), productVariantsBulkUpdate (changed
+ * variants), productVariantsBulkCreate (new variants).
+ */
+static int
+shopify_update(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err)
+{
+    if (ensure_location(u, err) < 0)
+        return -1;
+    int i = 0;
+    while (i < n) {
+        struct pb_buf doc = PB_BUF_INIT, decl = PB_BUF_INIT;
+        json_t *vars = json_object();
+        uint64_t *seqs = calloc(PER_REQUEST, sizeof(*seqs));
+        int first = i, cost = 0, count = 0;
+        if (!seqs)
+            return pb_error_set(err, PB_EOS, "out of memory");
+        while (i < n && count < PER_REQUEST && cost + 3 * (MUTATION_COST + 2) <= MAX_COST) {
+            struct pb_up_product *p = list[i];
+            json_t *upd = json_array(), *add = json_array();
+            int batch_full = 0;
+            for (int k = 0; k < p->n; k++) {
+                if (p->v[k].is_new)
+                    json_array_append_new(add, new_variant(u, &p->v[k]));
+                else if (p->v[k].fields_changed)
+                    json_array_append_new(upd, update_variant(&p->v[k]));
+            }
+            batch_full = json_array_size(upd) > MAX_INPUT || json_array_size(add) > MAX_INPUT;
+            if (batch_full) {
+                p->failed = 1;
+                snprintf(p->error, sizeof(p->error),
+                         "more than %d changed variants in one product", MAX_INPUT);
+            }
+            seqs[count] = pb_upload_intent(u, p, "update", err);
+            if (!seqs[count]) {
+                json_decref(upd);
+                json_decref(add);
+                goto fail;
+            }
+            int rc = 0;
+            if (!batch_full && p->product_changed) {
+                struct pb_up_variant *h = &p->v[0];
+                json_t *prod = json_pack("{s:s, s:s, s:o, s:s?, s:s?, s:o}", "id", p->product_id,
+                                         "title", val(h, PB_PRODUCTS_TITLE), "descriptionHtml",
+                                         html_of(val(h, PB_PRODUCTS_DESCRIPTION)), "vendor",
+                                         val(h, PB_PRODUCTS_VENDOR), "productType",
+                                         val(h, PB_PRODUCTS_PRODUCT_TYPE), "tags",
+                                         tags_of(val(h, PB_PRODUCTS_TAGS)));
+                char name[16];
+                snprintf(name, sizeof(name), "p%d", count);
+                json_object_set_new(vars, name, prod);
+                rc |= pb_buf_addf(&decl, ", $p%d: ProductUpdateInput!", count) |
+                      pb_buf_addf(&doc, " u%d: productUpdate(product: $p%d) { product { id } "
+                                        "userErrors { field message } }",
+                                  count, count);
+                cost += MUTATION_COST + 2;
+            }
+            if (!batch_full && json_array_size(upd)) {
+                char name[16];
+                snprintf(name, sizeof(name), "v%d", count);
+                json_object_set(vars, name, upd);
+                rc |= pb_buf_addf(&decl, ", $v%d: [ProductVariantsBulkInput!]!", count) |
+                      pb_buf_addf(&doc, " b%d: productVariantsBulkUpdate(productId: \"%s\", "
+                                        "variants: $v%d) { productVariants { id } userErrors "
+                                        "{ field message code } }",
+                                  count, p->product_id, count);
+                cost += MUTATION_COST + 2;
+            }
+            if (!batch_full && json_array_size(add)) {
+                char name[16];
+                snprintf(name, sizeof(name), "n%d", count);
+                json_object_set(vars, name, add);
+                rc |= pb_buf_addf(&decl, ", $n%d: [ProductVariantsBulkInput!]!", count) |
+                      pb_buf_addf(&doc, " c%d: productVariantsBulkCreate(productId: \"%s\", "
+                                        "variants: $n%d) { productVariants { id sku "
+                                        "inventoryItem { id } } userErrors { field message "
+                                        "code } }",
+                                  count, p->product_id, count);
+                cost += MUTATION_COST + 4;
+            }
+            json_decref(upd);
+            json_decref(add);
+            if (rc) {
+                pb_error_set(err, PB_EOS, "out of memory");
+                goto fail;
+            }
+            count++;
+            i++;
+        }
+        if (pb_journal_sync(&u->journal, err) < 0)
+            goto fail;
+        struct gql g = {0};
+        if (doc.len) {
+            struct pb_buf q = PB_BUF_INIT;
+            if (pb_buf_addf(&q, "mutation Update(%s) {%s }", decl.len ? decl.data + 2 : "",
+                            doc.data) < 0) {
+                pb_buf_release(&q);
+                pb_error_set(err, PB_EOS, "out of memory");
+                goto fail;
+            }
+            char label[64];
+            snprintf(label, sizeof(label), "update %d products", count);
+            int r = gql_run(u, q.data, vars, cost, label, &g, err);
+            pb_buf_release(&q);
+            if (r < 0)
+                goto fail;
+        }
+        for (int k = 0; k < count; k++) {
+            struct pb_up_product *p = list[first + k];
+            char key[16], ue[300];
+            const char *why = NULL;
+            p->http = g.http;
+            if (!p->failed && doc.len && !g.data) {
+                why = g.error[0] ? g.error : "no answer";
+            }
+            for (int m = 0; !p->failed && !why && m < 3; m++) {
+                snprintf(key, sizeof(key), "%c%d", "ubc"[m], k);
+                json_t *payload = json_object_get(g.data, key);
+                if (payload)
+                    why = user_error(payload, ue, sizeof(ue));
+            }
+            if (why && !p->failed) {
+                p->failed = 1;
+                snprintf(p->error, sizeof(p->error), "%s", why);
+            }
+            if (!p->failed) {
+                snprintf(key, sizeof(key), "c%d", k);
+                json_t *created = json_object_get(json_object_get(g.data, key), "productVariants");
+                for (int v = 0; v < p->n; v++) {
+                    struct pb_up_variant *var = &p->v[v];
+                    if (var->is_new) {
+                        size_t j;
+                        json_t *node;
+                        json_array_foreach(created, j, node) {
+                            const char *sku = json_string_value(json_object_get(node, "sku"));
+                            if (sku && !strcmp(sku, var->sku))
+                                pb_upload_remember(
+                                    u, p, var, p->product_id,
+                                    json_string_value(json_object_get(node, "id")),
+                                    json_string_value(json_object_get(
+                                        json_object_get(node, "inventoryItem"), "id")),
+                                    1, 1);
+                        }
+                    } else if (var->fields_changed || p->product_changed) {
+                        pb_upload_remember(u, p, var, NULL, NULL, NULL, 1, 0);
+                    }
+                }
+            }
+            if (pb_upload_outcome(u, p, seqs[k], "update", err) < 0)
+                goto fail;
+        }
+        gql_release(&g);
+        pb_buf_release(&doc);
+        pb_buf_release(&decl);
+        json_decref(vars);
+        free(seqs);
+        if (u->res->auth_failed)
+            return pb_error_set(err, PB_ENOPERM, "%s: the store refused the access token",
+                                u->store->name);
+        continue;
+    fail:
+        pb_buf_release(&doc);
+        pb_buf_release(&decl);
+        json_decref(vars);
+        free(seqs);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- inventory ---- */
+
+static const char SET_QTY[] =
+    "mutation SetQuantities($input: InventorySetQuantitiesInput!) { inventorySetQuantities("
+    "input: $input) @idempotent(key: \"%s\") { inventoryAdjustmentGroup { id } userErrors { "
+    "field message code } } }";
+
+static const char ACTIVATE[] =
+    "mutation Activate($item: ID!, $loc: ID!) { inventoryActivate(inventoryItemId: $item, "
+    "locationId: $loc) { inventoryLevel { id } userErrors { field message } } }";
+
+struct qref {
+    struct pb_up_product *p;
+    struct pb_up_variant *v;
+    const char *loc;
+    json_int_t qty;
+};
+
+static int
+shopify_inventory(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err)
+{
+    if (ensure_location(u, err) < 0)
+        return -1;
+    /* Every (item, location, quantity) that differs, in product order. */
+    struct qref *refs = NULL;
+    size_t nrefs = 0, cap = 0;
+    for (int i = 0; i < n; i++) {
+        struct pb_up_product *p = list[i];
+        for (int k = 0; k < p->n; k++) {
+            struct pb_up_variant *v = &p->v[k];
+            if (!v->qty_changed || v->is_new || !v->state)
+                continue;
+            json_t *have = json_object_get(v->state, "qty");
+            const char *loc;
+            json_t *q;
+            json_object_foreach(pb_upload_qty(u, v), loc, q) {
+                json_t *h = json_object_get(have, loc);
+                if (h && json_integer_value(h) == json_integer_value(q))
+                    continue;
+                if (nrefs == cap) {
+                    cap = cap ? cap * 2 : 256;
+                    struct qref *r = realloc(refs, cap * sizeof(*r));
+                    if (!r) {
+                        free(refs);
+                        return pb_error_set(err, PB_EOS, "out of memory");
+                    }
+                    refs = r;
+                }
+                refs[nrefs++] = (struct qref){p, v, loc, json_integer_value(q)};
+            }
+        }
+    }
+    int rc = 0;
+    for (size_t at = 0; at < nrefs && rc == 0;) {
+        size_t end = at + MAX_INPUT < nrefs ? at + MAX_INPUT : nrefs;
+        /* a product's quantities stay in one request, so its outcome is one answer */
+        while (end < nrefs && end > at && refs[end].p == refs[end - 1].p)
+            end--;
+        if (end == at)
+            end = at + MAX_INPUT < nrefs ? at + MAX_INPUT : nrefs;
+        json_t *qs = json_array();
+        struct pb_sha256 key;
+        pb_sha256_init(&key);
+        pb_sha256_update(&key, u->o->batch_dir, strlen(u->o->batch_dir));
+        for (size_t r = at; r < end; r++) {
+            const char *item = json_string_value(json_object_get(refs[r].v->state,
+                                                                 "inventory_item_id"));
+            json_array_append_new(qs, json_pack("{s:s, s:s, s:I, s:n}", "inventoryItemId",
+                                                item ? item : "", "locationId", refs[r].loc,
+                                                "quantity", refs[r].qty, "changeFromQuantity"));
+            char line[256];
+            int k = snprintf(line, sizeof(line), "|%s|%s|%lld", item ? item : "", refs[r].loc,
+                             (long long)refs[r].qty);
+            pb_sha256_update(&key, line, (size_t)k);
+        }
+        /* The same quantities in the same batch are the same request: a retry after a lost
+         * answer is recognised by Shopify and not applied twice. */
+        char hex[65];
+        pb_sha256_hex(&key, hex);
+        hex[32] = '\0';
+        struct pb_buf q = PB_BUF_INIT;
+        uint64_t *seqs = calloc(end - at, sizeof(*seqs));
+        if (!seqs || pb_buf_addf(&q, SET_QTY, hex) < 0) {
+            free(seqs);
+            json_decref(qs);
+            pb_buf_release(&q);
+            rc = pb_error_set(err, PB_EOS, "out of memory");
+            break;
+        }
+        struct pb_up_product *last = NULL;
+        for (size_t r = at; r < end; r++)
+            if (refs[r].p != last) {
+                last = refs[r].p;
+                if (!(seqs[r - at] = pb_upload_intent(u, last, "inventory", err)))
+                    rc = -1;
+            }
+        json_t *vars = json_pack("{s:{s:s, s:s, s:o}}", "input", "name", "on_hand", "reason",
+                                 "correction", "quantities", qs);
+        struct gql g = {0};
+        if (rc == 0 && pb_journal_sync(&u->journal, err) < 0)
+            rc = -1;
+        if (rc == 0)
+            rc = gql_run(u, q.data, vars, MUTATION_COST + 1, "inventorySetQuantities", &g, err);
+        json_decref(vars);
+        pb_buf_release(&q);
+        json_t *payload = json_object_get(g.data, "inventorySetQuantities");
+        /* Items not stocked at a location yet: activate them there, then send again. */
+        size_t j;
+        json_t *ue;
+        int activated = 0;
+        json_array_foreach(json_object_get(payload, "userErrors"), j, ue) {
+            const char *code = json_string_value(json_object_get(ue, "code"));
+            json_t *field = json_object_get(ue, "field");
+            const char *ix = json_string_value(json_array_get(field, 2));
+            long idx = ix ? strtol(ix, NULL, 10) : -1;
+            if (rc == 0 && code && !strcmp(code, "ITEM_NOT_STOCKED_AT_LOCATION") && idx >= 0 &&
+                at + (size_t)idx < end) {
+                struct qref *rf = &refs[at + (size_t)idx];
+                struct gql a;
+                json_t *av = json_pack("{s:s, s:s}", "item",
+                                       json_string_value(json_object_get(rf->v->state,
+                                                                         "inventory_item_id")),
+                                       "loc", rf->loc);
+                rc = gql_run(u, ACTIVATE, av, MUTATION_COST + 1, "inventoryActivate", &a, err);
+                json_decref(av);
+                gql_release(&a);
+                activated = 1;
+            }
+        }
+        if (activated && rc == 0) {
+            gql_release(&g);
+            for (size_t r = at; r < end; r++)
+                if (seqs[r - at])
+                    json_object_del(u->journal.last, refs[r].p->key);
+            free(seqs);
+            continue; /* the same chunk again, now that the items are stocked */
+        }
+        char why[300] = "";
+        if (!g.data)
+            snprintf(why, sizeof(why), "%s", g.error[0] ? g.error : "no answer");
+        else
+            user_error(payload, why, sizeof(why));
+        for (size_t r = at; r < end && rc == 0; r++) {
+            struct pb_up_product *p = refs[r].p;
+            p->http = g.http;
+            if (why[0] && !p->failed) {
+                p->failed = 1;
+                snprintf(p->error, sizeof(p->error), "%s", why);
+            }
+            if (!why[0])
+                pb_upload_remember(u, p, refs[r].v, NULL, NULL, NULL, 0, 1);
+            if (seqs[r - at] && !p->failed)
+                continue; /* its outcome after its last quantity */
+        }
+        last = NULL;
+        for (size_t r = end; r-- > at && rc == 0;)
+            if (refs[r].p != last) {
+                last = refs[r].p;
+                size_t firstref = r;
+                while (firstref > at && refs[firstref - 1].p == last)
+                    firstref--;
+                if (seqs[firstref - at] &&
+                    pb_upload_outcome(u, last, seqs[firstref - at], "inventory", err) < 0)
+                    rc = -1;
+            }
+        gql_release(&g);
+        free(seqs);
+        if (u->res->auth_failed && rc == 0)
+            rc = pb_error_set(err, PB_ENOPERM, "%s: the store refused the access token",
+                              u->store->name);
+        at = end;
+    }
+    free(refs);
+    return rc;
+}
+
+const struct pb_connector pb_connector_shopify = {
+    "shopify", check, shopify_lookup, shopify_create, shopify_update, shopify_inventory,
+};

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Upload to the Shopify emulator: first upload, unchanged re-run, one price change,
+# quantities per location, faults survived, kill -9 and replay, a revoked token, and the
+# token never written anywhere.
+. "$(dirname "$0")/lib.sh"
+
+TOKEN=shpat_e2e_0f1e2d3c4b5a69788796a5b4
+export SHOP_TOKEN=$TOKEN
+PORT=$(start_emulator shopify shopify/server.py --token "$TOKEN" --shop e2e) || exit 1
+
+write_config() { # home, port
+    cat > "$E2E/posbridge.ini" <<EOF
+[general]
+home = $1
+[qbpos]
+compare_at = msrp
+[transform]
+maps = $ROOT/samples/maps/colors.csv, $ROOT/samples/maps/departments.csv
+[store shop]
+platform = shopify
+base_url = http://127.0.0.1:$2
+api_version = 2026-01
+token = env:SHOP_TOKEN
+quantity = per_store
+locations = 1:gid://shopify/Location/1, 2:gid://shopify/Location/2
+EOF
+}
+write_config "$E2E/home" "$PORT"
+CFG=$E2E/posbridge.ini
+B=$E2E/batch1
+$PB export -o "$B" samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml >/dev/null 2>&1
+$PB -c "$CFG" transform "$B" >/dev/null 2>&1
+
+# 1. First upload: everything created, hidden, with its quantities per location.
+$PB -c "$CFG" upload --store shop "$B" > "$E2E/out1" 2> "$E2E/err1"
+rc=$?
+check "first upload succeeds" eq "$rc" 0
+S=$(emu "$PORT" /__emulator/state)
+check "first upload creates 12 products" eq "$(echo "$S" | py 'len(s["products"])')" 12
+check "first upload creates 22 variants" eq "$(echo "$S" | py 'len(s["variants"])')" 22
+check "new products arrive hidden (DRAFT)" eq \
+    "$(echo "$S" | py 'sorted(set(p["status"] for p in s["products"]))')" "['DRAFT']"
+check "options carry the colour map (Rose -> Pink)" eq \
+    "$(echo "$S" | py '[o["values"] for p in s["products"] if p["handle"]=="app-lighthouse-tee" for o in p["options"] if o["name"]=="Color"][0]')" \
+    "['Pink', 'Burgundy', 'Blue']"
+check "quantities land per location" eq \
+    "$(echo "$S" | py 'sorted((l["locationId"][-1], l["on_hand"]) for l in s["inventoryLevels"] if l["sku"]=="3105-NAV-M")')" \
+    "[('1', 4), ('2', 3)]"
+check "prices are exact" eq \
+    "$(echo "$S" | py '[(v["price"], v["compareAtPrice"]) for v in s["variants"] if v["sku"]=="6301"][0]')" \
+    "('22.00', '26.00')"
+WRITES1=$(echo "$S" | py 's["counters"]["writes"]')
+
+# 2. Nothing changed: no request at all.
+$PB -c "$CFG" --json upload --store shop "$B" > "$E2E/out2" 2> "$E2E/err2"
+check "an unchanged re-run exits 0" eq "$?" 0
+check "an unchanged re-run makes zero requests" eq "$(py 's["requests"]' < "$E2E/out2")" 0
+check "an unchanged re-run writes nothing" eq \
+    "$(emu "$PORT" /__emulator/state | py 's["counters"]["writes"]')" "$WRITES1"
+
+# 3. One price change: one variant updated, nothing else.
+B2=$E2E/batch2
+$PB export -o "$B2" samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml >/dev/null 2>&1
+$PB -c "$CFG" transform "$B2" >/dev/null 2>&1
+python3 - "$B2/shop/products.csv" <<'PY'
+import sys
+p = sys.argv[1]
+t = open(p, encoding="utf-8-sig", newline="").read()
+i = t.index("3105-ROS-M,")
+j = t.index("24.99", i)
+open(p, "w", encoding="utf-8-sig", newline="").write(t[:j] + "21.49" + t[j + 5:])
+PY
+emu "$PORT" /__emulator/requests -X DELETE >/dev/null
+$PB -c "$CFG" --json upload --store shop "$B2" > "$E2E/out3" 2> "$E2E/err3"
+check "a price change exits 0" eq "$?" 0
+check "a price change is one update" eq "$(py '(s["updated"], s["created"], s["inventory"])' < "$E2E/out3")" "(1, 0, 0)"
+check "a price change costs one request" eq "$(py 's["requests"]' < "$E2E/out3")" 1
+R=$(emu "$PORT" /__emulator/requests)
+check "the request updates exactly that variant" eq \
+    "$(echo "$R" | py 'sorted(v["price"] for r in s["requests"] for k, vs in json.loads(r["body"])["variables"].items() if k.startswith("v") for v in vs)')" \
+    "['21.49']"
+check "the new price is in the store" eq \
+    "$(emu "$PORT" /__emulator/state | py '[v["price"] for v in s["variants"] if v["sku"]=="3105-ROS-M"][0]')" "21.49"
+check "the plan names the change" grep -q 'update,price: 24.99 -> 21.49' "$B2/shop/plan.csv"
+
+# 4. A quantity change: inventory only, at the right location.
+python3 - "$B2/shop/products.csv" <<'PY'
+import csv, io, sys
+p = sys.argv[1]
+rows = list(csv.reader(io.StringIO(open(p, encoding="utf-8-sig", newline="").read())))
+h = rows[0]
+for r in rows[1:]:
+    if r[h.index("sku")] == "5203":
+        r[h.index("location_qty_02")] = "9"
+out = io.StringIO()
+csv.writer(out, lineterminator="\n").writerows(rows)
+open(p, "w", encoding="utf-8-sig", newline="").write(out.getvalue())
+PY
+$PB -c "$CFG" --json upload --store shop "$B2" > "$E2E/out4" 2> "$E2E/err4"
+check "a quantity change is inventory only" eq "$(py '(s["inventory"], s["updated"])' < "$E2E/out4")" "(1, 0)"
+check "the quantity lands at location 2 only" eq \
+    "$(emu "$PORT" /__emulator/state | py 'sorted((l["locationId"][-1], l["on_hand"]) for l in s["inventoryLevels"] if l["sku"]=="5203")')" \
+    "[('1', 12), ('2', 9)]"
+
+# 5. 429 storms and 5xx answers are waited out.
+sed -i 's/,21\.49,/,20.99,/' "$B2/shop/products.csv"
+emu "$PORT" /__emulator/faults -X POST -H 'Content-Type: application/json' \
+    -d '{"rules":[{"match":"graphql","status":429,"count":3},{"match":"graphql","status":503,"count":2}]}' >/dev/null
+$PB -c "$CFG" --json upload --store shop "$B2" > "$E2E/out5" 2> "$E2E/err5"
+check "429 and 503 answers are retried until the update lands" eq \
+    "$(py '(s["updated"], s["failed"], s["retries"])' < "$E2E/out5")" "(1, 0, 5)"
+check "the store has the price after the storm" eq \
+    "$(emu "$PORT" /__emulator/state | py '[v["price"] for v in s["variants"] if v["sku"]=="3105-ROS-M"][0]')" "20.99"
+
+# 6. kill -9 in the middle of a first upload, then replay: the exact catalog, nothing twice.
+PORT2=$(start_emulator shopify2 shopify/server.py --token "$TOKEN" --shop crash) || exit 1
+write_config "$E2E/home2" "$PORT2"
+B3=$E2E/batch3
+$PB export -o "$B3" samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml >/dev/null 2>&1
+$PB -c "$CFG" transform "$B3" >/dev/null 2>&1
+# every create answers slowly; the 6th is applied but its answer never arrives
+emu "$PORT2" /__emulator/faults -X POST -H 'Content-Type: application/json' \
+    -d '{"rules":[{"match":"op:Create","delay_ms":300,"count":0},{"match":"op:Create","skip":5,"drop":"after","count":1}]}' >/dev/null
+$PB -c "$CFG" upload --store shop "$B3" > "$E2E/out6" 2> "$E2E/err6" &
+UP=$!
+for _ in $(seq 1 100); do
+    n=$(emu "$PORT2" /__emulator/state | py 'len(s["products"])')
+    [ "$n" -ge 6 ] && break
+    sleep 0.1
+done
+kill -9 "$UP" 2>/dev/null
+wait "$UP" 2>/dev/null
+BEFORE=$(emu "$PORT2" /__emulator/state | py 'len(s["products"])')
+emu "$PORT2" /__emulator/faults -X DELETE >/dev/null
+$PB -c "$CFG" replay --store shop "$B3" > "$E2E/out7" 2> "$E2E/err7"
+check "replay after kill -9 exits 0" eq "$?" 0
+S=$(emu "$PORT2" /__emulator/state)
+check "kill -9 left some products done and some not ($BEFORE of 12)" test "$BEFORE" -lt 12
+check "after replay every product is there once" eq "$(echo "$S" | py 'len(s["products"])')" 12
+check "after replay no handle is duplicated" eq \
+    "$(echo "$S" | py 'len(set(p["handle"] for p in s["products"]))')" 12
+check "after replay no SKU is duplicated" eq \
+    "$(echo "$S" | py 'len(s["variants"]) == len(set(v["sku"] for v in s["variants"])) == 22')" True
+$PB -c "$CFG" --json upload --store shop "$B3" > "$E2E/out8" 2> "$E2E/err8"
+check "after replay the next run has nothing to do" eq "$(py 's["requests"]' < "$E2E/out8")" 0
+
+# 7. A revoked token: exit 77 and a clear message.
+write_config "$E2E/home" "$PORT"
+sed -i 's/,20\.99,/,19.99,/' "$B2/shop/products.csv"
+SHOP_TOKEN=shpat_revoked_00000000 $PB -c "$CFG" upload --store shop "$B2" > "$E2E/out9" 2> "$E2E/err9"
+check "a revoked token exits 77" eq "$?" 77
+check "a revoked token says so" grep -q "refused the access token" "$E2E/err9"
+
+# 8. The token is never written anywhere.
+if grep -rq "$TOKEN" "$E2E" --exclude='*.log.jsonl' --exclude='shopify*.out' --exclude='posbridge.ini' 2>/dev/null; then
+    not_ok "the token appears in no output, staged file, state or journal" \
+        "$(grep -rl "$TOKEN" "$E2E" --exclude='*.log.jsonl' | head -3)"
+else
+    ok "the token appears in no output, staged file, state or journal"
+fi
+SHOP_TOKEN=$TOKEN $PB -vvv -c "$CFG" upload --store shop --dry-run --remote "$B2" > "$E2E/out10" 2> "$E2E/err10"
+if grep -q "$TOKEN" "$E2E/out10" "$E2E/err10"; then
+    not_ok "traces at -vvv redact the token"
+else
+    ok "traces at -vvv redact the token"
+fi
