@@ -41,6 +41,7 @@ struct pb_up_variant {
     int fields_changed;       /* price, barcode, cost... differ from what was sent */
     int qty_changed;
     json_t *qty;              /* location id -> quantity wanted (owned) */
+    char *remote_note;        /* --remote: how the store differs from what was sent */
 };
 
 struct pb_up_product {
@@ -68,7 +69,9 @@ struct pb_connector {
     pb_http_check_fn check;
     /* Find SKUs in the store: for each product in list with no known ids, fill the state
      * entries of the variants found (ids), or set reason and action REJECT when a SKU is
-     * found more than once or in another product.  Products not found stay CREATE. */
+     * found more than once or in another product.  Products not found stay CREATE.
+     * With u->inspecting (dry run --remote), only note for each known variant how the
+     * store differs from what was last sent (remote_note), changing nothing. */
     int (*lookup)(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err);
     int (*create)(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err);
     int (*update)(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err);
@@ -108,6 +111,7 @@ struct pb_upload {
     const struct pb_connector *conn;
     struct pb_upload_result *res;
     char *primary_location;  /* when no location is configured */
+    int inspecting;          /* lookup compares instead of adopting */
 };
 
 int pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,

@@ -379,7 +379,46 @@ set_quantities(struct pb_upload *u, struct pb_up_variant *v)
 
 static const char LOOKUP[] =
     "query Lookup($q: String!) { productVariants(first: 250, query: $q) { nodes { id sku "
-    "product { id handle } inventoryItem { id } } } }";
+    "price compareAtPrice barcode product { id handle } inventoryItem { id } } } }";
+
+/* --remote: how the store's variant differs from the row last sent. */
+static void
+inspect(struct pb_up_variant *v, json_t *matches)
+{
+    struct pb_buf b = PB_BUF_INIT;
+    int rc = 0;
+    const char *vid = json_string_value(json_object_get(v->state, "variant_id"));
+    json_t *row = json_object_get(v->state, "row");
+    if (!json_array_size(matches)) {
+        rc |= pb_buf_adds(&b, "store differs: this SKU is no longer in the store (deleted by "
+                              "hand?); it will be created again");
+    } else if (json_array_size(matches) > 1) {
+        rc |= pb_buf_addf(&b, "store differs: SKU is on %zu variants in the store",
+                          json_array_size(matches));
+    } else {
+        json_t *m = json_array_get(matches, 0);
+        const char *id = json_string_value(json_object_get(m, "id"));
+        static const char *const pairs[][2] = {{"price", "price"},
+                                               {"compareAtPrice", "compare_at_price"},
+                                               {"barcode", "barcode"}};
+        if (vid && id && strcmp(vid, id))
+            rc |= pb_buf_addf(&b, "store differs: the SKU is now variant %s", id);
+        for (size_t i = 0; i < 3; i++) {
+            const char *there = json_string_value(json_object_get(m, pairs[i][0]));
+            const char *sent = json_string_value(json_object_get(row, pairs[i][1]));
+            if (!row || (!there && !sent) || (there && sent && !strcmp(there, sent)))
+                continue;
+            rc |= pb_buf_addf(&b, "%s%s is %s in the store, %s was sent",
+                              b.len ? "; " : "store differs (edited by hand?): ", pairs[i][1],
+                              there ? there : "empty", sent ? sent : "nothing");
+        }
+    }
+    if (b.len && rc == 0) {
+        free(v->remote_note);
+        v->remote_note = pb_buf_detach(&b, NULL);
+    }
+    pb_buf_release(&b);
+}
 
 static const char BY_HANDLE[] =
     "query ByHandle($h: String!) { productByHandle(handle: $h) { id handle variants(first: "
@@ -458,6 +497,14 @@ shopify_lookup(struct pb_upload *u, struct pb_up_product **list, int n, struct p
             pb_buf_reset(&q);
             terms = 0;
         }
+    }
+    if (u->inspecting) {
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < list[i]->n; k++)
+                if (list[i]->v[k].state)
+                    inspect(&list[i]->v[k], json_object_get(found, list[i]->v[k].sku));
+        rc = 0;
+        goto out;
     }
     for (int i = 0; i < n; i++) {
         struct pb_up_product *p = list[i];

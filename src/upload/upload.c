@@ -463,11 +463,12 @@ write_plan(struct pb_upload *u, const char *dir, struct pb_error *err)
             describe(u, v, &changes);
             const char *an = action_name(a);
             pb_rec_clear(&r);
+            const char *reason = v->remote_note ? v->remote_note : p->reason;
             if (pb_rec_set(&r, PB_PLAN_PRODUCT_KEY, p->key, strlen(p->key)) < 0 ||
                 pb_rec_set(&r, PB_PLAN_SKU, v->sku, strlen(v->sku)) < 0 ||
                 pb_rec_set(&r, PB_PLAN_ACTION, an, strlen(an)) < 0 ||
                 (changes.len && pb_rec_set(&r, PB_PLAN_CHANGES, changes.data, changes.len) < 0) ||
-                (p->reason[0] && pb_rec_set(&r, PB_PLAN_REASON, p->reason, strlen(p->reason)) < 0)) {
+                (reason[0] && pb_rec_set(&r, PB_PLAN_REASON, reason, strlen(reason)) < 0)) {
                 pb_error_set(err, PB_EOS, "out of memory");
                 goto out;
             }
@@ -629,11 +630,22 @@ pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,
     if (run_step(&u, PB_UP_CREATE, u.conn->lookup, err) < 0)
         goto out;
     if (o->dry_run) {
-        /* --remote: the plan again, now knowing what the store has. */
+        /* --remote: the plan again, now knowing what the store has, with every known
+         * variant compared with the store (edited by hand, deleted, duplicated). */
         for (int i = 0; i < u.nproducts; i++)
             if (u.products[i].action == PB_UP_CREATE && u.products[i].product_id)
                 plan_product(&u, &u.products[i]);
-        rc = write_plan(&u, dir, err);
+        u.inspecting = 1;
+        struct pb_up_product **all = malloc(((size_t)u.nproducts + 1) * sizeof(*all));
+        int na = 0;
+        for (int i = 0; all && i < u.nproducts; i++)
+            if (u.products[i].action != PB_UP_CREATE && u.products[i].action != PB_UP_REJECT)
+                all[na++] = &u.products[i];
+        rc = all ? (na ? u.conn->lookup(&u, all, na, err) : 0)
+                 : pb_error_set(err, PB_EOS, "out of memory");
+        free(all);
+        if (rc == 0)
+            rc = write_plan(&u, dir, err);
         goto out;
     }
     for (int i = 0; i < u.nproducts; i++) {
@@ -679,6 +691,7 @@ out:
         for (int k = 0; k < p->n; k++) {
             pb_rec_release(&p->v[k].row);
             json_decref(p->v[k].qty);
+            free(p->v[k].remote_note);
         }
         free(p->v);
         free(p->key);

@@ -112,6 +112,23 @@ check "429 and 503 answers are retried until the update lands" eq \
 check "the store has the price after the storm" eq \
     "$(emu "$PORT" /__emulator/state | py '[v["price"] for v in s["variants"] if v["sku"]=="3105-ROS-M"][0]')" "20.99"
 
+# 5b. --dry-run --remote shows where the store differs from what was sent.
+IDS=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e["sku"] == "4410": print(e["product_id"], e["variant_id"])' "$E2E/home/state/shop/catalog.jsonl")
+set -- $IDS
+curl -s -X POST "http://127.0.0.1:$PORT/admin/api/2026-01/graphql.json" \
+    -H "X-Shopify-Access-Token: $TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"query\":\"mutation { productVariantsBulkUpdate(productId: \\\"$1\\\", variants: [{id: \\\"$2\\\", price: \\\"99.00\\\"}]) { userErrors { message } } }\"}" >/dev/null
+W0=$(emu "$PORT" /__emulator/state | py 's["counters"]["writes"]')
+$PB -c "$CFG" upload --store shop --dry-run --remote "$B2" > "$E2E/out5b" 2> "$E2E/err5b"
+check "dry run --remote exits 0" eq "$?" 0
+check "dry run --remote reports a price edited in the store" \
+    grep -q '4410,unchanged,,"store differs (edited by hand?): price is 99.00 in the store, 15.99 was sent' "$B2/shop/plan.csv"
+check "dry run --remote changes nothing in the store" eq \
+    "$(emu "$PORT" /__emulator/state | py 's["counters"]["writes"]')" "$W0"
+
 # 6. kill -9 in the middle of a first upload, then replay: the exact catalog, nothing twice.
 PORT2=$(start_emulator shopify2 shopify/server.py --token "$TOKEN" --shop crash) || exit 1
 write_config "$E2E/home2" "$PORT2"
