@@ -19,6 +19,7 @@
 
 #include "posbridge/config.h"
 #include "posbridge/http.h"
+#include "posbridge/progress.h"
 #include "posbridge/record.h"
 #include "posbridge/state.h"
 
@@ -112,6 +113,7 @@ struct pb_upload {
     struct pb_upload_result *res;
     char *primary_location;  /* when no location is configured */
     int inspecting;          /* lookup compares instead of adopting */
+    struct pb_progress progress;
 };
 
 int pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,

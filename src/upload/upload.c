@@ -232,6 +232,7 @@ pb_upload_outcome(struct pb_upload *u, struct pb_up_product *p, uint64_t seq, co
         extra = json_pack("{s:s, s:I, s:o}", "status", "ok", "http", (json_int_t)p->http,
                           "ids", ids);
     }
+    pb_progress_add(&u->progress, 1);
     return pb_journal_outcome(&u->journal, seq, op, p->key, extra, err);
 }
 
@@ -658,12 +659,18 @@ pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,
             plan_product(&u, p);
         }
     }
+    int todo = 0;
+    for (int i = 0; i < u.nproducts; i++)
+        todo += u.products[i].action == PB_UP_CREATE || u.products[i].action == PB_UP_UPDATE ||
+                u.products[i].action == PB_UP_INVENTORY;
+    pb_progress_start(&u.progress, u.store->name, (uint64_t)todo);
     if (run_step(&u, PB_UP_CREATE, u.conn->create, err) < 0 ||
         run_step(&u, PB_UP_UPDATE, u.conn->update, err) < 0 ||
         run_step(&u, PB_UP_INVENTORY, u.conn->inventory, err) < 0)
         goto out;
     rc = 0;
 out:
+    pb_progress_end(&u.progress);
     for (int i = 0; i < u.nproducts; i++) {
         const struct pb_up_product *p = &u.products[i];
         if (p->failed)
