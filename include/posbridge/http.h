@@ -49,6 +49,8 @@ struct pb_http_req {
     size_t body_len;
     double cost;                  /* limiter points it takes (0: none) */
     const char *label;            /* for logs: "productSet GAT/Harbor Tub" */
+    int once;                     /* not safe to repeat: a fresh connection, so libcurl
+                                     never re-sends it by itself on a dead kept-alive one */
 };
 
 struct pb_http_resp {

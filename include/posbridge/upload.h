@@ -55,7 +55,7 @@ struct pb_up_product {
     char *product_id;         /* when known */
     char reason[300];
     /* outcome of this run */
-    int done, failed;
+    int done, failed, tries;
     long http;
     char error[300];
 };

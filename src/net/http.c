@@ -455,6 +455,8 @@ start(struct pb_http *h, struct slot *sl, const struct pb_http_req *rq,
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)sl);
+    if (rq->once)
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     if (!strcmp(rq->method, "GET")) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else {
@@ -538,12 +540,10 @@ finish(struct pb_http *h, struct slot *sl, CURLcode cc, const struct pb_http_req
     enum pb_http_verdict v;
     if (cc != CURLE_OK && (sl->too_big || !transient(cc)))
         v = PB_HTTP_FAIL;
-    else if (cc != CURLE_OK)
-        v = PB_HTTP_RETRY;
-    else if (h->o.check)
+    else if (h->o.check) /* the connector decides, for dropped connections too */
         v = h->o.check(h->o.check_user, rq, rs, &wait);
     else
-        v = default_check(rs);
+        v = cc != CURLE_OK ? PB_HTTP_RETRY : default_check(rs);
     if (v == PB_HTTP_RETRY && rs->retry_after > 0 && h->o.limiter)
         pb_limiter_pause(h->o.limiter, rs->retry_after); /* everyone waits */
     if (v == PB_HTTP_RETRY && (rs->attempts >= h->o.max_attempts || h->budget <= 0)) {

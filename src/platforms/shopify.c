@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "pb_schemas.h"
@@ -25,8 +26,8 @@
 
 #define MAX_COST 1000      /* a single query may not cost more */
 #define MUTATION_COST 10
-#define MAX_INPUT 250      /* input arrays */
-#define PER_REQUEST 40     /* aliased mutations per request */
+#define INPUT_LIMIT 250      /* input arrays */
+#define PER_REQUEST 100    /* products per update request (each at least one mutation) */
 
 /* ---- one GraphQL request ---- */
 
@@ -37,12 +38,21 @@ struct gql {
     char error[300];
 };
 
+/* A create whose answer was lost may have happened: never send it blind again. */
+static int
+outcome_unknown(const struct pb_http_resp *rs)
+{
+    return rs->status >= 500 || (rs->status == 0 && rs->curl_code != CURLE_COULDNT_CONNECT);
+}
+
 static enum pb_http_verdict
 check(void *user, const struct pb_http_req *rq, const struct pb_http_resp *rs, double *wait)
 {
     struct pb_upload *u = user;
-    (void)rq;
-    if (rs->status == 429 || rs->status >= 500)
+    int create = rq->label && !strncmp(rq->label, "productSet", 10);
+    if (create && outcome_unknown(rs))
+        return PB_HTTP_FAIL; /* shopify_create looks the products up instead */
+    if (rs->status == 0 || rs->status == 429 || rs->status >= 500)
         return PB_HTTP_RETRY;
     if (rs->status != 200)
         return PB_HTTP_DONE;
@@ -108,7 +118,8 @@ gql_run(struct pb_upload *u, const char *query, json_t *vars, double cost, const
     }
     const char *headers[] = {"Content-Type: application/json", "Accept: application/json",
                              auth.data, NULL};
-    struct pb_http_req rq = {"POST", url, headers, body, strlen(body), cost, label};
+    struct pb_http_req rq = {"POST", url, headers, body, strlen(body), cost, label,
+                             label && !strncmp(label, "productSet", 10)};
     struct pb_http_resp rs;
     pb_http_resp_init(&rs);
     int rc = pb_http_one(u->http, &rq, &rs, err);
@@ -377,9 +388,11 @@ set_quantities(struct pb_upload *u, struct pb_up_variant *v)
 
 /* ---- lookup ---- */
 
+/* first: twice the SKUs asked for, so a duplicated SKU shows (each node costs 3). */
 static const char LOOKUP[] =
-    "query Lookup($q: String!) { productVariants(first: 250, query: $q) { nodes { id sku "
-    "price compareAtPrice barcode product { id handle } inventoryItem { id } } } }";
+    "query Lookup($q: String!, $first: Int!) { productVariants(first: $first, query: $q) { "
+    "nodes { id sku price compareAtPrice barcode product { id handle } inventoryItem { id } "
+    "} } }";
 
 /* --remote: how the store's variant differs from the row last sent. */
 static void
@@ -458,8 +471,9 @@ shopify_lookup(struct pb_upload *u, struct pb_up_product **list, int n, struct p
         }
         if (terms && (i == n || terms >= 40)) {
             struct gql g;
-            json_t *vars = json_pack("{s:s}", "q", q.data);
-            int r = gql_run(u, LOOKUP, vars, 30, "lookup by SKU", &g, err);
+            int first_n = terms * 2 < 250 ? terms * 2 : 250;
+            json_t *vars = json_pack("{s:s, s:i}", "q", q.data, "first", first_n);
+            int r = gql_run(u, LOOKUP, vars, 2 + 3 * first_n, "lookup by SKU", &g, err);
             json_decref(vars);
             if (r < 0)
                 goto out;
@@ -553,7 +567,7 @@ shopify_lookup(struct pb_upload *u, struct pb_up_product **list, int n, struct p
             continue;
         struct gql g;
         json_t *vars = json_pack("{s:s}", "h", handle);
-        int r = gql_run(u, BY_HANDLE, vars, 5, "lookup by handle", &g, err);
+        int r = gql_run(u, BY_HANDLE, vars, 2 + 2 * 250 + 1, "lookup by handle", &g, err);
         json_decref(vars);
         if (r < 0)
             goto out;
@@ -585,84 +599,203 @@ out:
 
 /* ---- create ---- */
 
-static const char PRODUCT_SET[] =
-    "mutation Create($input: ProductSetInput!) { productSet(input: $input, synchronous: "
-    "true) { product { id handle variants(first: 250) { nodes { id sku inventoryItem { id } "
-    "} } } userErrors { field message code } } }";
+/*
+ * Several products per request, each its own aliased productSet, packed so the request's
+ * cost stays under the limit: a productSet costs 10, plus the variants it returns (2 and
+ * 2 per variant asked for).
+ */
+static int
+create_cost(const struct pb_up_product *p)
+{
+    int n = p->n < 250 ? p->n : 250;
+    return MUTATION_COST + 2 + 2 * n;
+}
+
+static json_t *
+create_input(struct pb_upload *u, struct pb_up_product *p)
+{
+    struct pb_up_variant *head = &p->v[0];
+    json_t *variants = json_array();
+    for (int k = 0; k < p->n; k++) {
+        struct pb_up_variant *v = &p->v[k];
+        json_t *o = json_pack("{s:o, s:s, s:o, s:o}", "optionValues", option_values(v), "sku",
+                              v->sku, "inventoryItem", inventory_item(v), "inventoryQuantities",
+                              set_quantities(u, v));
+        variant_money(o, v);
+        json_array_append_new(variants, o);
+    }
+    const char *status = val(head, PB_PRODUCTS_STATUS);
+    return json_pack("{s:s, s:s, s:o, s:s?, s:s?, s:o, s:s, s:o, s:o}", "title",
+                     val(head, PB_PRODUCTS_TITLE), "handle", val(head, PB_PRODUCTS_HANDLE),
+                     "descriptionHtml", html_of(val(head, PB_PRODUCTS_DESCRIPTION)), "vendor",
+                     val(head, PB_PRODUCTS_VENDOR), "productType",
+                     val(head, PB_PRODUCTS_PRODUCT_TYPE), "tags",
+                     tags_of(val(head, PB_PRODUCTS_TAGS)), "status",
+                     status && !strcmp(status, "active") ? "ACTIVE" : "DRAFT", "productOptions",
+                     product_options(p), "variants", variants);
+}
+
+#define CREATES_PER_REQUEST 25
+
+/*
+ * The answer to a create was lost (connection dropped, 5xx): it may or may not have
+ * happened.  Ask for the product by its handle (a direct read, not the lagging search)
+ * and adopt what is there.  1: found and recorded, 0: not there, -1: error.
+ */
+static int
+resolve_by_handle(struct pb_upload *u, struct pb_up_product *p, struct pb_error *err)
+{
+    const char *handle = val(&p->v[0], PB_PRODUCTS_HANDLE);
+    struct gql g;
+    json_t *vars = json_pack("{s:s}", "h", handle);
+    int r = gql_run(u, BY_HANDLE, vars, 2 + 2 * 250 + 1, "lookup by handle", &g, err);
+    json_decref(vars);
+    if (r < 0)
+        return -1;
+    json_t *prod = json_object_get(g.data, "productByHandle");
+    const char *pid = json_string_value(json_object_get(prod, "id"));
+    int found = 0;
+    if (pid) {
+        free(p->product_id);
+        p->product_id = strdup(pid);
+        size_t j;
+        json_t *node;
+        json_array_foreach(json_object_get(json_object_get(prod, "variants"), "nodes"), j, node) {
+            const char *sku = json_string_value(json_object_get(node, "sku"));
+            for (int k = 0; sku && k < p->n; k++)
+                if (!strcmp(sku, p->v[k].sku)) {
+                    pb_upload_remember(u, p, &p->v[k], pid,
+                                       json_string_value(json_object_get(node, "id")),
+                                       json_string_value(json_object_get(
+                                           json_object_get(node, "inventoryItem"), "id")),
+                                       1, 1);
+                    found++;
+                }
+        }
+    }
+    gql_release(&g);
+    return found == p->n ? 1 : found ? -2 : 0;
+}
 
 static int
 shopify_create(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err)
 {
     if (ensure_location(u, err) < 0)
         return -1;
-    for (int i = 0; i < n; i++) {
-        struct pb_up_product *p = list[i];
-        struct pb_up_variant *head = &p->v[0];
-        json_t *variants = json_array();
-        for (int k = 0; k < p->n; k++) {
-            struct pb_up_variant *v = &p->v[k];
-            json_t *o = json_pack("{s:o, s:s, s:o, s:o}", "optionValues", option_values(v),
-                                  "sku", v->sku, "inventoryItem", inventory_item(v),
-                                  "inventoryQuantities", set_quantities(u, v));
-            variant_money(o, v);
-            json_array_append_new(variants, o);
+    struct pb_up_product **again = malloc(((size_t)n + 1) * sizeof(*again));
+    int nagain = 0, i = 0;
+    if (!again)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    while (i < n) {
+        struct pb_buf doc = PB_BUF_INIT, decl = PB_BUF_INIT;
+        json_t *vars = json_object();
+        uint64_t seqs[CREATES_PER_REQUEST];
+        int first = i, count = 0, cost = 0, rc = 0;
+        while (i < n && count < CREATES_PER_REQUEST &&
+               (count == 0 || cost + create_cost(list[i]) <= MAX_COST)) {
+            struct pb_up_product *p = list[i];
+            char name[16];
+            int nv = p->n < 250 ? p->n : 250;
+            snprintf(name, sizeof(name), "in%d", count);
+            json_object_set_new(vars, name, create_input(u, p));
+            rc |= pb_buf_addf(&decl, ", $in%d: ProductSetInput!", count) |
+                  pb_buf_addf(&doc, " s%d: productSet(input: $in%d, synchronous: true) { product "
+                                    "{ id handle variants(first: %d) { nodes { id sku "
+                                    "inventoryItem { id } } } } userErrors { field message code "
+                                    "} }",
+                              count, count, nv);
+            cost += create_cost(p);
+            if (!(seqs[count] = pb_upload_intent(u, p, "create", err)))
+                rc = -1;
+            count++;
+            i++;
         }
-        const char *status = val(head, PB_PRODUCTS_STATUS);
-        json_t *input = json_pack(
-            "{s:s, s:s, s:o, s:s?, s:s?, s:o, s:s, s:o, s:o}", "title",
-            val(head, PB_PRODUCTS_TITLE), "handle", val(head, PB_PRODUCTS_HANDLE),
-            "descriptionHtml", html_of(val(head, PB_PRODUCTS_DESCRIPTION)), "vendor",
-            val(head, PB_PRODUCTS_VENDOR), "productType", val(head, PB_PRODUCTS_PRODUCT_TYPE),
-            "tags", tags_of(val(head, PB_PRODUCTS_TAGS)), "status",
-            status && !strcmp(status, "active") ? "ACTIVE" : "DRAFT", "productOptions",
-            product_options(p), "variants", variants);
-        json_t *vars = json_pack("{s:o}", "input", input);
-        uint64_t seq = pb_upload_intent(u, p, "create", err);
-        if (!seq || pb_journal_sync(&u->journal, err) < 0) {
-            json_decref(vars);
-            return -1;
-        }
-        struct gql g;
-        char label[200];
-        snprintf(label, sizeof(label), "productSet %s", p->key);
-        int r = gql_run(u, PRODUCT_SET, vars, MUTATION_COST + 3, label, &g, err);
+        struct pb_buf q = PB_BUF_INIT;
+        struct gql g = {0};
+        if (rc == 0 && (pb_journal_sync(&u->journal, err) < 0 ||
+                        pb_buf_addf(&q, "mutation Create(%s) {%s }", decl.data + 2, doc.data) < 0))
+            rc = -1;
+        char label[64];
+        snprintf(label, sizeof(label), "productSet x%d", count);
+        if (rc == 0)
+            rc = gql_run(u, q.data, vars, cost, label, &g, err);
+        pb_buf_release(&q);
+        pb_buf_release(&doc);
+        pb_buf_release(&decl);
         json_decref(vars);
-        if (r < 0)
-            return -1;
-        json_t *payload = json_object_get(g.data, "productSet");
-        json_t *prod = json_object_get(payload, "product");
-        char ue[300];
-        p->http = g.http;
-        if (!prod) {
-            p->failed = 1;
-            const char *why = user_error(payload, ue, sizeof(ue));
-            snprintf(p->error, sizeof(p->error), "%s",
-                     why ? why : g.error[0] ? g.error : "not created");
-        } else {
-            const char *pid = json_string_value(json_object_get(prod, "id"));
-            free(p->product_id);
-            p->product_id = strdup(pid);
-            size_t j;
-            json_t *node;
-            json_array_foreach(json_object_get(json_object_get(prod, "variants"), "nodes"), j,
-                               node) {
-                const char *sku = json_string_value(json_object_get(node, "sku"));
-                for (int k = 0; sku && k < p->n; k++)
-                    if (!strcmp(sku, p->v[k].sku))
-                        pb_upload_remember(u, p, &p->v[k], pid,
-                                           json_string_value(json_object_get(node, "id")),
-                                           json_string_value(json_object_get(
-                                               json_object_get(node, "inventoryItem"), "id")),
-                                           1, 1);
+        int lost = rc == 0 && !g.data && (g.http == 0 || g.http >= 500) && !u->res->auth_failed;
+        for (int k = 0; rc == 0 && k < count; k++) {
+            struct pb_up_product *p = list[first + k];
+            char key[16], ue[300];
+            snprintf(key, sizeof(key), "s%d", k);
+            json_t *payload = json_object_get(g.data, key);
+            json_t *prod = json_object_get(payload, "product");
+            if (!json_is_object(prod))
+                prod = NULL;
+            p->http = g.http;
+            if (lost) {
+                int r = resolve_by_handle(u, p, err);
+                if (r == -1) {
+                    rc = -1;
+                    break;
+                }
+                if (r == 1) {
+                    pb_log(PB_LOG_INFO, "%s: '%s' was created although the answer was lost",
+                           u->store->name, p->key);
+                } else if (r == -2) {
+                    p->failed = 1;
+                    snprintf(p->error, sizeof(p->error),
+                             "the answer was lost and the store has this product only in "
+                             "part; check it by hand");
+                } else if (p->tries++ < 3) {
+                    again[nagain++] = p; /* not created: it goes again below */
+                    continue;
+                } else {
+                    p->failed = 1;
+                    snprintf(p->error, sizeof(p->error), "no answer from the store: %.250s",
+                             g.error);
+                }
+            } else if (!prod) {
+                p->failed = 1;
+                const char *why = user_error(payload, ue, sizeof(ue));
+                snprintf(p->error, sizeof(p->error), "%s",
+                         why ? why : g.error[0] ? g.error : "not created");
+            } else if (!json_string_value(json_object_get(prod, "id"))) {
+                p->failed = 1;
+                snprintf(p->error, sizeof(p->error), "the store answered without a product id");
+            } else {
+                const char *pid = json_string_value(json_object_get(prod, "id"));
+                free(p->product_id);
+                p->product_id = strdup(pid);
+                size_t j;
+                json_t *node;
+                json_array_foreach(json_object_get(json_object_get(prod, "variants"), "nodes"),
+                                   j, node) {
+                    const char *sku = json_string_value(json_object_get(node, "sku"));
+                    for (int v = 0; sku && v < p->n; v++)
+                        if (!strcmp(sku, p->v[v].sku))
+                            pb_upload_remember(
+                                u, p, &p->v[v], pid,
+                                json_string_value(json_object_get(node, "id")),
+                                json_string_value(
+                                    json_object_get(json_object_get(node, "inventoryItem"), "id")),
+                                1, 1);
+                }
             }
+            if (pb_upload_outcome(u, p, seqs[k], "create", err) < 0)
+                rc = -1;
         }
         gql_release(&g);
-        if (pb_upload_outcome(u, p, seq, "create", err) < 0)
-            return -1;
-        if (u->res->auth_failed)
-            return pb_error_set(err, PB_ENOPERM, "%s: %s", u->store->name, p->error);
+        if (rc < 0 || u->res->auth_failed) {
+            free(again);
+            return rc < 0 ? -1
+                          : pb_error_set(err, PB_ENOPERM, "%s: the store refused the access token",
+                                         u->store->name);
+        }
     }
-    return 0;
+    int rc = nagain ? shopify_create(u, again, nagain, err) : 0;
+    free(again);
+    return rc;
 }
 
 /* ---- update ---- */
@@ -710,7 +843,7 @@ shopify_update(struct pb_upload *u, struct pb_up_product **list, int n, struct p
         int first = i, cost = 0, count = 0;
         if (!seqs)
             return pb_error_set(err, PB_EOS, "out of memory");
-        while (i < n && count < PER_REQUEST && cost + 3 * (MUTATION_COST + 2) <= MAX_COST) {
+        while (i < n && count < PER_REQUEST && cost + 3 * MUTATION_COST + 1 <= MAX_COST) {
             struct pb_up_product *p = list[i];
             json_t *upd = json_array(), *add = json_array();
             int batch_full = 0;
@@ -720,11 +853,11 @@ shopify_update(struct pb_upload *u, struct pb_up_product **list, int n, struct p
                 else if (p->v[k].fields_changed)
                     json_array_append_new(upd, update_variant(&p->v[k]));
             }
-            batch_full = json_array_size(upd) > MAX_INPUT || json_array_size(add) > MAX_INPUT;
+            batch_full = json_array_size(upd) > INPUT_LIMIT || json_array_size(add) > INPUT_LIMIT;
             if (batch_full) {
                 p->failed = 1;
                 snprintf(p->error, sizeof(p->error),
-                         "more than %d changed variants in one product", MAX_INPUT);
+                         "more than %d changed variants in one product", INPUT_LIMIT);
             }
             seqs[count] = pb_upload_intent(u, p, "update", err);
             if (!seqs[count]) {
@@ -748,7 +881,7 @@ shopify_update(struct pb_upload *u, struct pb_up_product **list, int n, struct p
                       pb_buf_addf(&doc, " u%d: productUpdate(product: $p%d) { product { id } "
                                         "userErrors { field message } }",
                                   count, count);
-                cost += MUTATION_COST + 2;
+                cost += MUTATION_COST;
             }
             if (!batch_full && json_array_size(upd)) {
                 char name[16];
@@ -759,7 +892,7 @@ shopify_update(struct pb_upload *u, struct pb_up_product **list, int n, struct p
                                         "variants: $v%d) { productVariants { id } userErrors "
                                         "{ field message code } }",
                                   count, p->product_id, count);
-                cost += MUTATION_COST + 2;
+                cost += MUTATION_COST;
             }
             if (!batch_full && json_array_size(add)) {
                 char name[16];
@@ -771,7 +904,7 @@ shopify_update(struct pb_upload *u, struct pb_up_product **list, int n, struct p
                                         "inventoryItem { id } } userErrors { field message "
                                         "code } }",
                                   count, p->product_id, count);
-                cost += MUTATION_COST + 4;
+                cost += MUTATION_COST + 1;
             }
             json_decref(upd);
             json_decref(add);
@@ -917,12 +1050,12 @@ shopify_inventory(struct pb_upload *u, struct pb_up_product **list, int n, struc
     }
     int rc = 0;
     for (size_t at = 0; at < nrefs && rc == 0;) {
-        size_t end = at + MAX_INPUT < nrefs ? at + MAX_INPUT : nrefs;
+        size_t end = at + INPUT_LIMIT < nrefs ? at + INPUT_LIMIT : nrefs;
         /* a product's quantities stay in one request, so its outcome is one answer */
         while (end < nrefs && end > at && refs[end].p == refs[end - 1].p)
             end--;
         if (end == at)
-            end = at + MAX_INPUT < nrefs ? at + MAX_INPUT : nrefs;
+            end = at + INPUT_LIMIT < nrefs ? at + INPUT_LIMIT : nrefs;
         json_t *qs = json_array();
         struct pb_sha256 key;
         pb_sha256_init(&key);
@@ -965,7 +1098,7 @@ shopify_inventory(struct pb_upload *u, struct pb_up_product **list, int n, struc
         if (rc == 0 && pb_journal_sync(&u->journal, err) < 0)
             rc = -1;
         if (rc == 0)
-            rc = gql_run(u, q.data, vars, MUTATION_COST + 1, "inventorySetQuantities", &g, err);
+            rc = gql_run(u, q.data, vars, MUTATION_COST, "inventorySetQuantities", &g, err);
         json_decref(vars);
         pb_buf_release(&q);
         json_t *payload = json_object_get(g.data, "inventorySetQuantities");

@@ -129,44 +129,62 @@ check "dry run --remote reports a price edited in the store" \
 check "dry run --remote changes nothing in the store" eq \
     "$(emu "$PORT" /__emulator/state | py 's["counters"]["writes"]')" "$W0"
 
-# 6. kill -9 in the middle of a first upload, then replay: the exact catalog, nothing twice.
-PORT2=$(start_emulator shopify2 shopify/server.py --token "$TOKEN" --shop crash) || exit 1
+# 6. An answer lost on the way back: the creates happened; nothing is sent twice.
+PORT2=$(start_emulator shopify2 shopify/server.py --token "$TOKEN" --shop lost) || exit 1
 write_config "$E2E/home2" "$PORT2"
 B3=$E2E/batch3
 $PB export -o "$B3" samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml >/dev/null 2>&1
 $PB -c "$CFG" transform "$B3" >/dev/null 2>&1
-# every create answers slowly; the 6th is applied but its answer never arrives
 emu "$PORT2" /__emulator/faults -X POST -H 'Content-Type: application/json' \
-    -d '{"rules":[{"match":"op:Create","delay_ms":300,"count":0},{"match":"op:Create","skip":5,"drop":"after","count":1}]}' >/dev/null
-$PB -c "$CFG" upload --store shop "$B3" > "$E2E/out6" 2> "$E2E/err6" &
+    -d '{"rules":[{"match":"op:Create","drop":"after","count":1}]}' >/dev/null
+$PB -c "$CFG" upload --store shop "$B3" > "$E2E/out6" 2> "$E2E/err6"
+check "a lost answer to a create still ends well" eq "$?" 0
+S=$(emu "$PORT2" /__emulator/state)
+check "a lost answer creates nothing twice" eq \
+    "$(echo "$S" | py '(len(s["products"]), len(set(p["handle"] for p in s["products"])), len(s["variants"]))')" \
+    "(12, 12, 22)"
+$PB -c "$CFG" --json upload --store shop "$B3" > "$E2E/out6b" 2> "$E2E/err6b"
+check "after a lost answer the next run has nothing to do" eq "$(py 's["requests"]' < "$E2E/out6b")" 0
+
+# 6c. kill -9 while a create is in flight, then replay: the exact catalog, nothing twice.
+PORT3=$(start_emulator shopify3 shopify/server.py --token "$TOKEN" --shop crash) || exit 1
+write_config "$E2E/home3" "$PORT3"
+B4=$E2E/batch4
+$PB export -o "$B4" samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml >/dev/null 2>&1
+$PB -c "$CFG" transform "$B4" >/dev/null 2>&1
+emu "$PORT3" /__emulator/faults -X POST -H 'Content-Type: application/json' \
+    -d '{"rules":[{"match":"op:Create","delay_ms":1500,"count":1}]}' >/dev/null
+$PB -c "$CFG" upload --store shop "$B4" > "$E2E/out7" 2> "$E2E/err7" &
 UP=$!
 for _ in $(seq 1 100); do
-    n=$(emu "$PORT2" /__emulator/state | py 'len(s["products"])')
-    [ "$n" -ge 6 ] && break
-    sleep 0.1
+    grep -q '"kind":"intent","op":"create"' "$B4/shop/results.jsonl" 2>/dev/null && break
+    sleep 0.05
 done
+sleep 0.3
 kill -9 "$UP" 2>/dev/null
 wait "$UP" 2>/dev/null
-BEFORE=$(emu "$PORT2" /__emulator/state | py 'len(s["products"])')
-emu "$PORT2" /__emulator/faults -X DELETE >/dev/null
-$PB -c "$CFG" replay --store shop "$B3" > "$E2E/out7" 2> "$E2E/err7"
+check "kill -9 left creates journaled without an outcome" \
+    bash -c "! grep -q '\"kind\":\"outcome\"' '$B4/shop/results.jsonl'"
+sleep 1.5 # the emulator finishes the request the dead run sent
+$PB -c "$CFG" replay --store shop "$B4" > "$E2E/out8" 2> "$E2E/err8"
 check "replay after kill -9 exits 0" eq "$?" 0
-S=$(emu "$PORT2" /__emulator/state)
-check "kill -9 left some products done and some not ($BEFORE of 12)" test "$BEFORE" -lt 12
-check "after replay every product is there once" eq "$(echo "$S" | py 'len(s["products"])')" 12
-check "after replay no handle is duplicated" eq \
-    "$(echo "$S" | py 'len(set(p["handle"] for p in s["products"]))')" 12
+S=$(emu "$PORT3" /__emulator/state)
+check "after replay every product is there once" eq \
+    "$(echo "$S" | py '(len(s["products"]), len(set(p["handle"] for p in s["products"])))')" "(12, 12)"
 check "after replay no SKU is duplicated" eq \
     "$(echo "$S" | py 'len(s["variants"]) == len(set(v["sku"] for v in s["variants"])) == 22')" True
-$PB -c "$CFG" --json upload --store shop "$B3" > "$E2E/out8" 2> "$E2E/err8"
-check "after replay the next run has nothing to do" eq "$(py 's["requests"]' < "$E2E/out8")" 0
+check "after replay the quantities are right" eq \
+    "$(echo "$S" | py 'sorted((l["locationId"][-1], l["on_hand"]) for l in s["inventoryLevels"] if l["sku"]=="3105-NAV-M")')" \
+    "[('1', 4), ('2', 3)]"
+$PB -c "$CFG" --json upload --store shop "$B4" > "$E2E/out9" 2> "$E2E/err9"
+check "after replay the next run has nothing to do" eq "$(py 's["requests"]' < "$E2E/out9")" 0
 
 # 7. A revoked token: exit 77 and a clear message.
 write_config "$E2E/home" "$PORT"
 sed -i 's/,20\.99,/,19.99,/' "$B2/shop/products.csv"
-SHOP_TOKEN=shpat_revoked_00000000 $PB -c "$CFG" upload --store shop "$B2" > "$E2E/out9" 2> "$E2E/err9"
+SHOP_TOKEN=shpat_revoked_00000000 $PB -c "$CFG" upload --store shop "$B2" > "$E2E/out10" 2> "$E2E/err10"
 check "a revoked token exits 77" eq "$?" 77
-check "a revoked token says so" grep -q "refused the access token" "$E2E/err9"
+check "a revoked token says so" grep -q "refused the access token" "$E2E/err10"
 
 # 8. The token is never written anywhere.
 if grep -rq "$TOKEN" "$E2E" --exclude='*.log.jsonl' --exclude='shopify*.out' --exclude='posbridge.ini' 2>/dev/null; then
@@ -175,8 +193,8 @@ if grep -rq "$TOKEN" "$E2E" --exclude='*.log.jsonl' --exclude='shopify*.out' --e
 else
     ok "the token appears in no output, staged file, state or journal"
 fi
-SHOP_TOKEN=$TOKEN $PB -vvv -c "$CFG" upload --store shop --dry-run --remote "$B2" > "$E2E/out10" 2> "$E2E/err10"
-if grep -q "$TOKEN" "$E2E/out10" "$E2E/err10"; then
+SHOP_TOKEN=$TOKEN $PB -vvv -c "$CFG" upload --store shop --dry-run --remote "$B2" > "$E2E/out11" 2> "$E2E/err11"
+if grep -q "$TOKEN" "$E2E/out11" "$E2E/err11"; then
     not_ok "traces at -vvv redact the token"
 else
     ok "traces at -vvv redact the token"

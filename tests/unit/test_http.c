@@ -113,7 +113,7 @@ test_refused_connection_is_retried_then_reported(void)
     CHECK(h != NULL);
     if (!h)
         return;
-    struct pb_http_req rq = {"GET", "http://127.0.0.1:9/", NULL, NULL, 0, 0, "probe"};
+    struct pb_http_req rq = {"GET", "http://127.0.0.1:9/", NULL, NULL, 0, 0, "probe", 0};
     struct pb_http_resp rs;
     pb_http_resp_init(&rs);
     CHECK(pb_http_one(h, &rq, &rs, &e) == 0);
