@@ -23,13 +23,14 @@ static int
 summary(const char *store, const struct pb_upload_result *r, int json, int dry)
 {
     if (json) {
-        json_t *j = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "store",
+        json_t *j = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "store",
                               store, "dry_run", dry, "created", (json_int_t)r->created,
                               "updated", (json_int_t)r->updated, "inventory",
                               (json_int_t)r->inventory, "unchanged", (json_int_t)r->unchanged,
                               "rejected", (json_int_t)r->rejected, "failed",
                               (json_int_t)r->failed, "requests", (json_int_t)r->requests,
-                              "retries", (json_int_t)r->retries, "rate_limit_wait", r->waited);
+                              "retries", (json_int_t)r->retries, "rate_limit_wait", r->waited,
+                              "cost", r->cost);
         char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (text)
             printf("%s\n", text);

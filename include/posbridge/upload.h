@@ -93,6 +93,7 @@ struct pb_upload_result {
     uint64_t created, updated, inventory, unchanged, rejected, failed;
     uint64_t requests, retries;
     double waited;       /* seconds waiting on rate limits */
+    double cost;         /* query cost the store charged (Shopify), when it says */
     int auth_failed;     /* a 401/403 stopped the run */
     int temp_failed;     /* failures that a later run may fix */
 };

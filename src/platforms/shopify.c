@@ -80,6 +80,9 @@ check(void *user, const struct pb_http_req *rq, const struct pb_http_resp *rs, d
             v = PB_HTTP_RETRY;
         }
     }
+    if (v == PB_HTTP_DONE)
+        u->res->cost += json_number_value(json_object_get(
+            json_object_get(json_object_get(body, "extensions"), "cost"), "requestedQueryCost"));
     json_decref(body);
     return v;
 }
@@ -448,12 +451,94 @@ adopt(struct pb_upload *u, struct pb_up_product *p, struct pb_up_variant *v, jso
                        0, 0);
 }
 
+static const char SCAN[] =
+    "query Scan($after: String) { productVariants(first: 250, after: $after) { pageInfo { "
+    "hasNextPage endCursor } nodes { id sku price compareAtPrice barcode product { id handle } "
+    "inventoryItem { id } } } }";
+
+static void
+note_nodes(json_t *found, json_t *nodes)
+{
+    size_t j;
+    json_t *node;
+    json_array_foreach(nodes, j, node) {
+        const char *sku = json_string_value(json_object_get(node, "sku"));
+        if (!sku)
+            continue;
+        json_t *arr = json_object_get(found, sku);
+        if (!arr) {
+            arr = json_array();
+            json_object_set_new(found, sku, arr);
+        }
+        json_array_append(arr, node);
+    }
+}
+
+/*
+ * Many SKUs to find (a first run, or a lost state): reading every variant of the store
+ * page by page costs far fewer requests than searching for them 100 at a time.
+ * 0, or -1 with the reason in *why.
+ */
+static int
+scan_all(struct pb_upload *u, json_t *found, char *why, size_t whylen, struct pb_error *err)
+{
+    char *after = NULL;
+    int rc = 0;
+    for (;;) {
+        struct gql g;
+        json_t *vars = after ? json_pack("{s:s}", "after", after) : json_object();
+        int r = gql_run(u, SCAN, vars, 2 + 250 * 3, "read the store's variants", &g, err);
+        json_decref(vars);
+        free(after);
+        after = NULL;
+        if (r < 0)
+            return -1;
+        if (!g.data) {
+            snprintf(why, whylen, "%s", g.error);
+            gql_release(&g);
+            return 1;
+        }
+        json_t *pv = json_object_get(g.data, "productVariants");
+        note_nodes(found, json_object_get(pv, "nodes"));
+        json_t *pi = json_object_get(pv, "pageInfo");
+        if (json_is_true(json_object_get(pi, "hasNextPage")) &&
+            json_string_value(json_object_get(pi, "endCursor")))
+            after = strdup(json_string_value(json_object_get(pi, "endCursor")));
+        gql_release(&g);
+        if (!after)
+            break;
+    }
+    return rc;
+}
+
+#define SKUS_PER_SEARCH 100
+#define SCAN_ABOVE 1000
+
 static int
 shopify_lookup(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err)
 {
     json_t *found = json_object(); /* sku -> [nodes] */
     struct pb_buf q = PB_BUF_INIT;
-    int rc = -1, terms = 0;
+    int rc = -1, terms = 0, total = 0;
+    for (int i = 0; i < n; i++)
+        total += list[i]->n;
+    if (total > SCAN_ABOVE) {
+        char why[300];
+        int r = scan_all(u, found, why, sizeof(why), err);
+        if (r < 0)
+            goto out;
+        if (r > 0) {
+            pb_log(PB_LOG_ERROR, "%s: cannot read the store's variants: %s", u->store->name, why);
+            for (int k = 0; k < n; k++) {
+                list[k]->failed = 1;
+                snprintf(list[k]->error, sizeof(list[k]->error), "lookup failed: %.280s", why);
+            }
+            rc = u->res->auth_failed ? pb_error_set(err, PB_ENOPERM, "%s: %s", u->store->name, why)
+                                     : 0;
+            goto out;
+        }
+        goto decide;
+    }
     for (int i = 0; i <= n; i++) {
         for (int k = 0; i < n && k < list[i]->n; k++) {
             const char *sku = list[i]->v[k].sku;
@@ -469,7 +554,7 @@ shopify_lookup(struct pb_upload *u, struct pb_up_product **list, int n, struct p
                 goto oom;
             terms++;
         }
-        if (terms && (i == n || terms >= 40)) {
+        if (terms && (i == n || terms >= SKUS_PER_SEARCH)) {
             struct gql g;
             int first_n = terms * 2 < 250 ? terms * 2 : 250;
             json_t *vars = json_pack("{s:s, s:i}", "q", q.data, "first", first_n);
@@ -492,26 +577,13 @@ shopify_lookup(struct pb_upload *u, struct pb_up_product **list, int n, struct p
                     rc = 0;
                 goto out;
             }
-            size_t j;
-            json_t *node;
-            json_array_foreach(json_object_get(json_object_get(g.data, "productVariants"),
-                                               "nodes"),
-                               j, node) {
-                const char *sku = json_string_value(json_object_get(node, "sku"));
-                if (!sku)
-                    continue;
-                json_t *arr = json_object_get(found, sku);
-                if (!arr) {
-                    arr = json_array();
-                    json_object_set_new(found, sku, arr);
-                }
-                json_array_append(arr, node);
-            }
+            note_nodes(found, json_object_get(json_object_get(g.data, "productVariants"), "nodes"));
             gql_release(&g);
             pb_buf_reset(&q);
             terms = 0;
         }
     }
+decide:
     if (u->inspecting) {
         for (int i = 0; i < n; i++)
             for (int k = 0; k < list[i]->n; k++)
@@ -843,8 +915,19 @@ shopify_update(struct pb_upload *u, struct pb_up_product **list, int n, struct p
         int first = i, cost = 0, count = 0;
         if (!seqs)
             return pb_error_set(err, PB_EOS, "out of memory");
-        while (i < n && count < PER_REQUEST && cost + 3 * MUTATION_COST + 1 <= MAX_COST) {
+        while (i < n && count < PER_REQUEST) {
             struct pb_up_product *p = list[i];
+            /* what this product's mutations cost: 10 each, 11 for a create that returns
+             * inventory items; it goes in this request only if the total stays in bounds */
+            int has_new = 0, has_upd = 0;
+            for (int k = 0; k < p->n; k++) {
+                has_new |= p->v[k].is_new;
+                has_upd |= !p->v[k].is_new && p->v[k].fields_changed;
+            }
+            int need = (p->product_changed ? MUTATION_COST : 0) + (has_upd ? MUTATION_COST : 0) +
+                       (has_new ? MUTATION_COST + 1 : 0);
+            if (count && cost + need > MAX_COST)
+                break;
             json_t *upd = json_array(), *add = json_array();
             int batch_full = 0;
             for (int k = 0; k < p->n; k++) {

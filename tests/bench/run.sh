@@ -63,3 +63,7 @@ echo "posbridge transform        ${t_tf}s   ($(grep -c . $B/cat/shopify/products
 echo "transform / mlr cat        $(ratio "$t_tf" "$t_mlr")   (target <= 0.25)"
 echo "peak RSS, transform        $((rss_tf / 1024)) MiB   (target <= 64)"
 rm -rf $B/out $B/cat
+
+echo
+echo "== upload to Shopify (emulator, standard throttle in real time)"
+bash tests/bench/shopify.sh
