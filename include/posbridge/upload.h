@@ -96,6 +96,7 @@ struct pb_upload_result {
     double cost;         /* query cost the store charged (Shopify), when it says */
     int auth_failed;     /* a 401/403 stopped the run */
     int temp_failed;     /* failures that a later run may fix */
+    int unreachable;     /* the store did not answer at all: stop sending */
 };
 
 /* The shared state of one upload run; connectors see it. */

@@ -304,12 +304,12 @@ pb_http_redact(const struct pb_http *h, const char *s, size_t n, struct pb_buf *
 static void
 trace(const struct pb_http *h, const char *what, const char *s, size_t n)
 {
-    if (pb_log_level < PB_LOG_TRACE)
+    if (pb_log_level < PB_LOG_DEBUG) /* -vv */
         return;
     struct pb_buf b = PB_BUF_INIT;
     size_t shown = n > 4000 ? 4000 : n;
     if (pb_http_redact(h, s, shown, &b) == 0)
-        pb_log(PB_LOG_TRACE, "%s: %s %s%s", h->o.name, what, b.data, shown < n ? " ..." : "");
+        pb_log(PB_LOG_DEBUG, "%s: %s %s%s", h->o.name, what, b.data, shown < n ? " ..." : "");
     pb_buf_release(&b);
 }
 
@@ -468,7 +468,7 @@ start(struct pb_http *h, struct slot *sl, const struct pb_http_req *rq,
     }
     if (h->o.limiter)
         pb_limiter_take(h->o.limiter, rq->cost);
-    if (pb_log_level >= PB_LOG_TRACE) {
+    if (pb_log_level >= PB_LOG_DEBUG) {
         char what[600];
         snprintf(what, sizeof(what), "> %s %s (%zu bytes)", rq->method, rq->url, rq->body_len);
         trace(h, what, rq->body ? rq->body : "", rq->body_len);
@@ -529,7 +529,7 @@ finish(struct pb_http *h, struct slot *sl, CURLcode cc, const struct pb_http_req
                  sl->too_big ? "the answer is larger than the size limit"
                  : sl->errbuf[0] ? sl->errbuf
                                  : curl_easy_strerror(cc));
-    if (pb_log_level >= PB_LOG_TRACE) {
+    if (pb_log_level >= PB_LOG_DEBUG) {
         char what[400];
         snprintf(what, sizeof(what), "< %ld %s (%.3fs, %zu bytes)%s%s", rs->status,
                  rq->label ? rq->label : rq->url, rs->elapsed, rs->body.len,

@@ -35,6 +35,7 @@ struct gql {
     json_t *data;     /* "data" of the answer (owned), NULL on failure */
     json_t *errors;   /* top-level "errors" (owned) */
     long http;
+    int curl_code;
     char error[300];
 };
 
@@ -108,6 +109,10 @@ gql_run(struct pb_upload *u, const char *query, json_t *vars, double cost, const
         struct gql *g, struct pb_error *err)
 {
     memset(g, 0, sizeof(*g));
+    if (u->res->unreachable) {
+        snprintf(g->error, sizeof(g->error), "the store does not answer; not sent");
+        return 0;
+    }
     json_t *doc = json_pack("{s:s, s:O}", "query", query, "variables", vars ? vars : json_object());
     char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -135,6 +140,9 @@ gql_run(struct pb_upload *u, const char *query, json_t *vars, double cost, const
         return -1;
     }
     g->http = rs.status;
+    g->curl_code = rs.curl_code;
+    if (rs.status == 0 && rs.curl_code == CURLE_COULDNT_CONNECT)
+        u->res->unreachable = 1; /* after the engine's retries: the store is down */
     if (rs.status == 401 || rs.status == 403) {
         u->res->auth_failed = 1;
         snprintf(g->error, sizeof(g->error),
@@ -795,7 +803,10 @@ shopify_create(struct pb_upload *u, struct pb_up_product **list, int n, struct p
         pb_buf_release(&doc);
         pb_buf_release(&decl);
         json_decref(vars);
-        int lost = rc == 0 && !g.data && (g.http == 0 || g.http >= 500) && !u->res->auth_failed;
+        /* Unknown outcome: dropped after sending, or a 5xx; a refused connection sent
+         * nothing, and a store that stopped answering cannot be asked either. */
+        int lost = rc == 0 && !g.data && !u->res->auth_failed && !u->res->unreachable &&
+                   ((g.http == 0 && g.curl_code != CURLE_COULDNT_CONNECT) || g.http >= 500);
         for (int k = 0; rc == 0 && k < count; k++) {
             struct pb_up_product *p = list[first + k];
             char key[16], ue[300];

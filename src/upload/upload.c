@@ -212,7 +212,6 @@ pb_upload_outcome(struct pb_upload *u, struct pb_up_product *p, uint64_t seq, co
     if (p->failed) {
         extra = json_pack("{s:s, s:I, s:s}", "status", "failed", "http", (json_int_t)p->http,
                           "error", p->error);
-        u->res->failed++;
         pb_log(PB_LOG_WARN, "%s: %s '%s' failed: %s", u->store->name, op, p->key, p->error);
     } else {
         json_t *ids = json_object();
@@ -520,9 +519,10 @@ run_step(struct pb_upload *u, enum pb_up_action want,
     int n = 0;
     for (int i = 0; i < u->nproducts; i++) {
         struct pb_up_product *p = &u->products[i];
-        int wants_inventory = want == PB_UP_INVENTORY &&
-                              (p->action == PB_UP_INVENTORY ||
-                               (p->action == PB_UP_UPDATE && !p->failed));
+        int wants_inventory = want == PB_UP_INVENTORY && (p->action == PB_UP_INVENTORY ||
+                                                          p->action == PB_UP_UPDATE);
+        if (p->failed)
+            continue; /* the lookup or an earlier step failed: nothing more this run */
         if (p->action == want || wants_inventory)
             list[n++] = p;
     }
@@ -659,6 +659,9 @@ pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,
             plan_product(&u, p);
         }
     }
+    /* The plan again: the lookup may have found products or refused some. */
+    if (write_plan(&u, dir, err) < 0)
+        goto out;
     int todo = 0;
     for (int i = 0; i < u.nproducts; i++)
         todo += u.products[i].action == PB_UP_CREATE || u.products[i].action == PB_UP_UPDATE ||
@@ -673,8 +676,10 @@ out:
     pb_progress_end(&u.progress);
     for (int i = 0; i < u.nproducts; i++) {
         const struct pb_up_product *p = &u.products[i];
-        if (p->failed)
-            continue; /* counted with its outcome */
+        if (p->failed) {
+            res->failed++;
+            continue;
+        }
         switch (p->action) {
         case PB_UP_CREATE: res->created++; break;
         case PB_UP_UPDATE: res->updated++; break;

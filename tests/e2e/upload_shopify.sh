@@ -186,6 +186,26 @@ SHOP_TOKEN=shpat_revoked_00000000 $PB -c "$CFG" upload --store shop "$B2" > "$E2
 check "a revoked token exits 77" eq "$?" 77
 check "a revoked token says so" grep -q "refused the access token" "$E2E/err10"
 
+# 7b. A store that does not answer: exit 75, run again later.
+write_config "$E2E/home4" 9
+$PB -c "$CFG" upload --store shop "$B2" > "$E2E/out12" 2> "$E2E/err12"
+check "a store that does not answer exits 75" eq "$?" 75
+
+# 7c. A SKU that is on two variants in the store is refused, never guessed.
+PORT4=$(start_emulator shopify4 shopify/server.py --token "$TOKEN" --shop dup) || exit 1
+emu "$PORT4" /__emulator/seed -X POST -H 'Content-Type: application/json' -d '{"products":[
+  {"title":"Mug A","variants":[{"sku":"4410","price":"1.00"}]},
+  {"title":"Mug B","variants":[{"sku":"4410","price":"2.00"}]}]}' >/dev/null
+write_config "$E2E/home5" "$PORT4"
+B5=$E2E/batch5
+$PB export -o "$B5" samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml >/dev/null 2>&1
+$PB -c "$CFG" transform "$B5" >/dev/null 2>&1
+$PB -c "$CFG" --json upload --store shop "$B5" > "$E2E/out13" 2> "$E2E/err13"
+check "a SKU on two variants in the store exits 65" eq "$?" 65
+check "that product is refused, the others are created" eq \
+    "$(py '(s["rejected"], s["created"])' < "$E2E/out13")" "(1, 11)"
+check "the plan says why" grep -q 'KIT/Café Mug,4410,reject,,SKU .4410. is on 2 variants in the store' "$B5/shop/plan.csv"
+
 # 8. The token is never written anywhere.
 if grep -rq "$TOKEN" "$E2E" --exclude='*.log.jsonl' --exclude='shopify*.out' --exclude='posbridge.ini' 2>/dev/null; then
     not_ok "the token appears in no output, staged file, state or journal" \
@@ -193,9 +213,12 @@ if grep -rq "$TOKEN" "$E2E" --exclude='*.log.jsonl' --exclude='shopify*.out' --e
 else
     ok "the token appears in no output, staged file, state or journal"
 fi
-SHOP_TOKEN=$TOKEN $PB -vvv -c "$CFG" upload --store shop --dry-run --remote "$B2" > "$E2E/out11" 2> "$E2E/err11"
+write_config "$E2E/home" "$PORT"
+SHOP_TOKEN=$TOKEN $PB -vv -c "$CFG" upload --store shop --dry-run --remote "$B2" > "$E2E/out11" 2> "$E2E/err11"
 if grep -q "$TOKEN" "$E2E/out11" "$E2E/err11"; then
-    not_ok "traces at -vvv redact the token"
+    not_ok "traces at -vv redact the token"
+elif ! grep -q 'X-Shopify-Access-Token\|> POST' "$E2E/err11"; then
+    not_ok "traces at -vv redact the token" "no trace was printed"
 else
-    ok "traces at -vvv redact the token"
+    ok "traces at -vv redact the token"
 fi
