@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make demo: run the nightly job on the bundled sample data.
-# Today the job is the export stage: QBPOS item answers -> a staged batch, then a check of
-# what was staged.  It grows stage by stage into the whole cycle.
+# Today: export (QBPOS item answers -> a staged batch), a check of what was staged, and
+# transform (the batch -> what each of four stores gets).  It grows into the whole cycle.
 set -eu
 cd "$(dirname "$0")/../.."
 PB=./posbridge
@@ -19,4 +19,13 @@ mlr --icsv --opprint --from "$batch/items.csv" \
     cut -o -f item_number,alu,desc1,attribute,size,price1,on_hand_store_01,on_hand_store_02 \
     then head -n 12
 echo
+echo "== transform: the items -> products for four stores (samples/demo/posbridge.ini)"
+$PB -c $CFG transform "$batch" || [ $? -eq 65 ]
+echo
+echo "== what Shopify will get"
+mlr --icsv --opprint --from "$batch/shopify-main/products.csv" \
+    cut -o -f handle,option1_value,option2_value,sku,price,compare_at_price,location_qty_01,location_qty_02,status \
+    then head -n 10
+echo
 echo "done: $batch"
+echo "open its items.csv or shopify-main/products.csv in a spreadsheet: they are yours to edit"
