@@ -43,7 +43,7 @@ def _find_spec_dir():
     if env:
         return env
     root = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-    for cand in (os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
+    for cand in (os.path.join(root, "tests", "emulators", "specs"), os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
         d = os.path.join(cand, "reference", "platforms", "bigcommerce")
         if os.path.isdir(d):
             return os.path.abspath(d)

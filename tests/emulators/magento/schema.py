@@ -45,7 +45,7 @@ def _find_schema():
     if env:
         return env
     root = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-    for cand in (os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
+    for cand in (os.path.join(root, "tests", "emulators", "specs"), os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
         f = os.path.join(cand, "reference", "platforms", "magento", "admin-schema-2.4.8.json")
         if os.path.isfile(f):
             return os.path.abspath(f)

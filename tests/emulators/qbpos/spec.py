@@ -24,7 +24,7 @@ def _find_ops_file():
     if env:
         return env
     root = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-    for cand in (os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
+    for cand in (os.path.join(root, "tests", "emulators", "specs"), os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
         f = os.path.join(cand, "reference", "qbpos", "qbposxmlops30.xml")
         if os.path.isfile(f):
             return os.path.abspath(f)

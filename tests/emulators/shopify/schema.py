@@ -25,7 +25,7 @@ def _find_reference_dir():
         return env
     # tests/emulators/shopify -> repository root -> ../shared (DESIGN.md layout)
     root = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-    for cand in (os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
+    for cand in (os.path.join(root, "tests", "emulators", "specs"), os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
         d = os.path.join(cand, "reference", "platforms", "shopify", "admin-graphql-schema")
         if os.path.isdir(d):
             return os.path.abspath(d)

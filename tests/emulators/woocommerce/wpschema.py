@@ -44,7 +44,7 @@ def _find_reference_dir():
     if env:
         return env
     root = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-    for cand in (os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
+    for cand in (os.path.join(root, "tests", "emulators", "specs"), os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
         d = os.path.join(cand, "reference", "platforms", "woocommerce")
         if os.path.isdir(d):
             return os.path.abspath(d)
