@@ -112,6 +112,32 @@ check "429 and 503 answers are retried until the update lands" eq \
 check "the store has the price after the storm" eq \
     "$(emu "$PORT" /__emulator/state | py '[v["price"] for v in s["variants"] if v["sku"]=="3105-ROS-M"][0]')" "20.99"
 
+# 5a. --only: a price and a quantity change, sent one kind at a time.
+sed -i 's/,20\.99,/,20.49,/' "$B2/shop/products.csv"
+python3 - "$B2/shop/products.csv" <<'PY'
+import csv, io, sys
+p = sys.argv[1]
+rows = list(csv.reader(io.StringIO(open(p, encoding="utf-8-sig", newline="").read())))
+h = rows[0]
+for r in rows[1:]:
+    if r[h.index("sku")] == "5203":
+        r[h.index("location_qty_02")] = "8"
+out = io.StringIO()
+csv.writer(out, lineterminator="\n").writerows(rows)
+open(p, "w", encoding="utf-8-sig", newline="").write(out.getvalue())
+PY
+$PB -c "$CFG" --json upload --store shop --only inventory "$B2" > "$E2E/out5o" 2> "$E2E/err5o"
+S=$(emu "$PORT" /__emulator/state)
+check "--only inventory sends the quantity" eq \
+    "$(echo "$S" | py '[l["on_hand"] for l in s["inventoryLevels"] if l["sku"]=="5203" and l["locationId"].endswith("/2")][0]')" 8
+check "--only inventory leaves the price for later" eq \
+    "$(echo "$S" | py '[v["price"] for v in s["variants"] if v["sku"]=="3105-ROS-M"][0]')" "20.99"
+$PB -c "$CFG" --json upload --store shop --only update "$B2" > "$E2E/out5u" 2> "$E2E/err5u"
+check "--only update then sends the price" eq \
+    "$(emu "$PORT" /__emulator/state | py '[v["price"] for v in s["variants"] if v["sku"]=="3105-ROS-M"][0]')" "20.49"
+sed -i 's/,20\.49,/,20.99,/' "$B2/shop/products.csv"
+$PB -c "$CFG" upload --store shop "$B2" > /dev/null 2>&1
+
 # 5b. --dry-run --remote shows where the store differs from what was sent.
 IDS=$(python3 -c 'import json,sys
 for l in open(sys.argv[1]):
