@@ -82,6 +82,13 @@ const char *pb_ftype_name(enum pb_ftype t);
 int pb_value_normalize(const struct pb_field *f, const char *v, size_t len, const char *tz,
                        struct pb_buf *out, const char **why);
 
+/*
+ * The x_ column name for a foreign name ("Custom Field 2" -> "x_custom_field_2"): lower
+ * case, letters and digits kept (non-ASCII too), runs of anything else one underscore.
+ * Returns a malloc'd string, or NULL when out of memory or nothing is left of the name.
+ */
+char *pb_extra_name(const char *name, size_t len);
+
 /* True if s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
 int pb_utf8_valid(const char *s, size_t len);
 

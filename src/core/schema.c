@@ -214,6 +214,37 @@ pb_latin1_to_utf8(const char *s, size_t len, struct pb_buf *out)
     return to_utf8(s, len, out, 0);
 }
 
+char *
+pb_extra_name(const char *name, size_t len)
+{
+    struct pb_buf b = PB_BUF_INIT;
+    int under = 1;
+    if (pb_buf_adds(&b, "x_") < 0)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80) {
+            if (pb_buf_addch(&b, (char)c) < 0)
+                goto oom;
+            under = 0;
+        } else if (!under) {
+            if (pb_buf_addch(&b, '_') < 0)
+                goto oom;
+            under = 1;
+        }
+    }
+    while (b.len > 2 && b.data[b.len - 1] == '_')
+        pb_buf_truncate(&b, b.len - 1);
+    if (b.len == 2)
+        goto oom; /* nothing usable */
+    return pb_buf_detach(&b, NULL);
+oom:
+    pb_buf_release(&b);
+    return NULL;
+}
+
 static size_t
 utf8_chars(const char *s, size_t len)
 {

@@ -522,6 +522,9 @@ scan_all(struct pb_upload *u, json_t *found, char *why, size_t whylen, struct pb
 #define SKUS_PER_SEARCH 100
 #define SCAN_ABOVE 1000
 
+static int resolve_by_handle(struct pb_upload *u, struct pb_up_product *p, int sent_now,
+                             struct pb_error *err);
+
 static int
 shopify_lookup(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err)
 {
@@ -642,30 +645,11 @@ decide:
      * so ask for the handle directly before sending it again. */
     for (int i = 0; i < n; i++) {
         struct pb_up_product *p = list[i];
-        const char *handle = val(&p->v[0], PB_PRODUCTS_HANDLE);
-        if (!p->pending || p->product_id || p->action == PB_UP_REJECT || !handle)
+        if (!p->pending || p->product_id || p->action == PB_UP_REJECT ||
+            !val(&p->v[0], PB_PRODUCTS_HANDLE))
             continue;
-        struct gql g;
-        json_t *vars = json_pack("{s:s}", "h", handle);
-        int r = gql_run(u, BY_HANDLE, vars, 2 + 2 * 250 + 1, "lookup by handle", &g, err);
-        json_decref(vars);
-        if (r < 0)
+        if (resolve_by_handle(u, p, 0, err) == -1)
             goto out;
-        json_t *prod = json_object_get(g.data, "productByHandle");
-        const char *pid = json_string_value(json_object_get(prod, "id"));
-        if (pid) {
-            p->product_id = strdup(pid);
-            size_t j;
-            json_t *node;
-            json_array_foreach(json_object_get(json_object_get(prod, "variants"), "nodes"), j,
-                               node) {
-                const char *sku = json_string_value(json_object_get(node, "sku"));
-                for (int k = 0; sku && k < p->n; k++)
-                    if (!strcmp(sku, p->v[k].sku))
-                        adopt(u, p, &p->v[k], node, pid);
-            }
-        }
-        gql_release(&g);
     }
     rc = 0;
     goto out;
@@ -720,10 +704,13 @@ create_input(struct pb_upload *u, struct pb_up_product *p)
 /*
  * The answer to a create was lost (connection dropped, 5xx): it may or may not have
  * happened.  Ask for the product by its handle (a direct read, not the lagging search)
- * and adopt what is there.  1: found and recorded, 0: not there, -1: error.
+ * and adopt what is there.  sent_now: this run just sent these very values, so the store
+ * has them; otherwise (an earlier run's intent) the values are sent again to be sure.
+ * 1: found and recorded, 0: not there, -2: only some variants there, -1: error.
  */
 static int
-resolve_by_handle(struct pb_upload *u, struct pb_up_product *p, struct pb_error *err)
+resolve_by_handle(struct pb_upload *u, struct pb_up_product *p, int sent_now,
+                  struct pb_error *err)
 {
     const char *handle = val(&p->v[0], PB_PRODUCTS_HANDLE);
     struct gql g;
@@ -748,7 +735,7 @@ resolve_by_handle(struct pb_upload *u, struct pb_up_product *p, struct pb_error 
                                        json_string_value(json_object_get(node, "id")),
                                        json_string_value(json_object_get(
                                            json_object_get(node, "inventoryItem"), "id")),
-                                       1, 1);
+                                       sent_now, sent_now);
                     found++;
                 }
         }
@@ -817,7 +804,7 @@ shopify_create(struct pb_upload *u, struct pb_up_product **list, int n, struct p
                 prod = NULL;
             p->http = g.http;
             if (lost) {
-                int r = resolve_by_handle(u, p, err);
+                int r = resolve_by_handle(u, p, 1, err);
                 if (r == -1) {
                     rc = -1;
                     break;

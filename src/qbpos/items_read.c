@@ -295,8 +295,6 @@ end_field(struct st *st)
 static void
 end_dataext(struct st *st)
 {
-    struct pb_buf name = PB_BUF_INIT;
-    int under = 0;
     if (st->too_long) {
         char msg[80];
         snprintf(msg, sizeof(msg), "DataExt value longer than %d bytes", PB_FIELD_MAX);
@@ -306,32 +304,12 @@ end_dataext(struct st *st)
     }
     if (!st->dx_name.len)
         return;
-    if (pb_buf_adds(&name, "x_") < 0)
-        goto oom;
-    for (size_t i = 0; i < st->dx_name.len; i++) {
-        unsigned char c = (unsigned char)st->dx_name.data[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c - 'A' + 'a');
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80) {
-            if (pb_buf_addch(&name, c) < 0)
-                goto oom;
-            under = 0;
-        } else if (!under && name.len > 2) {
-            if (pb_buf_addch(&name, '_') < 0)
-                goto oom;
-            under = 1;
-        }
-    }
-    while (name.len > 2 && name.data[name.len - 1] == '_')
-        pb_buf_truncate(&name, name.len - 1);
-    if (name.len > 2 &&
-        pb_rec_add_extra(&st->rec, name.data, name.len, st->dx_value.data, st->dx_value.len) < 0)
-        goto oom;
-    pb_buf_release(&name);
-    return;
-oom:
-    pb_buf_release(&name);
-    item_bad(st, cur_line(st), cur_col(st), NULL, "out of memory");
+    /* A custom field becomes the user's own x_ column, so nothing QBPOS sent is lost. */
+    char *name = pb_extra_name(st->dx_name.data, st->dx_name.len);
+    if (name && pb_rec_add_extra(&st->rec, name, strlen(name), st->dx_value.data,
+                                 st->dx_value.len) < 0)
+        item_bad(st, cur_line(st), cur_col(st), NULL, "out of memory");
+    free(name);
 }
 
 int

@@ -194,36 +194,6 @@ feed(struct pb_reader *rd, struct pb_error *err)
     return 0;
 }
 
-static char *
-slug_extra(const char *name, size_t len)
-{
-    struct pb_buf b = PB_BUF_INIT;
-    int under = 1;
-    if (pb_buf_adds(&b, "x_") < 0)
-        return NULL;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c - 'A' + 'a'), ok = 1;
-        if (ok) {
-            if (pb_buf_addch(&b, c) < 0)
-                goto oom;
-            under = 0;
-        } else if (!under) {
-            if (pb_buf_addch(&b, '_') < 0)
-                goto oom;
-            under = 1;
-        }
-    }
-    while (b.len > 2 && b.data[b.len - 1] == '_')
-        pb_buf_truncate(&b, b.len - 1);
-    return pb_buf_detach(&b, NULL);
-oom:
-    pb_buf_release(&b);
-    return NULL;
-}
-
 static int
 header(struct pb_reader *rd, const struct csv_row *row, struct pb_error *err)
 {
@@ -269,7 +239,7 @@ header(struct pb_reader *rd, const struct csv_row *row, struct pb_error *err)
             rd->colname[j] = strdup("");
         } else if (rd->o.mode == PB_READ_FOREIGN) {
             rd->colmap[j] = COL_EXTRA;
-            rd->colname[j] = slug_extra(v, len);
+            rd->colname[j] = pb_extra_name(v, len);
             if (pb_buf_addf(&unknown, "%s'%.*s' as %s", unknown.len ? ", " : "", (int)len,
                             v, rd->colname[j] ? rd->colname[j] : "?") < 0) {
                 pb_buf_release(&unknown);
