@@ -26,6 +26,30 @@ echo "== what Shopify will get"
 mlr --icsv --opprint --from "$batch/shopify-main/products.csv" \
     cut -o -f handle,option1_value,option2_value,sku,price,compare_at_price,location_qty_01,location_qty_02,status \
     then head -n 10
+
+# The Shopify store is the emulator in tests/emulators, on a free loopback port.
+mkdir -p demo-home
+rm -f demo-home/shopify.port
+python3 tests/emulators/shopify/server.py --port 0 --port-file demo-home/shopify.port \
+    --token shpat_demo_token --shop harbor-lane > demo-home/shopify.log 2>&1 &
+EMU=$!
+trap 'kill $EMU 2>/dev/null; wait $EMU 2>/dev/null' EXIT
+for _ in $(seq 1 150); do [ -s demo-home/shopify.port ] && break; sleep 0.1; done
+PORT=$(cat demo-home/shopify.port)
+sed "s|^base_url = http://127.0.0.1:8701$|base_url = http://127.0.0.1:$PORT|; s|^home = ../../demo-home$|home = .|" \
+    $CFG > demo-home/posbridge.ini
+export POSBRIDGE_SHOPIFY_TOKEN=shpat_demo_token
+echo
+echo "== upload to Shopify (the emulator on port $PORT): new products arrive hidden"
+$PB -c demo-home/posbridge.ini upload --store shopify-main "$batch"
+echo
+echo "== upload again: nothing changed, so nothing is sent"
+$PB -c demo-home/posbridge.ini upload --store shopify-main "$batch"
+echo
+echo "== a price edited by hand in products.csv, then upload: one update"
+sed -i 's/^\(APP\/Lighthouse Tee,[^\n]*3105-NAV-M,[0-9]*,\)24\.99,/\119.99,/' "$batch/shopify-main/products.csv"
+$PB -c demo-home/posbridge.ini upload --store shopify-main "$batch"
+grep -v ',unchanged,' "$batch/shopify-main/plan.csv" | sed 's/^\xef\xbb\xbf//'
 echo
 echo "done: $batch"
-echo "open its items.csv or shopify-main/products.csv in a spreadsheet: they are yours to edit"
+echo "open its items.csv, shopify-main/products.csv or shopify-main/plan.csv in a spreadsheet"
