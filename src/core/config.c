@@ -29,6 +29,8 @@ struct load {
     char *linebuf;
     size_t linecap;
     long too_long; /* first line too long to read, or 0 */
+    long section_line; /* where the last [section] header was */
+    int new_section;   /* a [section] header was read since the last key */
     char section[128];
 };
 
@@ -65,6 +67,10 @@ reader(char *str, int num, void *stream)
     const char *p = ld->linebuf;
     while (*p == ' ' || *p == '\t')
         p++;
+    if (*p == '[') {
+        ld->section_line = ld->line;
+        ld->new_section = 1;
+    }
     if (n >= num - 1) {
         if (*p == ';' || *p == '#') {
             snprintf(str, (size_t)num, ";\n");
@@ -468,7 +474,11 @@ handler(void *user, const char *section, const char *key, const char *value)
 {
     struct load *ld = user;
     struct pb_config *c = ld->cfg;
-    if (strcmp(section, ld->section) != 0) {
+    if (ld->new_section || strcmp(section, ld->section) != 0) {
+        /* Section errors point at the [section] line, not at its first key. */
+        long key_line = ld->line;
+        ld->line = ld->section_line ? ld->section_line : ld->line;
+        ld->new_section = 0;
         snprintf(ld->section, sizeof(ld->section), "%s", section);
         ld->store = NULL;
         if (!strncmp(section, "store ", 6)) {
@@ -490,6 +500,7 @@ handler(void *user, const char *section, const char *key, const char *value)
             if (!ld->store->name)
                 return oom(ld, "");
         }
+        ld->line = key_line;
     }
     if (!key) /* a section header alone */
         return 1;

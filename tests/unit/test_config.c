@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -249,6 +250,138 @@ test_defaults_and_search(void)
     CHECK(chdir(cwd) == 0);
 }
 
+/* [qbpos], [transform] and stores: values, inheritance of pricing, and refusals. */
+static void
+test_stores(void)
+{
+    const char *secret = write_ini("secret.txt", "tok_from_file\n");
+    chmod(secret, 0600);
+    const char *p = write_ini("stores.ini",
+                              "[store web]\n"
+                              "platform = shopify\n"
+                              "base_url = https://x.myshopify.com\n"
+                              "token = env:PB_TEST_TOKEN\n"
+                              "quantity = per_store\n"
+                              "locations = 1:gid://shopify/Location/1, 2:gid://shopify/Location/2\n"
+                              "new_products = visible\n"
+                              "[qbpos]\n"
+                              "sku = item_number\n"
+                              "online = all\n"
+                              "departments = GAT, KIT\n"
+                              "price_level = 2\n"
+                              "compare_at = msrp\n"
+                              "quantity = store 3\n"
+                              "safety_buffer = 1.5\n"
+                              "rounding = nearest\n"
+                              "[transform]\n"
+                              "case_insensitive = yes\n"
+                              "option3 = x_material:Material\n"
+                              "vendor = vendor_code\n"
+                              "[store b2]\n"
+                              "platform = bigcommerce\n"
+                              "base_url = https://api.bigcommerce.com/stores/abc\n"
+                              "token_file = secret.txt\n"
+                              "price_level = web\n");
+    struct pb_config c;
+    struct pb_error e;
+    pb_error_init(&e);
+    CHECK(pb_config_load(&c, p, &e) == 0);
+    if (e.code) {
+        printf("#   %s (line %ld)\n", e.msg, e.line);
+        pb_config_release(&c);
+        return;
+    }
+    CHECK(c.nstores == 2);
+    CHECK(c.sku == PB_SKU_ITEM_NUMBER && c.web_items_only == 0);
+    CHECK(c.departments.n == 2 && !strcmp(c.departments.v[1], "KIT"));
+    CHECK(c.maps_ci == 1 && !strcmp(c.option3_field, "x_material") &&
+          !strcmp(c.option3_name, "Material") && c.vendor_from_manufacturer == 0);
+    const struct pb_store_cfg *w = pb_config_store(&c, "web"), *b = pb_config_store(&c, "b2");
+    CHECK(w && b);
+    if (!w || !b) {
+        pb_config_release(&c);
+        return;
+    }
+    /* the store's own quantity policy wins; the rest comes from [qbpos], even written after */
+    CHECK(w->pricing.qty == PB_QTY_PER_STORE && w->pricing.price_level == 2);
+    CHECK(w->pricing.compare_level == PB_PRICE_MSRP && w->pricing.safety_buffer == 15000);
+    CHECK(w->pricing.rounding == PB_ROUND_NEAREST && w->new_hidden == 0);
+    CHECK_STR(w->location[2], "gid://shopify/Location/2");
+    CHECK(b->pricing.price_level == PB_PRICE_WEB && b->pricing.qty == PB_QTY_STORE &&
+          b->pricing.qty_store == 3 && b->new_hidden == 1);
+    setenv("PB_TEST_TOKEN", "tok_from_env", 1);
+    char *t1 = pb_config_secret(w, PB_SECRET_TOKEN, &e), *t2 = pb_config_secret(b, PB_SECRET_TOKEN, &e);
+    CHECK_STR(t1, "tok_from_env");
+    CHECK_STR(t2, "tok_from_file");
+    free(t1);
+    free(t2);
+    unsetenv("PB_TEST_TOKEN");
+    pb_error_init(&e);
+    CHECK(pb_config_secret(w, PB_SECRET_TOKEN, &e) == NULL && e.code == PB_ECONFIG);
+    /* config check shows references, never values */
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *fp = open_memstream(&out, &outlen);
+    pb_config_print(&c, fp);
+    fclose(fp);
+    CHECK(out && strstr(out, "token = file:") && !strstr(out, "tok_from_file"));
+    free(out);
+    pb_config_release(&c);
+}
+
+static void
+test_store_refusals(void)
+{
+    static const struct {
+        const char *text;
+        long line;
+        const char *says;
+    } cases[] = {
+        {"[store a]\nplatform = shopify\nbase_url = https://x\ntoken = shpat_literal\n", 4,
+         "not the secret itself"},
+        {"[store a]\nplatform = ebay\n", 2, "is not shopify"},
+        {"[store a]\nplatform = shopify\nbase_url = ftp://x\n", 3, "not an http(s) URL"},
+        {"[store a]\nplatform = shopify\nbase_url = https://x\nlocations = 21:x\n", 4,
+         "store 1 to 20"},
+        {"[store A!]\nplatform = shopify\n", 1, "may use only"},
+        {"[store a]\nplatform = shopify\n[qbpos]\n[store a]\nplatform = shopify\n", 4,
+         "defined twice"},
+        {"[store a]\nbase_url = https://x\n", 1, "'platform' is required"},
+        {"[store a]\nplatform = shopify\nbase_url = https://x\nquantity = per_store\n", 1,
+         "needs 'locations'"},
+        {"[qbpos]\nprice_level = 6\n", 2, "1 to 5 or web"},
+        {"[qbpos]\nquantity = store 0\n", 2, "1 to 20"},
+        {"[qbpos]\nsafety_buffer = -1\n", 2, "0 or more"},
+        {"[transform]\noption3 = material\n", 2, "FIELD:Option Name"},
+        {"[general]\nqbpos_timezone = America/Chicgo\n", 2, "time zone"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *p = write_ini("bad.ini", cases[i].text);
+        struct pb_config c;
+        struct pb_error e;
+        pb_error_init(&e);
+        CHECK(pb_config_load(&c, p, &e) < 0);
+        CHECK(e.code == PB_ECONFIG);
+        if (e.line != cases[i].line)
+            printf("#   case %zu: line %ld, expected %ld (%s)\n", i, e.line, cases[i].line, e.msg);
+        CHECK(e.line == cases[i].line);
+        if (!strstr(e.msg, cases[i].says))
+            printf("#   case %zu: '%s' lacks '%s'\n", i, e.msg, cases[i].says);
+        CHECK(strstr(e.msg, cases[i].says) != NULL);
+        pb_config_release(&c);
+    }
+    /* a secret file others can read */
+    const char *secret = write_ini("open.txt", "x\n");
+    chmod(secret, 0644);
+    const char *p = write_ini("open.ini", "[store a]\nplatform = shopify\nbase_url = https://x\n"
+                                          "token_file = open.txt\n");
+    struct pb_config c;
+    struct pb_error e;
+    pb_error_init(&e);
+    CHECK(pb_config_load(&c, p, &e) < 0 && e.code == PB_ECONFIG && strstr(e.msg, "chmod 600"));
+    pb_config_release(&c);
+}
+
 int
 main(void)
 {
@@ -262,6 +395,8 @@ main(void)
     RUN(test_paths);
     RUN(test_defaults_and_search);
     RUN(test_long_lines);
+    RUN(test_stores);
+    RUN(test_store_refusals);
     pb_rmtree(tmpdir);
     return check_summary();
 }
