@@ -30,7 +30,7 @@ struct pb_sha256_async;
 struct pb_sha256_async *pb_sha256_async_start(void);
 /* -1 when the thread could not be started or memory ran out (the hash is then unusable). */
 int pb_sha256_async_feed(struct pb_sha256_async *a, const void *data, size_t len);
-/* Wait, write the digest, free.  -1 if any feed failed. */
+/* Wait, write the digest, free.  -1 only when a is NULL (it could not be started). */
 int pb_sha256_async_finish(struct pb_sha256_async *a, char hex[65]);
 /* Free without a digest (on abort). */
 void pb_sha256_async_cancel(struct pb_sha256_async *a);

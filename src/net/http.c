@@ -586,7 +586,7 @@ pb_http_run(struct pb_http *h, const struct pb_http_req *reqs, struct pb_http_re
         return pb_error_set(err, PB_EOS, "out of memory");
     for (size_t i = 0; i < n; i++)
         resps[i].attempts = 0;
-    size_t done = 0, next = 0;
+    size_t next = 0;
     for (;;) {
         /* Start what may start. */
         double now = pb_now(), soonest = -1;
@@ -636,8 +636,6 @@ pb_http_run(struct pb_http *h, const struct pb_http_req *reqs, struct pb_http_re
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
             size_t i = sl->idx;
             finish(h, sl, m->data.result, &reqs[i], &resps[i], &jobs[i]);
-            if (jobs[i].state == 2)
-                done++;
         }
         if (still) {
             int timeout = 100;
@@ -649,7 +647,6 @@ pb_http_run(struct pb_http *h, const struct pb_http_req *reqs, struct pb_http_re
             curl_multi_poll(h->multi, NULL, 0, timeout, NULL);
         }
     }
-    (void)done;
     rc = 0;
 out:
     for (int s = 0; s < h->nslots; s++)
