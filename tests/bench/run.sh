@@ -59,7 +59,8 @@ t_mlr=$(best sh -c "mlr --icsv --ojsonl cat $B/cat/items.csv > /dev/null")
 t_tf=$(best sh -c "rm -rf $B/cat/shopify $B/cat/bigcommerce $B/cat/woocommerce $B/cat/magento; $PB -q -c tests/bench/four-stores.ini transform $B/cat > /dev/null; test \$? -le 65")
 rss_tf=$(peak_kb $PB -q -c tests/bench/four-stores.ini transform $B/cat)
 echo "mlr --icsv --ojsonl cat    ${t_mlr}s"
-echo "posbridge transform        ${t_tf}s   ($(grep -c . $B/cat/shopify/products.csv) rows per store)"
+rows=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stages"]["transform"]["stores"]["shopify"]["variants"])' $B/cat/manifest.json)
+echo "posbridge transform        ${t_tf}s   ($rows variants per store)"
 echo "transform / mlr cat        $(ratio "$t_tf" "$t_mlr")   (target <= 0.25)"
 echo "peak RSS, transform        $((rss_tf / 1024)) MiB   (target <= 64)"
 rm -rf $B/out $B/cat
