@@ -70,6 +70,19 @@ SECRET_KEYS = {
 REDACTED = "***"
 
 
+def reference_path(*parts):
+    """A file or folder of the reference data the emulators check requests against:
+    the copies in tests/emulators/specs first, then ../shared beside the repository."""
+    root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    bases = (os.path.join(root, "tests", "emulators", "specs"), os.path.join(root, "..", "shared"),
+             os.path.join(root, "shared"))
+    for base in bases:
+        path = os.path.join(base, "reference", *parts)
+        if os.path.exists(path):
+            return os.path.abspath(path)
+    return os.path.abspath(os.path.join(bases[0], "reference", *parts))
+
+
 # --------------------------------------------------------------------------
 # Clock
 

@@ -30,6 +30,8 @@ import threading
 import yaml
 from openapi_schema_validator import OAS30Validator
 
+import common  # noqa: E402  (tests/emulators is on the path)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 try:  # the C loader parses the 400 kB products file in ~0.3 s instead of ~4 s
@@ -42,12 +44,7 @@ def _find_spec_dir():
     env = os.environ.get("POSBRIDGE_BIGCOMMERCE_SPEC_DIR")
     if env:
         return env
-    root = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-    for cand in (os.path.join(root, "tests", "emulators", "specs"), os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
-        d = os.path.join(cand, "reference", "platforms", "bigcommerce")
-        if os.path.isdir(d):
-            return os.path.abspath(d)
-    return os.path.abspath(os.path.join(root, "..", "shared", "reference", "platforms", "bigcommerce"))
+    return common.reference_path("platforms", "bigcommerce")
 
 
 SPEC_DIR = _find_spec_dir()

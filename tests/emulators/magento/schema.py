@@ -37,6 +37,8 @@ import jsonschema
 from jsonschema import validators
 from jsonschema.exceptions import ValidationError
 
+import common  # noqa: E402  (tests/emulators is on the path)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -44,13 +46,7 @@ def _find_schema():
     env = os.environ.get("POSBRIDGE_MAGENTO_SCHEMA")
     if env:
         return env
-    root = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-    for cand in (os.path.join(root, "tests", "emulators", "specs"), os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
-        f = os.path.join(cand, "reference", "platforms", "magento", "admin-schema-2.4.8.json")
-        if os.path.isfile(f):
-            return os.path.abspath(f)
-    return os.path.abspath(os.path.join(root, "..", "shared", "reference", "platforms", "magento",
-                                        "admin-schema-2.4.8.json"))
+    return common.reference_path("platforms", "magento", "admin-schema-2.4.8.json")
 
 
 SCHEMA_FILE = _find_schema()

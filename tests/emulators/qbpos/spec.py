@@ -16,6 +16,8 @@ greedy left-to-right match is exact.
 import os
 import re
 
+import common  # noqa: E402  (tests/emulators is on the path)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -23,12 +25,7 @@ def _find_ops_file():
     env = os.environ.get("POSBRIDGE_QBPOS_OPS_FILE")
     if env:
         return env
-    root = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-    for cand in (os.path.join(root, "tests", "emulators", "specs"), os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
-        f = os.path.join(cand, "reference", "qbpos", "qbposxmlops30.xml")
-        if os.path.isfile(f):
-            return os.path.abspath(f)
-    return os.path.abspath(os.path.join(root, "..", "shared", "reference", "qbpos", "qbposxmlops30.xml"))
+    return common.reference_path("qbpos", "qbposxmlops30.xml")
 
 
 OPS_FILE = _find_ops_file()

@@ -16,6 +16,8 @@ import threading
 
 from graphql import build_client_schema, extend_schema, parse
 
+import common  # noqa: E402  (tests/emulators is on the path)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -23,14 +25,7 @@ def _find_reference_dir():
     env = os.environ.get("POSBRIDGE_SHOPIFY_SCHEMA_DIR")
     if env:
         return env
-    # tests/emulators/shopify -> repository root -> ../shared (DESIGN.md layout)
-    root = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-    for cand in (os.path.join(root, "tests", "emulators", "specs"), os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
-        d = os.path.join(cand, "reference", "platforms", "shopify", "admin-graphql-schema")
-        if os.path.isdir(d):
-            return os.path.abspath(d)
-    return os.path.abspath(os.path.join(root, "..", "shared", "reference", "platforms", "shopify",
-                                        "admin-graphql-schema"))
+    return common.reference_path("platforms", "shopify", "admin-graphql-schema")
 
 
 SCHEMA_DIR = _find_reference_dir()

@@ -893,54 +893,10 @@ def make_parser():
     return add_arguments(common.base_arg_parser("WooCommerce REST API v3 emulator"))
 
 
-class QueryRedactingLog(common.RequestLog):
-    """common.RequestLog, plus redaction of the query string: WooCommerce
-    takes credentials in the URL (?consumer_key=&consumer_secret=, the
-    oauth_* parameters) and the shared harness logs the query verbatim."""
-
-    def __init__(self, redactor, path=None):
-        super().__init__(path)
-        self.redactor = redactor
-
-    def add(self, entry):
-        q = entry.get("query")
-        if q:
-            pairs = urllib.parse.parse_qsl(q, keep_blank_values=True)
-            pairs = [(k, common.REDACTED if k.lower() in common.SECRET_KEYS else self.redactor.text(v))
-                     for k, v in pairs]
-            entry = dict(entry, query=urllib.parse.urlencode(pairs, safe="*"))
-        return super().add(entry)
-
-
 def run():
-    """common.main with the query-redacting request log swapped in."""
-    import signal
-
-    args = make_parser().parse_args()
-    emu = common.Emulator(WooPlatform, args)
-    if getattr(emu.log, "_file", None):
-        emu.log._file.close()
-    emu.log = emu.server.log = QueryRedactingLog(emu.redactor, args.log_file)
-
-    def stop(signum, frame):
-        threading.Thread(target=emu.server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    emu.write_port_file()
-    sys.stderr.write("%s emulator listening on %s\n" % (WooPlatform.name, emu.url))
-    sys.stderr.flush()
-    try:
-        emu.server.serve_forever()
-    finally:
-        emu.server.server_close()
-        emu.server.save_state()
-        if args.port_file:
-            try:
-                os.unlink(args.port_file)
-            except OSError:
-                pass
-    return 0
+    # The shared harness redacts credentials in query strings (consumer_key,
+    # consumer_secret, oauth_*), which WooCommerce accepts there.
+    return common.main(WooPlatform, make_parser())
 
 
 __all__ = ["WooPlatform", "make_parser", "run"]

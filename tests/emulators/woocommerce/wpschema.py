@@ -36,6 +36,8 @@ import json
 import os
 import re
 
+import common  # noqa: E402  (tests/emulators is on the path)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -43,12 +45,7 @@ def _find_reference_dir():
     env = os.environ.get("POSBRIDGE_WOOCOMMERCE_REFERENCE_DIR")
     if env:
         return env
-    root = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-    for cand in (os.path.join(root, "tests", "emulators", "specs"), os.path.join(root, "..", "shared"), os.path.join(root, "shared")):
-        d = os.path.join(cand, "reference", "platforms", "woocommerce")
-        if os.path.isdir(d):
-            return os.path.abspath(d)
-    return os.path.abspath(os.path.join(root, "..", "shared", "reference", "platforms", "woocommerce"))
+    return common.reference_path("platforms", "woocommerce")
 
 
 REFERENCE_DIR = _find_reference_dir()
