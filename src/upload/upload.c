@@ -341,7 +341,7 @@ describe(struct pb_upload *u, struct pb_up_variant *v, struct pb_buf *out)
 static void
 plan_product(struct pb_upload *u, struct pb_up_product *p)
 {
-    int known = 0, fresh = 0;
+    int known = 0;
     const char *pid = NULL;
     p->product_changed = 0;
     for (int i = 0; i < p->n; i++) {
@@ -369,8 +369,6 @@ plan_product(struct pb_upload *u, struct pb_up_product *p)
                 return;
             }
             pid = id ? id : pid;
-        } else {
-            fresh++;
         }
     }
     json_t *last = pb_journal_last(&u->journal, p->key);
