@@ -49,6 +49,9 @@ struct pb_pricing {
 enum { PB_PRICING_PRICE = 1, PB_PRICING_COMPARE = 2, PB_PRICING_QTY = 4,
        PB_PRICING_BUFFER = 8, PB_PRICING_ROUNDING = 16 };
 
+/* How a store's requests are authenticated; auto picks by platform and what is set. */
+enum pb_auth { PB_AUTH_AUTO, PB_AUTH_TOKEN, PB_AUTH_BASIC, PB_AUTH_OAUTH };
+
 enum { PB_SECRET_TOKEN, PB_SECRET_CONSUMER_KEY, PB_SECRET_CONSUMER_SECRET,
        PB_SECRET_ACCESS_TOKEN, PB_SECRET_ACCESS_TOKEN_SECRET, PB_SECRET__COUNT };
 
@@ -63,6 +66,16 @@ struct pb_store_cfg {
     char *default_location;   /* for the store / sum policies */
     struct pb_strlist maps;   /* mapping tables, after the [transform] ones */
     int new_hidden;           /* new_products = hidden (default) | visible */
+    enum pb_auth auth;        /* auth = auto | token | basic | oauth */
+    int concurrency;          /* requests in flight, 1..16 (0: the connector's default) */
+    /* Magento */
+    char *store_code;         /* store_code: the scope in /rest/<code>/V1 (default all) */
+    int attribute_set_id;     /* attribute_set_id (default 4, Default) */
+    int website_id;           /* website_id (default 1) */
+    long bulk_above;          /* bulk_above: use the async bulk API past this many products */
+    /* option_attributes = Color:color, Size:size: the store's attribute for an option name
+     * (Magento attribute codes, WooCommerce global attribute names); default: the name */
+    struct pb_strlist option_attr;
     struct pb_pricing pricing;
 };
 
@@ -114,6 +127,9 @@ const struct pb_store_cfg *pb_config_store(const struct pb_config *cfg, const ch
  * NULL with err (PB_ECONFIG) when it is not configured or cannot be read.
  */
 char *pb_config_secret(const struct pb_store_cfg *st, int which, struct pb_error *err);
+
+/* The store attribute for an option name (option_attributes), or NULL when none is set. */
+const char *pb_store_option_attr(const struct pb_store_cfg *st, const char *option);
 
 /* Names for messages and `config check`. */
 const char *pb_platform_name(enum pb_platform_id p);

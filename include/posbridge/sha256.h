@@ -14,6 +14,8 @@ struct pb_sha256 {
 
 void pb_sha256_init(struct pb_sha256 *s);
 void pb_sha256_update(struct pb_sha256 *s, const void *data, size_t len);
+/* Finish and write the 32-byte digest. */
+void pb_sha256_final(struct pb_sha256 *s, unsigned char out[32]);
 /* Finish and write 64 lowercase hex digits and a NUL to hex. */
 void pb_sha256_hex(struct pb_sha256 *s, char hex[65]);
 

@@ -64,8 +64,15 @@ struct pb_up_product {
  * at once so a connector can batch as its API allows; it sets each product's done/failed,
  * http and error, and records remote ids in the state entries. */
 struct pb_upload;
+struct pb_buf;
 struct pb_connector {
     const char *platform;
+    int concurrency;          /* requests in flight unless the store says (0: 1) */
+    /* Before any request: check the credentials (u->cred), choose the auth, set the
+     * limiter, add derived secrets to u->redact.  NULL: a token is required. */
+    int (*prepare)(struct pb_upload *u, struct pb_error *err);
+    /* Append the authentication header line of a REST request ("Name: value"). */
+    int (*auth)(struct pb_upload *u, const char *method, const char *url, struct pb_buf *hdr);
     /* Looks at every answer (user: the struct pb_upload): throttling, retries. */
     pb_http_check_fn check;
     /* Find SKUs in the store: for each product in list with no known ids, fill the state
@@ -110,7 +117,12 @@ struct pb_upload {
     struct pb_limiter limiter;
     struct pb_up_product *products;
     int nproducts;
-    char *secret;            /* the store's token (wiped at the end) */
+    char *secret;            /* the store's token, = cred[PB_SECRET_TOKEN] */
+    char *cred[PB_SECRET__COUNT]; /* every credential configured (wiped at the end) */
+    char *redact[PB_SECRET__COUNT + 4]; /* strings never to print: cred, and forms of them
+                                            a connector derives (NULL-terminated) */
+    void *conn_state;        /* the connector's own (it frees it in its last step) */
+    void (*conn_free)(struct pb_upload *u);
     const struct pb_connector *conn;
     struct pb_upload_result *res;
     char *primary_location;  /* when no location is configured */
@@ -134,6 +146,10 @@ int pb_upload_outcome(struct pb_upload *u, struct pb_up_product *p, uint64_t seq
 int pb_upload_remember(struct pb_upload *u, struct pb_up_product *p, struct pb_up_variant *v,
                        const char *product_id, const char *variant_id,
                        const char *inventory_item_id, int fields, int qty);
+
+/* For connectors: add a derived secret (an encoded header value) to the redaction list;
+ * the string is copied and wiped at the end. */
+int pb_upload_add_secret(struct pb_upload *u, const char *s);
 
 extern const struct pb_connector pb_connector_shopify;
 

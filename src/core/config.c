@@ -456,6 +456,47 @@ store_key(struct load *ld, const char *key, const char *v)
     } else if (!strcmp(key, "maps")) {
         if (set_list(ld, &s->maps, v, 1) < 0)
             return oom(ld, key);
+    } else if (!strcmp(key, "auth")) {
+        static const char *const modes[] = {"auto", "token", "basic", "oauth"};
+        int i;
+        for (i = 0; i < 4 && strcmp(v, modes[i]); i++)
+            ;
+        if (i == 4)
+            return bad(ld, key, "'%s' is not auto, token, basic or oauth", v);
+        s->auth = (enum pb_auth)i;
+    } else if (!strcmp(key, "concurrency")) {
+        if (parse_int(v, 1, 16, &s->concurrency) < 0)
+            return bad(ld, key, "'%s' is not a number from 1 to 16", v);
+    } else if (!strcmp(key, "store_code")) {
+        if (!*v || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(v))
+            return bad(ld, key, "'%s' is not a store code (a-z, 0-9, _)", v);
+        if (set_str(&s->store_code, v) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "attribute_set_id")) {
+        if (parse_int(v, 1, 1000000000, &s->attribute_set_id) < 0)
+            return bad(ld, key, "'%s' is not an attribute set id", v);
+    } else if (!strcmp(key, "website_id")) {
+        if (parse_int(v, 0, 1000000000, &s->website_id) < 0)
+            return bad(ld, key, "'%s' is not a website id", v);
+    } else if (!strcmp(key, "bulk_above")) {
+        int n;
+        if (parse_int(v, 0, 1000000000, &n) < 0)
+            return bad(ld, key, "'%s' is not a number of products (0: never)", v);
+        s->bulk_above = n;
+    } else if (!strcmp(key, "option_attributes")) {
+        struct pb_strlist l = {0};
+        if (set_list(ld, &l, v, 0) < 0)
+            return oom(ld, key);
+        for (int i = 0; i < l.n; i++) {
+            char *colon = strchr(l.v[i], ':');
+            if (!colon || colon == l.v[i] || !colon[1]) {
+                bad(ld, key, "'%s' is not OPTION:ATTRIBUTE", l.v[i]);
+                list_free(&l);
+                return 0;
+            }
+        }
+        list_free(&s->option_attr);
+        s->option_attr = l;
     } else if (!strcmp(key, "new_products")) {
         if (!strcmp(v, "hidden"))
             s->new_hidden = 1;
@@ -496,6 +537,9 @@ handler(void *user, const char *section, const char *key, const char *value)
             ld->store->name = strdup(name);
             ld->store->line = ld->line;
             ld->store->new_hidden = 1;
+            ld->store->attribute_set_id = 4;
+            ld->store->website_id = 1;
+            ld->store->bulk_above = 500;
             ld->store->platform = (enum pb_platform_id)-1;
             if (!ld->store->name)
                 return oom(ld, "");
@@ -675,6 +719,8 @@ pb_config_release(struct pb_config *cfg)
         free(s->base_url);
         free(s->api_version);
         free(s->default_location);
+        free(s->store_code);
+        list_free(&s->option_attr);
         for (int k = 0; k < PB_SECRET__COUNT; k++)
             free(s->secret_ref[k]);
         for (int n = 0; n <= PB_QBPOS_STORES; n++)
@@ -830,6 +876,18 @@ pb_config_print(const struct pb_config *c, FILE *fp)
             }
         }
         fprintf(fp, "new_products = %s\n", s->new_hidden ? "hidden" : "visible");
+        static const char *const modes[] = {"auto", "token", "basic", "oauth"};
+        if (s->auth != PB_AUTH_AUTO)
+            fprintf(fp, "auth = %s\n", modes[s->auth]);
+        if (s->concurrency)
+            fprintf(fp, "concurrency = %d\n", s->concurrency);
+        if (s->platform == PB_MAGENTO)
+            fprintf(fp, "store_code = %s\nattribute_set_id = %d\nwebsite_id = %d\n"
+                        "bulk_above = %ld\n",
+                    s->store_code ? s->store_code : "all", s->attribute_set_id, s->website_id,
+                    s->bulk_above);
+        if (s->option_attr.n)
+            print_list(fp, "option_attributes", &s->option_attr);
         if (s->default_location)
             fprintf(fp, "location = %s\n", s->default_location);
         int any = 0;
@@ -841,4 +899,16 @@ pb_config_print(const struct pb_config *c, FILE *fp)
         print_list(fp, "maps", &s->maps);
         print_pricing(fp, &s->pricing);
     }
+}
+
+const char *
+pb_store_option_attr(const struct pb_store_cfg *st, const char *option)
+{
+    size_t n = strlen(option);
+    for (int i = 0; i < st->option_attr.n; i++) {
+        const char *e = st->option_attr.v[i];
+        if (!strncmp(e, option, n) && e[n] == ':')
+            return e + n + 1;
+    }
+    return NULL;
 }

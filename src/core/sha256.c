@@ -108,7 +108,7 @@ pb_sha256_update(struct pb_sha256 *s, const void *data, size_t len)
 }
 
 void
-pb_sha256_hex(struct pb_sha256 *s, char hex[65])
+pb_sha256_final(struct pb_sha256 *s, unsigned char out[32])
 {
     uint64_t bits = s->n * 8;
     unsigned char pad = 0x80, zero = 0, len[8];
@@ -119,7 +119,21 @@ pb_sha256_hex(struct pb_sha256 *s, char hex[65])
         len[i] = (unsigned char)(bits >> (56 - 8 * i));
     pb_sha256_update(s, len, 8);
     for (int i = 0; i < 8; i++)
-        snprintf(hex + 8 * i, 9, "%08x", s->h[i]);
+        for (int k = 0; k < 4; k++)
+            out[4 * i + k] = (unsigned char)(s->h[i] >> (24 - 8 * k));
+}
+
+void
+pb_sha256_hex(struct pb_sha256 *s, char hex[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char d[32];
+    pb_sha256_final(s, d);
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = digits[d[i] >> 4];
+        hex[2 * i + 1] = digits[d[i] & 15];
+    }
+    hex[64] = '\0';
 }
 
 int

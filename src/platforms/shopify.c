@@ -1254,5 +1254,10 @@ shopify_inventory(struct pb_upload *u, struct pb_up_product **list, int n, struc
 }
 
 const struct pb_connector pb_connector_shopify = {
-    "shopify", check, shopify_lookup, shopify_create, shopify_update, shopify_inventory,
+    .platform = "shopify",
+    .check = check,
+    .lookup = shopify_lookup,
+    .create = shopify_create,
+    .update = shopify_update,
+    .inventory = shopify_inventory,
 };

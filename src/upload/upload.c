@@ -504,6 +504,36 @@ products_file(const char *dir, const char **rel)
     return NULL;
 }
 
+/* Every credential the store has configured; a token is required unless the connector
+ * says what it needs. */
+static int
+resolve_credentials(struct pb_upload *u, struct pb_error *err)
+{
+    int nr = 0;
+    for (int k = 0; k < PB_SECRET__COUNT; k++) {
+        if (!u->store->secret_ref[k])
+            continue;
+        if (!(u->cred[k] = pb_config_secret(u->store, k, err)))
+            return -1;
+        u->redact[nr++] = u->cred[k];
+    }
+    u->secret = u->cred[PB_SECRET_TOKEN];
+    if (!u->conn->prepare && !u->secret)
+        return pb_error_set(err, PB_ECONFIG, "store '%s' has no token", u->store->name);
+    return 0;
+}
+
+int
+pb_upload_add_secret(struct pb_upload *u, const char *s)
+{
+    int n = 0;
+    while (u->redact[n])
+        n++;
+    if (n + 1 >= (int)(sizeof(u->redact) / sizeof(u->redact[0])))
+        return -1;
+    return (u->redact[n] = strdup(s)) ? 0 : -1;
+}
+
 static int
 run_step(struct pb_upload *u, enum pb_up_action want,
          int (*fn)(struct pb_upload *, struct pb_up_product **, int, struct pb_error *),
@@ -612,14 +642,16 @@ pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,
         rc = 0;
         goto out;
     }
-    if (!(u.secret = pb_config_secret(u.store, PB_SECRET_TOKEN, err)))
+    if (resolve_credentials(&u, err) < 0)
         goto out;
-    const char *secrets[] = {u.secret, NULL};
     pb_limiter_init(&u.limiter, 2000, 100); /* until the store says otherwise */
+    if (u.conn->prepare && u.conn->prepare(&u, err) < 0)
+        goto out;
     struct pb_http_opts ho = {0};
     ho.name = u.store->name;
-    ho.concurrency = 1;
-    ho.secrets = secrets;
+    ho.concurrency = u.store->concurrency ? u.store->concurrency
+                     : u.conn->concurrency ? u.conn->concurrency : 1;
+    ho.secrets = (const char *const *)u.redact;
     ho.limiter = &u.limiter;
     ho.check = u.conn->check;
     ho.check_user = &u;
@@ -708,9 +740,21 @@ out:
         free(p->product_id);
     }
     free(u.products);
-    if (u.secret) {
-        memset(u.secret, 0, strlen(u.secret));
-        free(u.secret);
+    if (u.conn_free)
+        u.conn_free(&u);
+    for (int k = 0; k < PB_SECRET__COUNT; k++)
+        if (u.cred[k]) {
+            memset(u.cred[k], 0, strlen(u.cred[k]));
+            free(u.cred[k]);
+        }
+    for (int k = 0; u.redact[k]; k++) {
+        int mine = 1;
+        for (int c = 0; c < PB_SECRET__COUNT; c++)
+            mine &= u.redact[k] != u.cred[c] || !u.cred[c];
+        if (mine) {
+            memset(u.redact[k], 0, strlen(u.redact[k]));
+            free(u.redact[k]);
+        }
     }
     free(u.primary_location);
     pb_batch_release(&batch);
