@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -10,6 +11,7 @@
 #include "posbridge/config.h"
 #include "posbridge/err.h"
 #include "posbridge/log.h"
+#include "posbridge/receipts.h"
 #include "posbridge/upload.h"
 #include "posbridge/banned.h"
 
@@ -49,6 +51,22 @@ summary(const char *store, const struct pb_upload_result *r, int json, int dry)
     if (r->failed)
         return r->temp_failed ? PB_EX_TEMPFAIL : PB_EX_DATAERR;
     return r->rejected ? PB_EX_DATAERR : PB_EX_OK;
+}
+
+/* A batch of receipts for QBPOS rather than products for stores. */
+static int
+is_inbound(const char *batch)
+{
+    static const char *const names[] = {"receipts.csv", "receipts.jsonl", "receipts.csv.gz",
+                                        "receipts.jsonl.gz"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char p[4096];
+        struct stat st;
+        if (snprintf(p, sizeof(p), "%s/qbpos/%s", batch, names[i]) < (int)sizeof(p) &&
+            stat(p, &st) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 static int
@@ -104,6 +122,14 @@ run(int argc, char **argv, struct pb_ctx *ctx, int replay)
     if (!o.store && !replay) {
         pb_config_release(&cfg);
         return pb_cli_usage(usage);
+    }
+    if (replay && !o.store && is_inbound(o.batch_dir)) {
+        /* Receipts for QBPOS: emit again what is not confirmed (never what is). */
+        struct pb_emit_opts eo = {o.batch_dir, NULL};
+        struct pb_emit_result er;
+        int r = pb_emit_run(&cfg, &eo, &er, &err);
+        pb_config_release(&cfg);
+        return r < 0 ? pb_cli_fail(&err) : pb_emit_summary(&er, o.batch_dir, ctx->json);
     }
     int rc = 0;
     for (int i = 0; i < cfg.nstores; i++) {

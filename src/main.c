@@ -26,8 +26,10 @@ static const struct pb_cmd {
 } commands[] = {
     {"config", cmd_config, 0, "check the configuration and print it (secrets redacted)"},
     {"convert", cmd_convert, 0, "re-encode a staged file (CSV <-> JSONL, .gz)"},
+    {"emit", cmd_emit, 0, "a batch's receipts -> a qbposXML request document for QBPOS"},
     {"export", cmd_export, CMD_USES_XML, "QBPOS item files -> a new batch of staged items"},
     {"help", cmd_help, 0, "list the commands"},
+    {"ingest", cmd_ingest, CMD_USES_XML, "QBPOS's response documents -> results and the ledger"},
     {"replay", cmd_replay, CMD_NEEDS_NETWORK, "send again what failed or never finished"},
     {"transform", cmd_transform, 0, "a batch -> what each store gets (products per store)"},
     {"upload", cmd_upload, CMD_NEEDS_NETWORK, "send a store what changed (products, stock)"},

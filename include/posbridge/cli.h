@@ -40,5 +40,11 @@ int cmd_convert(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_transform(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_upload(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_replay(int argc, char **argv, struct pb_ctx *ctx);
+int cmd_emit(int argc, char **argv, struct pb_ctx *ctx);
+int cmd_ingest(int argc, char **argv, struct pb_ctx *ctx);
+
+struct pb_emit_result;
+/* Print emit's summary; returns the exit code it means. */
+int pb_emit_summary(const struct pb_emit_result *r, const char *batch, int json);
 
 #endif

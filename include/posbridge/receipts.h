@@ -1,0 +1,54 @@
+/*
+ * Receipts into QBPOS: `emit` turns a batch's qbpos/receipts.* into one qbposXML 3.0
+ * request document, and `ingest` reads QBPOS's answers to it.
+ *
+ * state/qbpos/ledger.jsonl remembers, per receipt and per new customer, what happened:
+ * an "intent" line when a request is emitted, an outcome line when its answer is
+ * ingested (confirmed with the TxnID or ListID, failed with QBPOS's status code and
+ * message, or absent: a check found it was never added).  emit never sends again what
+ * the ledger holds as confirmed, and for anything emitted whose answer never came back it
+ * sends a query instead of a second Add (a receipt is found by the marker "[pb:KEY]" in
+ * its Comments, a customer by its CustomerID), so a crash anywhere between emit and ingest
+ * cannot add a receipt or a customer twice.
+ */
+#ifndef PB_RECEIPTS_H
+#define PB_RECEIPTS_H
+
+#include <stdint.h>
+
+#include "posbridge/config.h"
+
+struct pb_error;
+
+struct pb_emit_opts {
+    const char *batch_dir;
+    const char *out;          /* write the document here instead of BATCH/qbpos/requests.xml */
+};
+
+struct pb_emit_result {
+    uint64_t receipts;        /* SalesReceiptAddRq emitted */
+    uint64_t customers;       /* CustomerAddRq emitted */
+    uint64_t checks;          /* queries for requests whose answer never came */
+    uint64_t confirmed;       /* already in QBPOS: skipped */
+    uint64_t waiting;         /* held back until a customer check is answered */
+    uint64_t rejected;        /* refused (to qbpos/rejects.csv) */
+    int written;              /* a document was written */
+};
+
+int pb_emit_run(const struct pb_config *cfg, const struct pb_emit_opts *o,
+                struct pb_emit_result *res, struct pb_error *err);
+
+struct pb_ingest_result {
+    uint64_t confirmed, failed, absent, unmatched, customers;
+};
+
+/* Read response documents (any encoding, any order) and record each answer. */
+int pb_ingest_run(const struct pb_config *cfg, const char *batch_dir, char **files, int nfiles,
+                  struct pb_ingest_result *res, struct pb_error *err);
+
+/* "[pb:KEY]", the marker emit writes into a receipt's Comments. */
+int pb_receipt_marker(const char *key, char *out, size_t n);
+/* The CustomerID emit gives a new customer: "pb-" and 16 hex digits of its key's SHA-256. */
+void pb_customer_code(const char *key, char out[20]);
+
+#endif
