@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -14,6 +15,23 @@
 #include "posbridge/banned.h"
 
 static const char usage[] = "posbridge transform [-qv] [-c FILE] [--json] [--store NAME]... BATCH";
+
+/* A batch of web orders and refunds (download's), rather than QBPOS items. */
+static int
+is_sales(const char *batch)
+{
+    static const char *const names[] = {"orders.csv", "orders.jsonl", "orders.csv.gz",
+                                        "orders.jsonl.gz", "returns.csv", "returns.jsonl",
+                                        "returns.csv.gz", "returns.jsonl.gz"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char p[4096];
+        struct stat st;
+        if (snprintf(p, sizeof(p), "%s/%s", batch, names[i]) < (int)sizeof(p) &&
+            stat(p, &st) == 0)
+            return 1;
+    }
+    return 0;
+}
 
 int
 cmd_transform(int argc, char **argv, struct pb_ctx *ctx)
@@ -50,6 +68,31 @@ cmd_transform(int argc, char **argv, struct pb_ctx *ctx)
     if (pb_config_load(&cfg, ctx->config_path, &err) < 0) {
         pb_config_release(&cfg);
         return pb_cli_fail(&err);
+    }
+    if (is_sales(argv[optind])) {
+        struct pb_inbound_result ir;
+        int r = pb_transform_inbound(&cfg, argv[optind], &ir, &err);
+        pb_config_release(&cfg);
+        if (r < 0)
+            return pb_cli_fail(&err);
+        if (ctx->json) {
+            json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "batch", argv[optind],
+                                  "orders", (json_int_t)ir.orders, "returns",
+                                  (json_int_t)ir.returns, "receipts", (json_int_t)ir.receipts,
+                                  "rejected", (json_int_t)ir.rejected, "adjusted",
+                                  (json_int_t)ir.adjusted);
+            char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+            if (text)
+                printf("%s\n", text);
+            free(text);
+            json_decref(j);
+        } else {
+            printf("transform: %llu orders and %llu refunds -> %llu QBPOS receipts, %llu "
+                   "rejected (see qbpos/rejects.csv)\n",
+                   (unsigned long long)ir.orders, (unsigned long long)ir.returns,
+                   (unsigned long long)ir.receipts, (unsigned long long)ir.rejected);
+        }
+        return ir.rejected ? PB_EX_DATAERR : PB_EX_OK;
     }
     struct pb_transform_opts o = {argv[optind], stores, nstores};
     struct pb_transform_result res;

@@ -77,6 +77,8 @@ struct pb_store_cfg {
      * (Magento attribute codes, WooCommerce global attribute names); default: the name */
     struct pb_strlist option_attr;
     struct pb_pricing pricing;
+    int qbpos_store;          /* qbpos_store: the QBPOS store whose stock web sales move (1) */
+    char *cashier;            /* cashier: name on the receipts (default: the store's name) */
 };
 
 struct pb_config {
@@ -93,6 +95,8 @@ struct pb_config {
     struct pb_strlist departments;    /* include only these department codes */
     struct pb_strlist exclude_departments;
     struct pb_strlist nontaxable_codes; /* tax codes that mean "not taxable" (Non) */
+    struct pb_strlist tax_rates;      /* CODE:PERCENT, QBPOS's rate per tax code, so the
+                                         receipts sent balance the way QBPOS checks them */
     struct pb_pricing pricing;
 
     /* [transform] */
@@ -127,6 +131,10 @@ const struct pb_store_cfg *pb_config_store(const struct pb_config *cfg, const ch
  * NULL with err (PB_ECONFIG) when it is not configured or cannot be read.
  */
 char *pb_config_secret(const struct pb_store_cfg *st, int which, struct pb_error *err);
+
+/* The QBPOS tax rate of a tax code in hundredths of a percent (8.25% -> 825): 0 and *out,
+ * or 1 when the code has no rate configured. */
+int pb_config_tax_rate(const struct pb_config *cfg, const char *code, int64_t *out);
 
 /* The store attribute for an option name (option_attributes), or NULL when none is set. */
 const char *pb_store_option_attr(const struct pb_store_cfg *st, const char *option);

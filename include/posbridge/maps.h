@@ -14,7 +14,7 @@ struct pb_error;
 
 enum pb_map_field {
     PB_MAP_ATTRIBUTE, PB_MAP_SIZE, PB_MAP_OPTION3, PB_MAP_DEPARTMENT, PB_MAP_CATEGORY,
-    PB_MAP_VENDOR, PB_MAP_TAG, PB_MAP__COUNT
+    PB_MAP_VENDOR, PB_MAP_TAG, PB_MAP_TENDER, PB_MAP__COUNT
 };
 
 struct pb_maps;

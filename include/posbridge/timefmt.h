@@ -23,6 +23,9 @@ int pb_time_known_zone(const char *tz);
 /* Format as "YYYY-MM-DDThh:mm:ssZ" (21 bytes with the NUL). */
 void pb_time_format(int64_t epoch, char out[32]);
 
+/* The calendar date of an instant in time zone tz (NULL or "": UTC), "YYYY-MM-DD". */
+void pb_time_local_date(int64_t epoch, const char *tz, char out[11]);
+
 /* Parse a "YYYY-MM-DD" date; -1 with *why if it is not a real date. */
 int pb_date_check(const char *s, size_t len, const char **why);
 

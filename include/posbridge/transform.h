@@ -41,6 +41,14 @@ struct pb_rec;
 /* The content_hash of a products row: 16 hex digits over every field but the quantities. */
 void pb_products_row_hash(const struct pb_rec *row, char hex[17]);
 
+/* Inbound: a sales batch's orders.* and returns.* -> qbpos/receipts.* (see inbound.c). */
+struct pb_inbound_result {
+    uint64_t orders, returns, receipts, rejected;
+    uint64_t adjusted;   /* receipts whose tender took a few cents of tax rounding */
+};
+int pb_transform_inbound(const struct pb_config *cfg, const char *batch_dir,
+                         struct pb_inbound_result *res, struct pb_error *err);
+
 int pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
                      struct pb_transform_result *res, struct pb_error *err);
 

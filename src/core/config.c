@@ -322,6 +322,24 @@ qbpos_key(struct load *ld, const char *key, const char *v)
     } else if (!strcmp(key, "nontaxable_codes")) {
         if (set_list(ld, &c->nontaxable_codes, v, 0) < 0)
             return oom(ld, key);
+    } else if (!strcmp(key, "tax_rates")) {
+        struct pb_strlist l = {0};
+        if (set_list(ld, &l, v, 0) < 0)
+            return oom(ld, key);
+        for (int i = 0; i < l.n; i++) {
+            const char *colon = strchr(l.v[i], ':');
+            int64_t pct;
+            const char *why;
+            if (!colon || colon == l.v[i] ||
+                pb_dec_parse(colon + 1, strlen(colon + 1), 2, &pct, &why) < 0 || pct < 0 ||
+                pct > 10000) {
+                bad(ld, key, "'%s' is not CODE:PERCENT (e.g. Tax:8.25)", l.v[i]);
+                list_free(&l);
+                return 0;
+            }
+        }
+        list_free(&c->tax_rates);
+        c->tax_rates = l;
     } else {
         return bad(ld, key, "%s", "unknown key");
     }
@@ -497,6 +515,14 @@ store_key(struct load *ld, const char *key, const char *v)
         }
         list_free(&s->option_attr);
         s->option_attr = l;
+    } else if (!strcmp(key, "qbpos_store")) {
+        if (parse_int(v, 1, PB_QBPOS_STORES, &s->qbpos_store) < 0)
+            return bad(ld, key, "'%s' is not a QBPOS store number (1 to 20)", v);
+    } else if (!strcmp(key, "cashier")) {
+        if (strlen(v) > 16)
+            return bad(ld, key, "'%s' is longer than QBPOS's 16 characters", v);
+        if (set_str(&s->cashier, v) < 0)
+            return oom(ld, key);
     } else if (!strcmp(key, "new_products")) {
         if (!strcmp(v, "hidden"))
             s->new_hidden = 1;
@@ -540,6 +566,7 @@ handler(void *user, const char *section, const char *key, const char *value)
             ld->store->attribute_set_id = 4;
             ld->store->website_id = 1;
             ld->store->bulk_above = 500;
+            ld->store->qbpos_store = 1;
             ld->store->platform = (enum pb_platform_id)-1;
             if (!ld->store->name)
                 return oom(ld, "");
@@ -708,6 +735,7 @@ pb_config_release(struct pb_config *cfg)
     list_free(&cfg->departments);
     list_free(&cfg->exclude_departments);
     list_free(&cfg->nontaxable_codes);
+    list_free(&cfg->tax_rates);
     list_free(&cfg->maps);
     free(cfg->attribute_option);
     free(cfg->size_option);
@@ -720,6 +748,7 @@ pb_config_release(struct pb_config *cfg)
         free(s->api_version);
         free(s->default_location);
         free(s->store_code);
+        free(s->cashier);
         list_free(&s->option_attr);
         for (int k = 0; k < PB_SECRET__COUNT; k++)
             free(s->secret_ref[k]);
@@ -847,6 +876,8 @@ pb_config_print(const struct pb_config *c, FILE *fp)
     print_list(fp, "departments", &c->departments);
     print_list(fp, "exclude_departments", &c->exclude_departments);
     print_list(fp, "nontaxable_codes", &c->nontaxable_codes);
+    if (c->tax_rates.n)
+        print_list(fp, "tax_rates", &c->tax_rates);
     print_pricing(fp, &c->pricing);
     fprintf(fp, "\n[transform]\n");
     print_list(fp, "maps", &c->maps);
@@ -886,6 +917,10 @@ pb_config_print(const struct pb_config *c, FILE *fp)
                         "bulk_above = %ld\n",
                     s->store_code ? s->store_code : "all", s->attribute_set_id, s->website_id,
                     s->bulk_above);
+        if (s->qbpos_store != 1)
+            fprintf(fp, "qbpos_store = %d\n", s->qbpos_store);
+        if (s->cashier)
+            fprintf(fp, "cashier = %s\n", s->cashier);
         if (s->option_attr.n)
             print_list(fp, "option_attributes", &s->option_attr);
         if (s->default_location)
@@ -911,4 +946,17 @@ pb_store_option_attr(const struct pb_store_cfg *st, const char *option)
             return e + n + 1;
     }
     return NULL;
+}
+
+int
+pb_config_tax_rate(const struct pb_config *cfg, const char *code, int64_t *out)
+{
+    size_t n = strlen(code);
+    for (int i = 0; i < cfg->tax_rates.n; i++) {
+        const char *e = cfg->tax_rates.v[i];
+        const char *why;
+        if (!strncmp(e, code, n) && e[n] == ':')
+            return pb_dec_parse(e + n + 1, strlen(e + n + 1), 2, out, &why) < 0 ? 1 : 0;
+    }
+    return 1;
 }

@@ -82,6 +82,34 @@ local_to_utc(struct tm *tm, const char *tz)
     return (int64_t)t;
 }
 
+void
+pb_time_local_date(int64_t epoch, const char *tz, char out[11])
+{
+    time_t t = (time_t)epoch;
+    struct tm tm;
+    if (tz && *tz) {
+        char *old = getenv("TZ");
+        char *saved = old ? strdup(old) : NULL;
+        setenv("TZ", tz, 1);
+        tzset();
+        localtime_r(&t, &tm);
+        if (saved) {
+            setenv("TZ", saved, 1);
+            free(saved);
+        } else {
+            unsetenv("TZ");
+        }
+        tzset();
+    } else {
+        gmtime_r(&t, &tm);
+    }
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%04d-%02d-%02d", (tm.tm_year + 1900) % 10000,
+             (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
+    memcpy(out, buf, 10);
+    out[10] = '\0';
+}
+
 /* In UTC the time must still be a year we can write back: 1900 to 9999. */
 static int
 in_range(int64_t epoch, const char **why)

@@ -14,7 +14,7 @@
 #include "posbridge/banned.h"
 
 static const char *const field_names[PB_MAP__COUNT] = {
-    "attribute", "size", "option3", "department", "category", "vendor", "tag",
+    "attribute", "size", "option3", "department", "category", "vendor", "tag", "tender",
 };
 
 const char *
