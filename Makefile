@@ -18,7 +18,7 @@ BASE_CFLAGS = -std=c11 -pthread -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WA
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 SRCS := $(sort $(wildcard src/core/*.c src/staged/*.c src/qbpos/*.c src/transform/*.c src/upload/*.c src/net/*.c \
-                          src/platforms/*.c src/cmd_*.c))
+                          src/platforms/*.c src/download/*.c src/cmd_*.c))
 HDRS := $(wildcard include/posbridge/*.h src/*/*.h)
 GEN := build/gen/pb_schemas.c build/gen/pb_schemas.h
 FORMATS := $(sort $(wildcard formats/*.tsv))

@@ -26,6 +26,7 @@ static const struct pb_cmd {
 } commands[] = {
     {"config", cmd_config, 0, "check the configuration and print it (secrets redacted)"},
     {"convert", cmd_convert, 0, "re-encode a staged file (CSV <-> JSONL, .gz)"},
+    {"download", cmd_download, CMD_NEEDS_NETWORK, "a store's shipped orders and refunds -> a new sales batch"},
     {"emit", cmd_emit, 0, "a batch's receipts -> a qbposXML request document for QBPOS"},
     {"export", cmd_export, CMD_USES_XML, "QBPOS item files -> a new batch of staged items"},
     {"help", cmd_help, 0, "list the commands"},

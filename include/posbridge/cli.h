@@ -41,6 +41,7 @@ int cmd_transform(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_upload(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_replay(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_emit(int argc, char **argv, struct pb_ctx *ctx);
+int cmd_download(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_ingest(int argc, char **argv, struct pb_ctx *ctx);
 
 struct pb_emit_result;

@@ -77,6 +77,8 @@ struct pb_store_cfg {
      * (Magento attribute codes, WooCommerce global attribute names); default: the name */
     struct pb_strlist option_attr;
     struct pb_pricing pricing;
+    long download_overlap;    /* download_overlap: seconds looked at again (600) */
+    int download_first_days;  /* download_first_days: how far back a first download goes (30) */
     int qbpos_store;          /* qbpos_store: the QBPOS store whose stock web sales move (1) */
     char *cashier;            /* cashier: name on the receipts (default: the store's name) */
 };

@@ -65,6 +65,7 @@ struct pb_up_product {
  * http and error, and records remote ids in the state entries. */
 struct pb_upload;
 struct pb_buf;
+struct pb_dl;
 struct pb_connector {
     const char *platform;
     int concurrency;          /* requests in flight unless the store says (0: 1) */
@@ -85,6 +86,9 @@ struct pb_connector {
     int (*update)(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_error *err);
     int (*inventory)(struct pb_upload *u, struct pb_up_product **list, int n,
                      struct pb_error *err);
+    /* download: every shipped order, refund and customer in the window of dl, fed to
+     * the sink (download.h); every page fetched.  NULL: not available yet. */
+    int (*download)(struct pb_upload *u, struct pb_dl *dl, struct pb_error *err);
 };
 
 struct pb_upload_opts {
@@ -146,6 +150,14 @@ int pb_upload_outcome(struct pb_upload *u, struct pb_up_product *p, uint64_t seq
 int pb_upload_remember(struct pb_upload *u, struct pb_up_product *p, struct pb_up_variant *v,
                        const char *product_id, const char *variant_id,
                        const char *inventory_item_id, int fields, int qty);
+
+/*
+ * A session with a store (the part of struct pb_upload every network stage needs):
+ * u->cfg, u->store and u->res set by the caller; resolves the credentials, lets the
+ * connector prepare, starts the HTTP engine.  Close wipes the secrets.
+ */
+int pb_session_open(struct pb_upload *u, struct pb_error *err);
+void pb_session_close(struct pb_upload *u);
 
 /* For connectors: add a derived secret (an encoded header value) to the redaction list;
  * the string is copied and wiped at the end. */

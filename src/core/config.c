@@ -515,6 +515,14 @@ store_key(struct load *ld, const char *key, const char *v)
         }
         list_free(&s->option_attr);
         s->option_attr = l;
+    } else if (!strcmp(key, "download_overlap")) {
+        int n;
+        if (parse_int(v, 0, 30 * 86400, &n) < 0)
+            return bad(ld, key, "'%s' is not a number of seconds (0 to 2592000)", v);
+        s->download_overlap = n;
+    } else if (!strcmp(key, "download_first_days")) {
+        if (parse_int(v, 1, 3650, &s->download_first_days) < 0)
+            return bad(ld, key, "'%s' is not a number of days (1 to 3650)", v);
     } else if (!strcmp(key, "qbpos_store")) {
         if (parse_int(v, 1, PB_QBPOS_STORES, &s->qbpos_store) < 0)
             return bad(ld, key, "'%s' is not a QBPOS store number (1 to 20)", v);
@@ -567,6 +575,8 @@ handler(void *user, const char *section, const char *key, const char *value)
             ld->store->website_id = 1;
             ld->store->bulk_above = 500;
             ld->store->qbpos_store = 1;
+            ld->store->download_overlap = 600;
+            ld->store->download_first_days = 30;
             ld->store->platform = (enum pb_platform_id)-1;
             if (!ld->store->name)
                 return oom(ld, "");
@@ -917,6 +927,10 @@ pb_config_print(const struct pb_config *c, FILE *fp)
                         "bulk_above = %ld\n",
                     s->store_code ? s->store_code : "all", s->attribute_set_id, s->website_id,
                     s->bulk_above);
+        if (s->download_overlap != 600)
+            fprintf(fp, "download_overlap = %ld\n", s->download_overlap);
+        if (s->download_first_days != 30)
+            fprintf(fp, "download_first_days = %d\n", s->download_first_days);
         if (s->qbpos_store != 1)
             fprintf(fp, "qbpos_store = %d\n", s->qbpos_store);
         if (s->cashier)

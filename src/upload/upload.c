@@ -524,6 +524,56 @@ resolve_credentials(struct pb_upload *u, struct pb_error *err)
 }
 
 int
+pb_session_open(struct pb_upload *u, struct pb_error *err)
+{
+    if (!u->conn && !(u->conn = connector_for(u->store->platform)))
+        return pb_error_set(err, PB_EUNAVAIL, "%s is not available yet",
+                            pb_platform_name(u->store->platform));
+    if (pb_http_url_allowed(u->store->base_url, err) < 0 || resolve_credentials(u, err) < 0)
+        return -1;
+    pb_limiter_init(&u->limiter, 2000, 100); /* until the store says otherwise */
+    if (u->conn->prepare && u->conn->prepare(u, err) < 0)
+        return -1;
+    struct pb_http_opts ho = {0};
+    ho.name = u->store->name;
+    ho.concurrency = u->store->concurrency ? u->store->concurrency
+                     : u->conn->concurrency ? u->conn->concurrency : 1;
+    ho.secrets = (const char *const *)u->redact;
+    ho.limiter = &u->limiter;
+    ho.check = u->conn->check;
+    ho.check_user = u;
+    return (u->http = pb_http_new(&ho, err)) ? 0 : -1;
+}
+
+void
+pb_session_close(struct pb_upload *u)
+{
+    if (u->http)
+        pb_http_free(u->http);
+    u->http = NULL;
+    if (u->conn_free)
+        u->conn_free(u);
+    u->conn_free = NULL;
+    for (int k = 0; u->redact[k]; k++) {
+        int mine = 1;
+        for (int c = 0; c < PB_SECRET__COUNT; c++)
+            mine &= u->redact[k] != u->cred[c] || !u->cred[c];
+        if (mine) {
+            memset(u->redact[k], 0, strlen(u->redact[k]));
+            free(u->redact[k]);
+        }
+        u->redact[k] = NULL;
+    }
+    for (int k = 0; k < PB_SECRET__COUNT; k++)
+        if (u->cred[k]) {
+            memset(u->cred[k], 0, strlen(u->cred[k]));
+            free(u->cred[k]);
+            u->cred[k] = NULL;
+        }
+    u->secret = NULL;
+}
+
+int
 pb_upload_add_secret(struct pb_upload *u, const char *s)
 {
     int n = 0;
@@ -642,20 +692,7 @@ pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,
         rc = 0;
         goto out;
     }
-    if (resolve_credentials(&u, err) < 0)
-        goto out;
-    pb_limiter_init(&u.limiter, 2000, 100); /* until the store says otherwise */
-    if (u.conn->prepare && u.conn->prepare(&u, err) < 0)
-        goto out;
-    struct pb_http_opts ho = {0};
-    ho.name = u.store->name;
-    ho.concurrency = u.store->concurrency ? u.store->concurrency
-                     : u.conn->concurrency ? u.conn->concurrency : 1;
-    ho.secrets = (const char *const *)u.redact;
-    ho.limiter = &u.limiter;
-    ho.check = u.conn->check;
-    ho.check_user = &u;
-    if (!(u.http = pb_http_new(&ho, err)))
+    if (pb_session_open(&u, err) < 0)
         goto out;
     /* Which creates are really new: look up their SKUs first. */
     if (run_step(&u, PB_UP_CREATE, u.conn->lookup, err) < 0)
@@ -718,10 +755,8 @@ out:
         case PB_UP_REJECT: res->rejected++; break;
         }
     }
-    if (u.http) {
+    if (u.http)
         pb_http_counts(u.http, &res->requests, &res->retries);
-        pb_http_free(u.http);
-    }
     res->waited = u.limiter.waited;
     if (u.journal.fp && pb_journal_close(&u.journal, rc == 0 ? err : NULL) < 0)
         rc = -1;
@@ -740,22 +775,7 @@ out:
         free(p->product_id);
     }
     free(u.products);
-    if (u.conn_free)
-        u.conn_free(&u);
-    for (int k = 0; k < PB_SECRET__COUNT; k++)
-        if (u.cred[k]) {
-            memset(u.cred[k], 0, strlen(u.cred[k]));
-            free(u.cred[k]);
-        }
-    for (int k = 0; u.redact[k]; k++) {
-        int mine = 1;
-        for (int c = 0; c < PB_SECRET__COUNT; c++)
-            mine &= u.redact[k] != u.cred[c] || !u.cred[c];
-        if (mine) {
-            memset(u.redact[k], 0, strlen(u.redact[k]));
-            free(u.redact[k]);
-        }
-    }
+    pb_session_close(&u);
     free(u.primary_location);
     pb_batch_release(&batch);
     free(dir);
