@@ -14,6 +14,7 @@
 #ifndef PB_RECEIPTS_H
 #define PB_RECEIPTS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "posbridge/config.h"
@@ -41,6 +42,24 @@ int pb_emit_run(const struct pb_config *cfg, const struct pb_emit_opts *o,
 struct pb_ingest_result {
     uint64_t confirmed, failed, absent, unmatched, customers;
 };
+
+/* One answer of a QBPOS response document (a ...Rs element). */
+struct pb_qbpos_answer {
+    char *request_id, *element, *severity, *message;
+    long code;                /* statusCode, -1 when absent */
+    char *id;                 /* the first TxnID or ListID of a ...Ret */
+    int rets;                 /* how many ...Ret it holds */
+};
+typedef int (*pb_answer_fn)(void *user, const struct pb_qbpos_answer *a, struct pb_error *err);
+
+/*
+ * Read a response document (the file at path, or data/size when data is not NULL; path
+ * then only names it in messages) and call fn for each answer in document order.  A DTD is
+ * refused; so is a document over 256 MiB.  -1 with err (file:line:column) on a document
+ * that is not well-formed or not a qbposXML response.
+ */
+int pb_qbpos_read_responses(const char *path, const char *data, size_t size, pb_answer_fn fn,
+                            void *user, struct pb_error *err);
 
 /* Read response documents (any encoding, any order) and record each answer. */
 int pb_ingest_run(const struct pb_config *cfg, const char *batch_dir, char **files, int nfiles,

@@ -22,6 +22,7 @@
 #include "posbridge/log.h"
 #include "posbridge/sha256.h"
 #include "posbridge/upload.h"
+#include "shopify_int.h"
 #include "posbridge/banned.h"
 
 #define MAX_COST 1000      /* a single query may not cost more */
@@ -30,14 +31,6 @@
 #define PER_REQUEST 100    /* products per update request (each at least one mutation) */
 
 /* ---- one GraphQL request ---- */
-
-struct gql {
-    json_t *data;     /* "data" of the answer (owned), NULL on failure */
-    json_t *errors;   /* top-level "errors" (owned) */
-    long http;
-    int curl_code;
-    char error[300];
-};
 
 /* A create whose answer was lost may have happened: never send it blind again. */
 static int
@@ -102,10 +95,8 @@ endpoint(const struct pb_upload *u)
     return pb_buf_detach(&b, NULL);
 }
 
-/* Send a document; on return g->data is the answer's data or g->error says why not.
- * -1 only when the engine itself failed (err set). */
-static int
-gql_run(struct pb_upload *u, const char *query, json_t *vars, double cost, const char *label,
+int
+pb_shopify_gql(struct pb_upload *u, const char *query, json_t *vars, double cost, const char *label,
         struct gql *g, struct pb_error *err)
 {
     memset(g, 0, sizeof(*g));
@@ -186,8 +177,8 @@ gql_run(struct pb_upload *u, const char *query, json_t *vars, double cost, const
     return 0;
 }
 
-static void
-gql_release(struct gql *g)
+void
+pb_shopify_gql_release(struct gql *g)
 {
     json_decref(g->data);
     json_decref(g->errors);
@@ -356,7 +347,7 @@ ensure_location(struct pb_upload *u, struct pb_error *err)
     if (s->default_location || u->primary_location || s->pricing.qty == PB_QTY_PER_STORE)
         return 0;
     struct gql g;
-    if (gql_run(u, "query Locations { locations(first: 50) { nodes { id name isActive } } }",
+    if (pb_shopify_gql(u, "query Locations { locations(first: 50) { nodes { id name isActive } } }",
                 NULL, 5, "locations", &g, err) < 0)
         return -1;
     size_t i;
@@ -375,7 +366,7 @@ ensure_location(struct pb_upload *u, struct pb_error *err)
                           g.error[0] ? g.error : "the store lists none");
     else
         pb_log(PB_LOG_INFO, "%s: quantities go to location %s", s->name, u->primary_location);
-    gql_release(&g);
+    pb_shopify_gql_release(&g);
     /* quantities computed before the location was known are recomputed */
     for (int p = 0; p < u->nproducts; p++)
         for (int k = 0; k < u->products[p].n; k++) {
@@ -495,7 +486,7 @@ scan_all(struct pb_upload *u, json_t *found, char *why, size_t whylen, struct pb
     for (;;) {
         struct gql g;
         json_t *vars = after ? json_pack("{s:s}", "after", after) : json_object();
-        int r = gql_run(u, SCAN, vars, 2 + 250 * 3, "read the store's variants", &g, err);
+        int r = pb_shopify_gql(u, SCAN, vars, 2 + 250 * 3, "read the store's variants", &g, err);
         json_decref(vars);
         free(after);
         after = NULL;
@@ -503,7 +494,7 @@ scan_all(struct pb_upload *u, json_t *found, char *why, size_t whylen, struct pb
             return -1;
         if (!g.data) {
             snprintf(why, whylen, "%s", g.error);
-            gql_release(&g);
+            pb_shopify_gql_release(&g);
             return 1;
         }
         json_t *pv = json_object_get(g.data, "productVariants");
@@ -512,7 +503,7 @@ scan_all(struct pb_upload *u, json_t *found, char *why, size_t whylen, struct pb
         if (json_is_true(json_object_get(pi, "hasNextPage")) &&
             json_string_value(json_object_get(pi, "endCursor")))
             after = strdup(json_string_value(json_object_get(pi, "endCursor")));
-        gql_release(&g);
+        pb_shopify_gql_release(&g);
         if (!after)
             break;
     }
@@ -569,7 +560,7 @@ shopify_lookup(struct pb_upload *u, struct pb_up_product **list, int n, struct p
             struct gql g;
             int first_n = terms * 2 < 250 ? terms * 2 : 250;
             json_t *vars = json_pack("{s:s, s:i}", "q", q.data, "first", first_n);
-            int r = gql_run(u, LOOKUP, vars, 2 + 3 * first_n, "lookup by SKU", &g, err);
+            int r = pb_shopify_gql(u, LOOKUP, vars, 2 + 3 * first_n, "lookup by SKU", &g, err);
             json_decref(vars);
             if (r < 0)
                 goto out;
@@ -581,7 +572,7 @@ shopify_lookup(struct pb_upload *u, struct pb_up_product **list, int n, struct p
                     snprintf(list[k]->error, sizeof(list[k]->error), "lookup failed: %.280s",
                              g.error);
                 }
-                gql_release(&g);
+                pb_shopify_gql_release(&g);
                 if (u->res->auth_failed)
                     rc = pb_error_set(err, PB_ENOPERM, "%s: %s", u->store->name, g.error);
                 else
@@ -589,7 +580,7 @@ shopify_lookup(struct pb_upload *u, struct pb_up_product **list, int n, struct p
                 goto out;
             }
             note_nodes(found, json_object_get(json_object_get(g.data, "productVariants"), "nodes"));
-            gql_release(&g);
+            pb_shopify_gql_release(&g);
             pb_buf_reset(&q);
             terms = 0;
         }
@@ -715,7 +706,7 @@ resolve_by_handle(struct pb_upload *u, struct pb_up_product *p, int sent_now,
     const char *handle = val(&p->v[0], PB_PRODUCTS_HANDLE);
     struct gql g;
     json_t *vars = json_pack("{s:s}", "h", handle);
-    int r = gql_run(u, BY_HANDLE, vars, 2 + 2 * 250 + 1, "lookup by handle", &g, err);
+    int r = pb_shopify_gql(u, BY_HANDLE, vars, 2 + 2 * 250 + 1, "lookup by handle", &g, err);
     json_decref(vars);
     if (r < 0)
         return -1;
@@ -740,7 +731,7 @@ resolve_by_handle(struct pb_upload *u, struct pb_up_product *p, int sent_now,
                 }
         }
     }
-    gql_release(&g);
+    pb_shopify_gql_release(&g);
     return found == p->n ? 1 : found ? -2 : 0;
 }
 
@@ -785,7 +776,7 @@ shopify_create(struct pb_upload *u, struct pb_up_product **list, int n, struct p
         char label[64];
         snprintf(label, sizeof(label), "productSet x%d", count);
         if (rc == 0)
-            rc = gql_run(u, q.data, vars, cost, label, &g, err);
+            rc = pb_shopify_gql(u, q.data, vars, cost, label, &g, err);
         pb_buf_release(&q);
         pb_buf_release(&doc);
         pb_buf_release(&decl);
@@ -855,7 +846,7 @@ shopify_create(struct pb_upload *u, struct pb_up_product **list, int n, struct p
             if (pb_upload_outcome(u, p, seqs[k], "create", err) < 0)
                 rc = -1;
         }
-        gql_release(&g);
+        pb_shopify_gql_release(&g);
         if (rc < 0 || u->res->auth_failed) {
             free(again);
             return rc < 0 ? -1
@@ -1009,7 +1000,7 @@ shopify_update(struct pb_upload *u, struct pb_up_product **list, int n, struct p
             }
             char label[64];
             snprintf(label, sizeof(label), "update %d products", count);
-            int r = gql_run(u, q.data, vars, cost, label, &g, err);
+            int r = pb_shopify_gql(u, q.data, vars, cost, label, &g, err);
             pb_buf_release(&q);
             if (r < 0)
                 goto fail;
@@ -1058,7 +1049,7 @@ shopify_update(struct pb_upload *u, struct pb_up_product **list, int n, struct p
             if (pb_upload_outcome(u, p, seqs[k], "update", err) < 0)
                 goto fail;
         }
-        gql_release(&g);
+        pb_shopify_gql_release(&g);
         pb_buf_release(&doc);
         pb_buf_release(&decl);
         json_decref(vars);
@@ -1179,7 +1170,7 @@ shopify_inventory(struct pb_upload *u, struct pb_up_product **list, int n, struc
         if (rc == 0 && pb_journal_sync(&u->journal, err) < 0)
             rc = -1;
         if (rc == 0)
-            rc = gql_run(u, q.data, vars, MUTATION_COST, "inventorySetQuantities", &g, err);
+            rc = pb_shopify_gql(u, q.data, vars, MUTATION_COST, "inventorySetQuantities", &g, err);
         json_decref(vars);
         pb_buf_release(&q);
         json_t *payload = json_object_get(g.data, "inventorySetQuantities");
@@ -1200,14 +1191,14 @@ shopify_inventory(struct pb_upload *u, struct pb_up_product **list, int n, struc
                                        json_string_value(json_object_get(rf->v->state,
                                                                          "inventory_item_id")),
                                        "loc", rf->loc);
-                rc = gql_run(u, ACTIVATE, av, MUTATION_COST + 1, "inventoryActivate", &a, err);
+                rc = pb_shopify_gql(u, ACTIVATE, av, MUTATION_COST + 1, "inventoryActivate", &a, err);
                 json_decref(av);
-                gql_release(&a);
+                pb_shopify_gql_release(&a);
                 activated = 1;
             }
         }
         if (activated && rc == 0) {
-            gql_release(&g);
+            pb_shopify_gql_release(&g);
             for (size_t r = at; r < end; r++)
                 if (seqs[r - at])
                     json_object_del(u->journal.last, refs[r].p->key);
@@ -1242,7 +1233,7 @@ shopify_inventory(struct pb_upload *u, struct pb_up_product **list, int n, struc
                     pb_upload_outcome(u, last, seqs[firstref - at], "inventory", err) < 0)
                     rc = -1;
             }
-        gql_release(&g);
+        pb_shopify_gql_release(&g);
         free(seqs);
         if (u->res->auth_failed && rc == 0)
             rc = pb_error_set(err, PB_ENOPERM, "%s: the store refused the access token",
@@ -1260,4 +1251,5 @@ const struct pb_connector pb_connector_shopify = {
     .create = shopify_create,
     .update = shopify_update,
     .inventory = shopify_inventory,
+    .download = pb_shopify_download,
 };

@@ -28,15 +28,8 @@
 
 #define MAX_RESPONSE (256L << 20)
 
-struct answer {
-    char *request_id, *element, *severity, *message;
-    long code;
-    char *id;                 /* the first TxnID or ListID of a *Ret */
-    int rets;
-};
-
 static void
-answer_reset(struct answer *a)
+answer_reset(struct pb_qbpos_answer *a)
 {
     free(a->request_id);
     free(a->element);
@@ -87,8 +80,9 @@ record(struct ingest *in, const char *op, const char *key, json_t *extra, struct
 }
 
 static int
-settle(struct ingest *in, const struct answer *a, struct pb_error *err)
+settle(void *user, const struct pb_qbpos_answer *a, struct pb_error *err)
 {
+    struct ingest *in = user;
     static const struct {
         const char *prefix, *op, *id_name;
         int check;
@@ -163,19 +157,28 @@ doctype_at(const char *path, long *line, long *col)
         fclose(fp);
 }
 
-static int
-read_one(struct ingest *in, const char *path, struct pb_error *err)
+int
+pb_qbpos_read_responses(const char *path, const char *data, size_t size, pb_answer_fn fn,
+                        void *user, struct pb_error *err)
 {
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return pb_error_sys(err, PB_ENOINPUT, errno, "cannot read '%s'", path);
-    if (st.st_size > MAX_RESPONSE)
-        return pb_error_set(err, PB_EDATA, "%s: larger than %ld MiB; not read", path,
-                            MAX_RESPONSE >> 20);
-    xmlTextReaderPtr rd = xmlReaderForFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+    xmlTextReaderPtr rd;
+    if (data) {
+        if (size > MAX_RESPONSE || size > (size_t)INT32_MAX)
+            return pb_error_set(err, PB_EDATA, "%s: larger than %ld MiB; not read", path,
+                                MAX_RESPONSE >> 20);
+        rd = xmlReaderForMemory(data, (int)size, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+    } else {
+        struct stat st;
+        if (stat(path, &st) < 0)
+            return pb_error_sys(err, PB_ENOINPUT, errno, "cannot read '%s'", path);
+        if (st.st_size > MAX_RESPONSE)
+            return pb_error_set(err, PB_EDATA, "%s: larger than %ld MiB; not read", path,
+                                MAX_RESPONSE >> 20);
+        rd = xmlReaderForFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+    }
     if (!rd)
         return pb_error_set(err, PB_ENOINPUT, "cannot read '%s'", path);
-    struct answer a;
+    struct pb_qbpos_answer a;
     memset(&a, 0, sizeof(a));
     int rc = 0, r, rs_depth = -1, in_msgs = 0;
     char *ret_name = NULL;
@@ -184,7 +187,12 @@ read_one(struct ingest *in, const char *path, struct pb_error *err)
         const char *name = (const char *)xmlTextReaderConstLocalName(rd);
         if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
             long line, col;
-            doctype_at(path, &line, &col);
+            if (data) {
+                line = xmlTextReaderGetParserLineNumber(rd);
+                col = xmlTextReaderGetParserColumnNumber(rd);
+            } else {
+                doctype_at(path, &line, &col);
+            }
             rc = pb_error_at(err, PB_EDATA, path, line, col, -1, NULL,
                              "a DOCTYPE is not accepted in a QBPOS response");
             break;
@@ -207,12 +215,12 @@ read_one(struct ingest *in, const char *path, struct pb_error *err)
             free(code);
             rs_depth = 2;
             if (xmlTextReaderIsEmptyElement(rd)) {
-                if ((rc = settle(in, &a, err)) < 0)
+                if ((rc = fn(user, &a, err)) < 0)
                     break;
                 rs_depth = -1;
             }
         } else if (type == XML_READER_TYPE_END_ELEMENT && depth == 2 && rs_depth == 2) {
-            if ((rc = settle(in, &a, err)) < 0)
+            if ((rc = fn(user, &a, err)) < 0)
                 break;
             rs_depth = -1;
         } else if (type == XML_READER_TYPE_ELEMENT && depth == 3 && rs_depth == 2) {
@@ -301,7 +309,7 @@ pb_ingest_run(const struct pb_config *cfg, const char *batch_dir, char **files, 
         goto out;
     for (int i = 0; i < nfiles; i++) {
         in.file = files[i];
-        if (read_one(&in, files[i], err) < 0)
+        if (pb_qbpos_read_responses(files[i], NULL, 0, settle, &in, err) < 0)
             goto out;
         if (pb_journal_sync(&in.results, err) < 0 || pb_journal_sync(&in.ledger, err) < 0 ||
             keep_copy(batch_dir, files[i], i + 1, err) < 0)
