@@ -110,9 +110,18 @@ struct pb_config {
     char *option3_name;
     int vendor_from_manufacturer;     /* vendor = manufacturer (default) | vendor_code */
 
+    /* [run]: the nightly job */
+    char *run_source;                 /* source: where QBPOS item files arrive */
+    char *run_inbox;                  /* inbox: where QBPOS response documents arrive */
+    char *run_outbox;                 /* outbox: where request documents for QBPOS go */
+    unsigned run_stages;              /* stages = ...: which stages run (PB_RUN_*) */
+
     struct pb_store_cfg stores[PB_MAX_STORES];
     int nstores;
 };
+
+enum { PB_RUN_INGEST = 1, PB_RUN_EXPORT = 2, PB_RUN_TRANSFORM = 4, PB_RUN_UPLOAD = 8,
+       PB_RUN_DOWNLOAD = 16, PB_RUN_EMIT = 32, PB_RUN_ALL = 63 };
 
 /*
  * Load the config.  path NULL: $POSBRIDGE_CONFIG, then ./posbridge.ini, then defaults.

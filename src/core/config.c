@@ -347,6 +347,42 @@ qbpos_key(struct load *ld, const char *key, const char *v)
 }
 
 static int
+run_key(struct load *ld, const char *key, const char *v)
+{
+    struct pb_config *c = ld->cfg;
+    char **dst = !strcmp(key, "source") ? &c->run_source
+                 : !strcmp(key, "inbox") ? &c->run_inbox
+                 : !strcmp(key, "outbox") ? &c->run_outbox : NULL;
+    if (dst) {
+        if (!*v)
+            return bad(ld, key, "%s", "must not be empty");
+        return set_path(ld, dst, v) < 0 ? oom(ld, key) : 1;
+    }
+    if (strcmp(key, "stages"))
+        return bad(ld, key, "%s", "unknown key");
+    static const char *const names[] = {"ingest", "export", "transform", "upload", "download",
+                                        "emit"};
+    struct pb_strlist l = {0};
+    if (set_list(ld, &l, v, 0) < 0)
+        return oom(ld, key);
+    c->run_stages = 0;
+    for (int i = 0; i < l.n; i++) {
+        int k;
+        for (k = 0; k < 6 && strcmp(l.v[i], names[k]); k++)
+            ;
+        if (k == 6) {
+            bad(ld, key, "'%s' is not ingest, export, transform, upload, download or emit",
+                l.v[i]);
+            list_free(&l);
+            return 0;
+        }
+        c->run_stages |= 1u << k;
+    }
+    list_free(&l);
+    return 1;
+}
+
+static int
 transform_key(struct load *ld, const char *key, const char *v)
 {
     struct pb_config *c = ld->cfg;
@@ -591,15 +627,19 @@ handler(void *user, const char *section, const char *key, const char *value)
         return qbpos_key(ld, key, value);
     if (!strcmp(section, "transform"))
         return transform_key(ld, key, value);
+    if (!strcmp(section, "run"))
+        return run_key(ld, key, value);
     if (ld->store)
         return store_key(ld, key, value);
-    return bad(ld, key, "%s", "unknown section (expected general, qbpos, transform or store NAME)");
+    return bad(ld, key, "%s",
+               "unknown section (expected general, qbpos, transform, run or store NAME)");
 }
 
 static int
 defaults(struct pb_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
+    cfg->run_stages = PB_RUN_ALL;
     cfg->format = PB_ENC_CSV;
     cfg->home = strdup(".");
     cfg->currency = strdup("USD");
@@ -746,6 +786,9 @@ pb_config_release(struct pb_config *cfg)
     list_free(&cfg->exclude_departments);
     list_free(&cfg->nontaxable_codes);
     list_free(&cfg->tax_rates);
+    free(cfg->run_source);
+    free(cfg->run_inbox);
+    free(cfg->run_outbox);
     list_free(&cfg->maps);
     free(cfg->attribute_option);
     free(cfg->size_option);
@@ -896,6 +939,22 @@ pb_config_print(const struct pb_config *c, FILE *fp)
     if (c->option3_field)
         fprintf(fp, "option3 = %s:%s\n", c->option3_field, c->option3_name);
     fprintf(fp, "vendor = %s\n", c->vendor_from_manufacturer ? "manufacturer" : "vendor_code");
+    if (c->run_source || c->run_inbox || c->run_outbox || c->run_stages != PB_RUN_ALL) {
+        static const char *const names[] = {"ingest", "export", "transform", "upload",
+                                            "download", "emit"};
+        fprintf(fp, "\n[run]\n");
+        if (c->run_source)
+            fprintf(fp, "source = %s\n", c->run_source);
+        if (c->run_inbox)
+            fprintf(fp, "inbox = %s\n", c->run_inbox);
+        if (c->run_outbox)
+            fprintf(fp, "outbox = %s\n", c->run_outbox);
+        fprintf(fp, "stages =");
+        for (int k = 0, n = 0; k < 6; k++)
+            if (c->run_stages & (1u << k))
+                fprintf(fp, "%s %s", n++ ? "," : "", names[k]);
+        fputc('\n', fp);
+    }
     for (int i = 0; i < c->nstores; i++) {
         const struct pb_store_cfg *s = &c->stores[i];
         fprintf(fp, "\n[store %s]\nplatform = %s\nbase_url = %s\n", s->name,
