@@ -1071,28 +1071,33 @@ def _date_filter(platform, items, params, created_key, modified_key):
 
 
 def _fields_filter(obj, fields):
-    """WordPress _fields: top-level keys and dotted paths (a.b)."""
+    """WordPress _fields (rest_filter_response_fields): top-level keys and
+    dotted paths (line_items.sku), applied through lists."""
     if not fields:
         return obj
     wanted = [f.strip() for f in (fields if isinstance(fields, list) else str(fields).split(",")) if f.strip()]
-    out = {}
+    tree = {}
     for f in wanted:
+        node = tree
         parts = f.split(".")
-        if parts[0] not in obj:
-            continue
-        if len(parts) == 1:
-            out[parts[0]] = obj[parts[0]]
-            continue
-        src, dst = obj, out
         for i, p in enumerate(parts):
-            if not isinstance(src, dict) or p not in src:
+            if node is True:
                 break
             if i == len(parts) - 1:
-                dst[p] = src[p]
+                node[p] = True
             else:
-                dst = dst.setdefault(p, {}) if isinstance(dst.get(p, {}), dict) else dst
-                src = src[p]
-    return out
+                node = node.setdefault(p, {})
+
+    def pick(value, spec):
+        if spec is True:
+            return value
+        if isinstance(value, list):
+            return [pick(v, spec) for v in value]
+        if isinstance(value, dict):
+            return {k: pick(value[k], sub) for k, sub in spec.items() if k in value}
+        return value
+
+    return pick(obj, tree)
 
 
 def handle(platform, req, route, params, user=None, method=None, home=None):
