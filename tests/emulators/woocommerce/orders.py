@@ -417,10 +417,10 @@ def _product_line(platform, b, spec, now):
     if spec.get("name"):
         name = str(spec["name"])
     subtotal = dec(unit) * qty
-    if "subtotal" in spec:
+    if spec.get("subtotal") is not None:
         subtotal = dec(spec["subtotal"])
     total = subtotal - dec(spec.get("discount", 0))
-    if "total" in spec:
+    if spec.get("total") is not None:
         total = dec(spec["total"])
     for m in spec.get("meta_data") or []:
         meta.append({"id": b.next("meta"), "key": str(m["key"]), "value": m.get("value", ""),
@@ -529,11 +529,12 @@ def create_order(platform, b, spec):
         raise ValueError("id %d is already used" % oid)
     if spec.get("id"):
         st.seq["post"] = max(st.seq["post"], oid)
-    billing = _address(spec.get("billing") if spec.get("billing") is not None else (cust or {}).get("billing"),
-                       True)
+    billing = dict((cust or {}).get("billing") or {})
+    billing.update(spec.get("billing") or {})
+    billing = _address(billing, True)
     if not billing["email"] and cust:
         billing["email"] = cust["email"]
-    if spec.get("shipping") is not None:
+    if spec.get("shipping"):
         shipping = _address(spec["shipping"], False)
     elif cust and any(cust["shipping"].values()):
         shipping = _address(cust["shipping"], False)
@@ -598,13 +599,13 @@ def create_refund(platform, b, o, spec, default_time=None, from_seed=False):
     for ls in spec.get("lines") or spec.get("line_items") or []:
         src = _order_line(o, ls)
         qty = int(ls.get("qty", ls.get("quantity", 0)))
-        if "total" in ls:
+        if ls.get("total") is not None:
             total = dec(ls["total"])
         elif src["quantity"]:
             total = (dec(src["total"]) / src["quantity"] * qty).quantize(D("0.01"), rounding=decimal.ROUND_HALF_UP)
         else:
             total = D(0)
-        if "subtotal" in ls:
+        if ls.get("subtotal") is not None:
             subtotal = dec(ls["subtotal"])
         elif src["quantity"]:
             subtotal = (dec(src["subtotal"]) / src["quantity"] * qty).quantize(D("0.01"),
@@ -612,7 +613,7 @@ def create_refund(platform, b, o, spec, default_time=None, from_seed=False):
         else:
             subtotal = total
         taxes = []
-        if "tax" in ls:
+        if ls.get("tax") is not None:
             for t in _taxes(b, ls["tax"], total, subtotal):
                 taxes.append({"id": t["id"], "total": raw(-dec(t["total"])), "subtotal": raw(-dec(t["subtotal"]))})
         else:
@@ -750,6 +751,9 @@ def create_customer(platform, b, spec):
     billing = _address(spec.get("billing"), True)
     if not billing["email"]:
         billing["email"] = email
+    for k in ("first_name", "last_name"):
+        if not billing[k]:
+            billing[k] = php_string(spec.get(k, ""))
     c = {"id": cid, "key": spec.get("key"), "email": email, "first_name": php_string(spec.get("first_name", "")),
          "last_name": php_string(spec.get("last_name", "")), "role": spec.get("role", "customer"),
          "username": php_string(spec.get("username") or sanitize_title(email.split("@")[0]) or "user%d" % cid),
