@@ -194,6 +194,8 @@ class WooPlatform(common.Platform):
         for key, rx, methods in ROUTES:
             if rx.match(route) and method in methods:
                 return methods[method][1]
+        if route.startswith("/wc/v3"):
+            return orders.op_label(route, method)
         return None
 
     def fault_response(self, status, req):
@@ -216,16 +218,19 @@ class WooPlatform(common.Platform):
         out = self.store.view()
         out["config"] = self.config_view()
         out["oauthNonces"] = sum(len(v) for v in self.auth.nonces.values())
+        out.update(orders.state(self))
         return out
 
     def persist_dump(self):
-        return self.store.dump()
+        return dict(self.store.dump(), orderBook=orders.persist_dump(self))
 
     def persist_load(self, data):
         self.store.load(data)
+        orders.persist_load(self, data.get("orderBook"))
 
     def reset(self):
         self.store.reset()
+        orders.reset(self)
         self.auth.nonces = {}
         self.throttle.set(self.throttle.rate)
 
@@ -236,6 +241,8 @@ class WooPlatform(common.Platform):
                 "homeUrl": self.home_url, "clockScale": self.clock.scale}
 
     def configure(self, data):
+        data = dict(data)
+        orders.configure(self, data)  # takes refundsEndpoint
         known = {"rateLimit", "keyPermissions", "httpsMode", "skuCaseSensitive"}
         unknown = set(data) - known
         if unknown:
@@ -255,7 +262,7 @@ class WooPlatform(common.Platform):
             self.auth.https = self.https
         if "skuCaseSensitive" in data:
             self.store.sku_case_sensitive = bool(data["skuCaseSensitive"])
-        return self.config_view()
+        return dict(self.config_view(), **orders.book(self).config)
 
     def seed(self, data):
         """{"reset", "attributes": [{"name", "slug", "terms": [names]}],
@@ -278,7 +285,7 @@ class WooPlatform(common.Platform):
                                         "variations": [{"id": v["id"], "sku": v["sku"]} for v in vs]})
         except WooError as e:
             raise ValueError("seed: %s: %s" % (e.code, e.message))
-        return out
+        return orders.seed(self, data, out)
 
     # ------------------------------------------------------------ request plumbing
     @staticmethod
@@ -370,7 +377,7 @@ class WooPlatform(common.Platform):
             return resp
         sub = route[len("/wc/v3"):] if route.startswith("/wc/v3") else None
         if sub and sub.startswith(orders.ROUTE_PREFIXES):
-            r = orders.handle(self, req, sub, dict(get_params, **json_params))
+            r = orders.handle(self, req, sub, dict(get_params, **json_params), user=user, method=method, home=home)
             if r is not None:
                 return r
         # also when the path exists but not for this method (WordPress answers the same)

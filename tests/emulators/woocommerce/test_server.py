@@ -335,8 +335,10 @@ class WooBasicTest(unittest.TestCase):
         status, _, body = self.c.raw("GET", "/?rest_route=/wc/v3/products&consumer_key=%s&consumer_secret=%s"
                                      % (CK, CS))
         self.assertEqual(status, 200)
-        status, _, body = self.c.api("GET", "/orders")  # later task
-        self.assertEqual(status, 404)
+        status, _, body = self.c.api("GET", "/orders")  # orders.py (test_orders.py)
+        self.assertEqual((status, body), (200, []))
+        status, _, body = self.c.api("GET", "/orders/1/notes")  # not emulated
+        self.assertEqual((status, body["code"]), (404, "rest_no_route"))
 
 
 class WooOAuthTest(unittest.TestCase):
