@@ -829,7 +829,8 @@ def update_order(platform, b, spec):
                              "shipping_address, shipped_at, updated_at, touch)" % (k, ", ".join(sorted(ORDER_UPDATABLE))))
     if "shipped_at" in up:
         o["shipped"] = seed_time(up["shipped_at"], now)
-    o["modified"] = seed_time(up.get("updated_at"), max(now, o["modified"]))
+    if "update" in spec:  # an entry with only "refunds" moves the time through them
+        o["modified"] = seed_time(up.get("updated_at"), max(now, o["modified"]))
     for r in spec.get("refunds") or []:
         add_refund(platform, b, o, r)
     return o
