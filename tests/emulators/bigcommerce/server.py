@@ -217,7 +217,7 @@ class BigCommercePlatform(common.Platform):
         for method, rx, _, op in ROUTES:
             if method == req.method and rx.match(rest):
                 return op
-        return None
+        return orders.op_label(req.method, m.group(2), rest)
 
     def fault_response(self, status, req):
         m = BASE_RE.match(req.path)
@@ -240,16 +240,21 @@ class BigCommercePlatform(common.Platform):
         out["storeHash"] = self.store_hash
         out["rateLimit"] = self.rate.status()
         out["config"] = self.config_view()
+        out.update(orders.state(self))
         return out
 
     def persist_dump(self):
-        return self.store.dump()
+        out = self.store.dump()
+        out["orderbook"] = orders.dump(self)
+        return out
 
     def persist_load(self, data):
         self.store.load(data)
+        orders.load(self, data.get("orderbook"))
 
     def reset(self):
         self.store.reset()
+        orders.reset(self)
         self.rate.configure(self.rate.quota, self.rate.window * 1000)
 
     def config_view(self):
@@ -280,6 +285,7 @@ class BigCommercePlatform(common.Platform):
         st = self.store
         if data.get("reset"):
             st.reset(default_locations=not data.get("locations"))
+            orders.reset(self)
         for loc in data.get("locations") or []:
             st.add_location(loc.get("label") or loc.get("name"), code=loc.get("code"),
                             **{k: v for k, v in loc.items() if k not in ("label", "name", "code")})
@@ -305,8 +311,10 @@ class BigCommercePlatform(common.Platform):
             created.append({"id": p["id"], "sku": p["sku"], "base_variant_id": p["_base_variant"],
                             "variants": [{"id": vid, "sku": st.variants[vid]["sku"]} for vid in
                                          st.variant_ids_all(p)]})
-        return {"locations": [{"id": l["id"], "label": l["label"]} for l in st.locations.values()],
-                "products": created}
+        out = {"locations": [{"id": l["id"], "label": l["label"]} for l in st.locations.values()],
+               "products": created}
+        out.update(orders.seed(self, data))  # "customers", "orders" (orders.py)
+        return out
 
     def _seed_stock(self, key, inventory):
         for loc, q in inventory.items():

@@ -376,7 +376,7 @@ class BigCommerceTest(unittest.TestCase):
     def test_unknown_route_and_v2_placeholder(self):
         status, _, body = self.c.api("GET", "/catalog/nothing")
         self.assertEqual(status, 404)
-        status, _, body = self.c.api("GET", "/orders", version="v2")
+        status, _, body = self.c.api("GET", "/nothing", version="v2")
         self.assertEqual(status, 404)
         self.assertIsInstance(body, list)
 
