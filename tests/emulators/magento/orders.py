@@ -649,6 +649,9 @@ class SalesMixin:
         if shipping > ship_left + 1e-9:
             raise ValueError("order %s: the shipping refund %s is more than %s left" % (o["entity_id"], shipping,
                                                                                        ship_left))
+        if not picked and not shipping and not spec.get("adjustment_positive"):
+            # Order::canCreditmemo() is false: nothing invoiced is left to refund
+            raise ValueError("order %s: We can't create creditmemo for the order." % o["entity_id"])
         mid = self._next("creditmemo", spec.get("id"))
         items, restocked = [], []
         for it, q, restock in picked:
