@@ -276,7 +276,7 @@ class SalesMixin:
                 if v is not None:
                     c[k] = v
             if upd.get("addresses") is not None:
-                c["addresses"] = [self._customer_address(a, c["id"], i == 0)
+                c["addresses"] = [self._customer_address(with_names(a, c["firstname"], c["lastname"]), c["id"], i == 0)
                                   for i, a in enumerate(upd["addresses"])]
             c["updated_at"] = mdate(upd.get("updated_at"), self._now())
             return {"id": c["id"], "email": c["email"], "updated_at": c["updated_at"]}
@@ -404,7 +404,7 @@ class SalesMixin:
                                                           o["customer_lastname"]))
         o["billing_address"] = order_address(billing_spec, "billing", self._next("order_address"), oid,
                                              o["customer_id"], email)
-        ship_spec = pick(spec, "shipping_address", default=None)
+        ship_spec = pick(spec, "shipping_address") or None   # {} = the billing address
         shipping = spec.get("shipping") or {}
         if isinstance(shipping, (int, float, str)):
             shipping = {"amount": shipping}
@@ -696,6 +696,7 @@ class SalesMixin:
 
     def _update_order(self, o, upd):
         when = mdate(upd.get("updated_at"), self._now())
+        before = (o["state"], o["status"])
         for key in ("customer_email", "customer_firstname", "customer_lastname", "customer_note"):
             if upd.get(key) is not None:
                 o[key] = upd[key]
@@ -732,7 +733,7 @@ class SalesMixin:
             self._refund(o, rf, mdate(rf.get("created_at"), when))
         if upd.get("status"):
             o["status"] = upd["status"]
-        if state or upd.get("status"):
+        if state or upd.get("status") or (o["state"], o["status"]) != before:
             self._history(o, when, None, o["status"])
         if upd.get("comment"):
             self._history(o, when, upd["comment"], o["status"])
