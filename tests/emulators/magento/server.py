@@ -30,6 +30,7 @@ if __name__ == "__main__":
 
 import common  # noqa: E402
 from . import bulk as bulkmod  # noqa: E402
+from . import orders as ordersmod  # noqa: E402
 from .oauth import Integration, OAuthError  # noqa: E402
 from .schema import get_schema  # noqa: E402
 from .store import (STORE_VIEWS, MagentoError, Store, apply_search, num,  # noqa: E402
@@ -67,6 +68,7 @@ ROUTES = [
     ("GET", "/V1/bulk/{bulkUuid}/operation-status/{status}", "bulk_count",
      "Magento_Logging::system_magento_logging_bulk_operations"),
 ]
+ROUTES = ROUTES + ordersmod.ROUTES   # orders, invoices, shipments, credit memos, customers (orders.py)
 
 
 def _route_rx(tpl, bulk=False):
@@ -104,7 +106,7 @@ def add_arguments(p):
     return p
 
 
-class MagentoPlatform(common.Platform):
+class MagentoPlatform(ordersmod.SalesMixin, common.Platform):
     name = "magento"
 
     def __init__(self, args, clock):
@@ -215,10 +217,12 @@ class MagentoPlatform(common.Platform):
             for code, n in (qty or {}).items():
                 st.set_source_item(p["sku"], code, n, 1 if float(n) > 0 else 0)
             created.append({"sku": p["sku"], "id": p["id"]})
-        return {"products": created,
-                "attributes": {c: {"attribute_id": a["attribute_id"],
-                                   "options": {o["label"]: o["value"] for o in a["options"] if o["value"]}}
-                               for c, a in st.attributes.items()}}
+        out = {"products": created,
+               "attributes": {c: {"attribute_id": a["attribute_id"],
+                                  "options": {o["label"]: o["value"] for o in a["options"] if o["value"]}}
+                              for c, a in st.attributes.items()}}
+        out.update(self.seed_sales(data))   # "customers", "orders": orders.py
+        return out
 
     # ------------------------------------------------------------ HTTP
     def _run_bulks(self):
@@ -233,6 +237,8 @@ class MagentoPlatform(common.Platform):
             return resp
 
     def _error(self, e):
+        if isinstance(e, ordersmod.Internal):
+            return common.Response(500, e.masked(self.cfg["mode"] == "developer"))
         if isinstance(e, MagentoError):
             body = e.body()
             if self.cfg["mode"] == "developer":

@@ -97,8 +97,12 @@ class Store:
         self.sources = {}         # code -> source
         self.source_items = {}    # "sku\x00source" -> {"sku","source_code","quantity","status"}
         self.bulks = {}           # uuid -> bulk
-        self.orders = {}          # placeholder for orders.py (a later task)
+        self.orders = {}          # entity_id -> order (orders.py renders it)
         self.creditmemos = {}
+        self.invoices = {}        # orders.py: invoices, shipments, customers and their id sequences
+        self.shipments = {}
+        self.customers = {}
+        self.sales_seq = {}
         self.admin_tokens = {}    # token -> expiry epoch
         self.counters = {"requests": 0, "writes": 0, "rejected": 0, "byOperation": {}}
         self._seed_defaults()
@@ -115,7 +119,9 @@ class Store:
     def dump(self):
         return {"seq": self.seq, "attributes": self.attributes, "products": self.products, "sources": self.sources,
                 "source_items": list(self.source_items.values()), "bulks": self.bulks, "orders": self.orders,
-                "creditmemos": self.creditmemos, "admin_tokens": self.admin_tokens, "counters": self.counters}
+                "creditmemos": self.creditmemos, "admin_tokens": self.admin_tokens, "counters": self.counters,
+                "invoices": self.invoices, "shipments": self.shipments, "customers": self.customers,
+                "sales_seq": self.sales_seq}
 
     def load(self, data):
         self.seq = data["seq"]
@@ -126,6 +132,10 @@ class Store:
         self.bulks = data.get("bulks", {})
         self.orders = data.get("orders", {})
         self.creditmemos = data.get("creditmemos", {})
+        self.invoices = data.get("invoices", {})
+        self.shipments = data.get("shipments", {})
+        self.customers = data.get("customers", {})
+        self.sales_seq = data.get("sales_seq", {})
         self.admin_tokens = data.get("admin_tokens", {})
         self.counters = data.get("counters", self.counters)
 
