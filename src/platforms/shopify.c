@@ -104,7 +104,7 @@ pb_shopify_gql(struct pb_upload *u, const char *query, json_t *vars, double cost
         snprintf(g->error, sizeof(g->error), "the store does not answer; not sent");
         return 0;
     }
-    json_t *doc = json_pack("{s:s, s:O}", "query", query, "variables", vars ? vars : json_object());
+    json_t *doc = json_pack("{s:s, s:o}", "query", query, "variables", vars ? json_incref(vars) : json_object());
     char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     char *url = endpoint(u);

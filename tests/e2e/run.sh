@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# posbridge run, the nightly job: every stage under a lock; an unchanged second night sends
+# nothing; a second run at the same time is refused at once; a lock left by a killed run is
+# taken over; one store down does not stop the others.
+. "$(dirname "$0")/lib.sh"
+
+TOKEN=shpat_run_00112233445566778899
+export SHOP_TOKEN=$TOKEN
+PORT=$(start_emulator shopify shopify/server.py --token "$TOKEN" --shop run) || exit 1
+mkdir -p "$E2E/source" "$E2E/inbox" "$E2E/outbox"
+cp samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml "$E2E/source/"
+write_config() { # extra store section
+    cat > "$E2E/posbridge.ini" <<INI
+[general]
+home = $E2E/home
+[transform]
+maps = $ROOT/samples/maps/colors.csv, $ROOT/samples/maps/departments.csv
+[run]
+source = $E2E/source
+inbox = $E2E/inbox
+outbox = $E2E/outbox
+[store shop]
+platform = shopify
+base_url = http://127.0.0.1:$PORT
+token = env:SHOP_TOKEN
+$1
+INI
+}
+write_config ""
+CFG=$E2E/posbridge.ini
+
+# 1. The first night: everything goes out.
+$PB -c "$CFG" --json run > "$E2E/run1" 2> "$E2E/run1.err"
+check "the first run exits 0" eq "$?" 0
+check "it exported the source files" eq "$(py '[l["text"][:7] for l in s["stages"] if l["stage"]=="export"][0]' < "$E2E/run1")" "3 files"
+check "it uploaded the catalog" eq "$(py '[l["text"][:11] for l in s["stages"] if l["stage"]=="upload"][0]' < "$E2E/run1")" "12 created,"
+check "the store has the products" eq "$(emu "$PORT" /__emulator/state | py 'len(s["products"])')" 12
+check "the run wrote its log" test -s "$(py 's["log"]' < "$E2E/run1")"
+check "the lock is released" eq "$(wc -c < "$E2E/home/lock" | tr -d ' ')" 0
+
+# 2. The next night, nothing changed: no new export, no request.
+emu "$PORT" /__emulator/requests -X DELETE > /dev/null
+$PB -c "$CFG" --json run > "$E2E/run2" 2>/dev/null
+check "an unchanged night exits 0" eq "$?" 0
+check "the source is seen unchanged" eq "$(py '[l["text"][:31] for l in s["stages"] if l["stage"]=="export"][0]' < "$E2E/run2")" "QBPOS item files unchanged sinc"
+check "an unchanged night sends no product request" eq \
+    "$(emu "$PORT" /__emulator/requests | py 'sum(1 for r in s["requests"] if "orders" not in r.get("body",""))')" 0
+
+# 3. A second run while one holds the lock: refused at once with 75.
+flock "$E2E/home/lock" sleep 5 &
+LOCKER=$!
+sleep 0.3
+t0=$(date +%s)
+$PB -c "$CFG" run > /dev/null 2> "$E2E/run3.err"
+rc=$?
+t1=$(date +%s)
+check "a concurrent run exits 75" eq "$rc" 75
+check "a concurrent run does not wait" test $((t1 - t0)) -lt 3
+check "a concurrent run says why" grep -q "another run holds" "$E2E/run3.err"
+kill $LOCKER 2>/dev/null; wait $LOCKER 2>/dev/null
+
+# 4. A run killed in the middle leaves its pid in the lock; the next one takes over.
+echo "pid 424242, started 2026-11-27T02:00:00Z" > "$E2E/home/lock"
+$PB -c "$CFG" run > /dev/null 2> "$E2E/run4.err"
+check "a stale lock is taken over" eq "$?" 0
+check "the take-over is reported" grep -q "did not finish (killed?); taking over" "$E2E/run4.err"
+
+# 5. One store down: the other still gets its products, the exit code says so.
+write_config "[store down]
+platform = shopify
+base_url = http://127.0.0.1:9
+token = env:SHOP_TOKEN"
+touch "$E2E/source/items-1.xml"   # a new export
+$PB -c "$CFG" --json run > "$E2E/run5" 2>/dev/null
+rc=$?
+check "a store that is down makes the run exit 75" eq "$rc" 75
+check "the store that is up is still served" eq \
+    "$(py '[l["exit"] for l in s["stages"] if l["stage"]=="upload" and l["store"]=="shop"][0]' < "$E2E/run5")" 0
+check "the store that is down is reported" eq \
+    "$(py '[l["exit"] for l in s["stages"] if l["stage"]=="upload" and l["store"]=="down"][0]' < "$E2E/run5")" 75
+
+# 6. --stores limits the run; --dry-run sends nothing.
+emu "$PORT" /__emulator/requests -X DELETE > /dev/null
+$PB -c "$CFG" --json run --stores shop --dry-run > "$E2E/run6" 2>/dev/null
+check "--stores leaves the other store out" eq "$(py 'sorted({l["store"] for l in s["stages"] if l["store"]})' < "$E2E/run6")" "['shop']"
+check "--dry-run makes no request" eq "$(emu "$PORT" /__emulator/requests | py 'len(s["requests"])')" 0
+check "the token is in no log" eq "$(grep -rl "$TOKEN" "$E2E/home" "$E2E"/run* 2>/dev/null | wc -l | tr -d ' ')" 0
