@@ -50,6 +50,40 @@ query Orders($first: Int!, $cursor: String, $q: String) {
   }
 }"""
 
+# The brief's download query made to fit: as documented in ../README.md (requested cost 797).
+WORKING = """
+query ShippedOrders($cursor: String, $q: String!) {
+  orders(first: 5, after: $cursor, sortKey: UPDATED_AT, query: $q) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id name createdAt updatedAt processedAt closedAt currencyCode email displayFulfillmentStatus
+      customer { id email firstName lastName phone }
+      billingAddress { address1 address2 city provinceCode zip countryCodeV2 company phone firstName lastName }
+      shippingAddress { address1 address2 city provinceCode zip countryCodeV2 company phone firstName lastName }
+      shippingLines(first: 2) { nodes { title originalPriceSet { shopMoney { amount } } taxLines { priceSet { shopMoney { amount } } } } }
+      totalShippingPriceSet { shopMoney { amount } }
+      totalTaxSet { shopMoney { amount } }
+      totalPriceSet { shopMoney { amount } }
+      totalDiscountsSet { shopMoney { amount } }
+      currentTotalPriceSet { shopMoney { amount } }
+      lineItems(first: 10) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id sku title quantity originalUnitPriceSet { shopMoney { amount } } totalDiscountSet { shopMoney { amount } } taxLines { priceSet { shopMoney { amount } } } }
+      }
+      transactions(first: 10) { gateway kind status amountSet { shopMoney { amount } } }
+      refunds { id createdAt updatedAt totalRefundedSet { shopMoney { amount } }
+        refundLineItems(first: 5) { nodes { lineItem { id sku } quantity restockType subtotalSet { shopMoney { amount } } totalTaxSet { shopMoney { amount } } } }
+        transactions(first: 3) { nodes { gateway kind status amountSet { shopMoney { amount } } } } }
+    }
+  }
+}"""
+
+LINES_AFTER = """
+query MoreLines($id: ID!, $after: String) {
+  order(id: $id) { lineItems(first: 100, after: $after) { pageInfo { hasNextPage endCursor }
+    nodes { id sku quantity originalUnitPriceSet { shopMoney { amount } } } } }
+}"""
+
 CUSTOMERS = """
 query Customers($cursor: String, $q: String) {
   customers(first: 2, after: $cursor, sortKey: UPDATED_AT, query: $q) {
@@ -172,6 +206,22 @@ class OrderShapeTest(OrdersCase):
         #   + refunds (a list) 1+2+(2+5*6)+(2+3*3) = 201; orders(first: 4): 2 + 4*201
         self.assertEqual(cost["requestedQueryCost"], 2 + 4 * 201)
         self.assertLess(cost["actualQueryCost"], 100)
+
+    def test_documented_working_query_and_line_overflow(self):
+        lines = [{"sku": "L%02d" % i, "price": "1.00", "quantity": 1} for i in range(12)]
+        out = self.seed({"orders": [order(lines=lines, refunds=[{"lines": [{"sku": "L11", "quantity": 1}]}])]})
+        status, _, body = self.c.gql(WORKING, {"q": "updated_at:>='2026-11-01T00:00:00Z' AND fulfillment_status:shipped"})
+        self.assertEqual(status, 200)
+        self.assertNotIn("errors", body)
+        self.assertEqual(body["extensions"]["cost"]["requestedQueryCost"], 797)
+        o = body["data"]["orders"]["nodes"][0]
+        self.assertEqual(o["id"], out["orders"][0]["id"])
+        li = o["lineItems"]
+        self.assertEqual((len(li["nodes"]), li["pageInfo"]["hasNextPage"]), (10, True))
+        more = self.ok(LINES_AFTER, {"id": o["id"], "after": li["pageInfo"]["endCursor"]})["order"]["lineItems"]
+        self.assertEqual([n["sku"] for n in more["nodes"]], ["L10", "L11"])
+        self.assertFalse(more["pageInfo"]["hasNextPage"])
+        self.assertEqual(o["refunds"][0]["refundLineItems"]["nodes"][0]["lineItem"]["sku"], "L11")
 
     def test_variant_deleted_keeps_the_sku(self):
         out = self.seed({"products": CATALOG, "orders": [order()]})
