@@ -42,7 +42,7 @@ from graphql.execution.values import get_argument_values  # noqa: E402
 from graphql.language import ast as A  # noqa: E402
 
 import common  # noqa: E402
-from . import gqlerrors, resolvers  # noqa: E402
+from . import gqlerrors, orders, resolvers  # noqa: E402
 from .coerce import ShopifyScalarLiteralsRule, coerce_variables  # noqa: E402
 from .cost import MAX_QUERY_COST, PLANS, ActualCost, CostCalculator, Throttle  # noqa: E402
 from .schema import SCHEMAS, Versions  # noqa: E402
@@ -111,6 +111,7 @@ class ShopifyPlatform(common.Platform):
         self.idempotent_required = (set(x.strip() for x in args.idempotent_required.split(",") if x.strip())
                                     if args.idempotent_required else set(resolvers.IDEMPOTENT_REQUIRED_2026_04))
         self._configure_throttle(args.throttle, args.bucket, args.restore_rate)
+        self.read_all_orders = True  # False: only orders of the last 60 days (no read_all_orders scope)
         # Build the schema of the oldest version now (before the port file is
         # written) and the other served versions' in the background, so no
         # request waits 1-2 s for a schema build.
@@ -157,6 +158,7 @@ class ShopifyPlatform(common.Platform):
         out = self.store.view()
         out["throttle"] = dict(self.throttle.status(), plan=self.throttle_plan)
         out["config"] = self.config_view()
+        out["orders"], out["customers"] = orders.view(self.store)
         return out
 
     def persist_dump(self):
@@ -174,11 +176,12 @@ class ShopifyPlatform(common.Platform):
                 "restoreRate": self.throttle.restore, "throttleStatus": self.throttle_status,
                 "oldestVersion": self.versions.oldest, "latestVersion": self.versions.latest,
                 "searchLagMs": int(self.store.search_lag * 1000), "stockNewItems": self.stock_new_items,
-                "idempotentRequired": sorted(self.idempotent_required), "clockScale": self.clock.scale}
+                "idempotentRequired": sorted(self.idempotent_required), "clockScale": self.clock.scale,
+                "readAllOrders": self.read_all_orders}
 
     def configure(self, data):
         known = {"throttle", "bucket", "restoreRate", "throttleStatus", "searchLagMs", "stockNewItems",
-                 "idempotentRequired", "oldestVersion", "latestVersion"}
+                 "idempotentRequired", "oldestVersion", "latestVersion", "readAllOrders"}
         unknown = set(data) - known
         if unknown:
             raise ValueError("unknown config keys: %s" % ", ".join(sorted(unknown)))
@@ -199,6 +202,8 @@ class ShopifyPlatform(common.Platform):
             self.stock_new_items = data["stockNewItems"]
         if "idempotentRequired" in data:
             self.idempotent_required = set(data["idempotentRequired"])
+        if "readAllOrders" in data:
+            self.read_all_orders = bool(data["readAllOrders"])
         if "oldestVersion" in data or "latestVersion" in data:
             self.versions = Versions(data.get("oldestVersion", self.versions.oldest),
                                      data.get("latestVersion", self.versions.latest))
@@ -224,9 +229,11 @@ class ShopifyPlatform(common.Platform):
             for loc in data["locations"]:
                 st.add_location(loc["name"], **{k: v for k, v in loc.items() if k != "name"})
         created = [self._seed_product(p) for p in data.get("products") or []]
-        return {"locations": [{"id": l["id"], "name": l["name"]} for l in
-                              sorted(st.locations.values(), key=lambda l: l["_n"])],
-                "products": created}
+        out = {"locations": [{"id": l["id"], "name": l["name"]} for l in
+                             sorted(st.locations.values(), key=lambda l: l["_n"])],
+               "products": created}
+        out.update(orders.seed(st, data))  # "customers", "orders" (see orders.py)
+        return out
 
     def _location_ref(self, ref):
         st = self.store

@@ -132,7 +132,8 @@ class Store:
         self.groups = {}
         self.operations = {}
         self.idempotency = {}
-        self.orders = {}  # orders and refunds arrive later (see orders.py)
+        self.orders = {}  # orders with their lines, refunds, returns (see orders.py)
+        self.customers = {}
         self.counters = {
             "requests": 0,
             "requestsByOperation": {},
@@ -367,6 +368,7 @@ class Store:
             "operations": self.operations,
             "idempotency": self.idempotency,
             "orders": self.orders,
+            "customers": self.customers,
             "counters": self.counters,
         }
 
@@ -383,7 +385,8 @@ class Store:
         self.groups = intkeys(data.get("groups"))
         self.operations = intkeys(data.get("operations"))
         self.idempotency = data.get("idempotency") or {}
-        self.orders = data.get("orders") or {}
+        self.orders = intkeys(data.get("orders"))
+        self.customers = intkeys(data.get("customers"))
         self.counters.update(data.get("counters") or {})
 
     def view(self):
