@@ -710,6 +710,8 @@ create_option(struct pb_upload *u, const char *code, json_t *e, const char *labe
     return 0;
 }
 
+static int differs(const struct pb_up_variant *v, int f);
+
 static const int option_names[3] = {PB_PRODUCTS_OPTION1_NAME, PB_PRODUCTS_OPTION2_NAME,
                                     PB_PRODUCTS_OPTION3_NAME};
 
@@ -725,7 +727,9 @@ ensure_options(struct pb_upload *u, struct pb_up_product **list, int n, struct p
                 continue;
             for (int o = 0; o < 3; o++) {
                 const char *name = val(v, option_names[o]), *label = val(v, option_names[o] + 1);
-                if (!name || !label)
+                /* a known variant whose values did not change needs no option */
+                if (!name || !label ||
+                    (!v->is_new && p->action != PB_UP_CREATE && !differs(v, option_names[o] + 1)))
                     continue;
                 char *code = pb_magento_attr_code(u->store, name);
                 char *l = lower(label);
