@@ -164,5 +164,6 @@ void pb_session_close(struct pb_upload *u);
 int pb_upload_add_secret(struct pb_upload *u, const char *s);
 
 extern const struct pb_connector pb_connector_shopify;
+extern const struct pb_connector pb_connector_magento;
 
 #endif
