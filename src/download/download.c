@@ -171,6 +171,8 @@ void
 pb_dl_set_json(struct pb_dl *dl, int field, json_t *v)
 {
     char buf[64];
+    if (!v)
+        return;
     switch (json_typeof(v)) {
     case JSON_STRING: pb_dl_setn(dl, field, json_string_value(v), json_string_length(v)); break;
     case JSON_INTEGER:

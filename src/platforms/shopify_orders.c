@@ -23,29 +23,40 @@
 #include "shopify_int.h"
 #include "posbridge/banned.h"
 
-#define LINES_PER_ORDER 50
 
-/* requested cost: 10 orders x (50 lines x 4 + 50 refund lines x 2 + ...) stays under 1000 */
+/* Five orders a page keeps the requested cost under Shopify's 1,000 per query; an order
+ * with more lines (or a refund with more lines) than a page holds is read on by itself. */
+#define LINE_FIELDS                                                                      \
+    "id sku title quantity originalUnitPriceSet { shopMoney { amount } } "               \
+    "discountAllocations { allocatedAmountSet { shopMoney { amount } } } "               \
+    "taxLines { priceSet { shopMoney { amount } } }"
+#define REFUND_LINE_FIELDS                                                               \
+    "lineItem { id sku title } quantity restockType priceSet { shopMoney { amount } } "  \
+    "totalTaxSet { shopMoney { amount } }"
 static const char ORDERS[] =
-    "query Orders($q: String!, $after: String) { orders(first: 10, after: $after, sortKey: "
+    "query Orders($q: String!, $after: String) { orders(first: 5, after: $after, sortKey: "
     "UPDATED_AT, query: $q) { pageInfo { hasNextPage endCursor } nodes { id name createdAt "
-    "updatedAt processedAt cancelledAt test currencyCode email displayFulfillmentStatus "
+    "updatedAt cancelledAt test currencyCode email displayFulfillmentStatus "
     "customer { id firstName lastName phone updatedAt } "
     "billingAddress { firstName lastName company address1 address2 city provinceCode zip "
     "countryCodeV2 phone } shippingAddress { name company address1 address2 city provinceCode "
     "zip countryCodeV2 phone } totalTaxSet { shopMoney { amount } } totalPriceSet { shopMoney "
-    "{ amount } } fulfillments(first: 5) { createdAt } "
-    "shippingLines(first: 5) { nodes { title discountedPriceSet { shopMoney { amount } } "
+    "{ amount } } fulfillments(first: 3) { createdAt } "
+    "shippingLines(first: 2) { nodes { title discountedPriceSet { shopMoney { amount } } "
     "taxLines { priceSet { shopMoney { amount } } } } } "
-    "lineItems(first: 50) { nodes { id sku title quantity originalUnitPriceSet { shopMoney { "
-    "amount } } totalDiscountSet { shopMoney { amount } } taxLines { priceSet { shopMoney { "
-    "amount } } } } } "
+    "lineItems(first: 10) { pageInfo { hasNextPage endCursor } nodes { " LINE_FIELDS " } } "
     "transactions(first: 10) { gateway kind status amountSet { shopMoney { amount } } } "
-    "refunds(first: 10) { id createdAt updatedAt totalRefundedSet { shopMoney { amount } } "
-    "refundLineItems(first: 50) { nodes { lineItem { id sku title } quantity restockType "
-    "priceSet { shopMoney { amount } } totalTaxSet { shopMoney { amount } } } } "
-    "transactions(first: 10) { nodes { gateway kind status amountSet { shopMoney { amount } } "
-    "} } } } } }";
+    "refunds(first: 5) { id createdAt updatedAt totalRefundedSet { shopMoney { amount } } "
+    "refundLineItems(first: 5) { pageInfo { hasNextPage endCursor } nodes { " REFUND_LINE_FIELDS
+    " } } transactions(first: 3) { nodes { gateway kind status amountSet { shopMoney { amount } "
+    "} } } } } } }";
+static const char MORE_LINES[] =
+    "query Lines($id: ID!, $after: String) { order(id: $id) { lineItems(first: 100, after: "
+    "$after) { pageInfo { hasNextPage endCursor } nodes { " LINE_FIELDS " } } } }";
+static const char MORE_REFUND_LINES[] =
+    "query RefundLines($id: ID!, $after: String) { refund(id: $id) { refundLineItems(first: "
+    "100, after: $after) { pageInfo { hasNextPage endCursor } nodes { " REFUND_LINE_FIELDS
+    " } } } }";
 #define ORDERS_COST 1000
 
 static json_t *
@@ -68,6 +79,52 @@ tax_sum(json_t *lines)
             sum += c;
     }
     return sum;
+}
+
+/* Every node of a connection: the page at hand, then the rest read by id.  NULL (err set
+ * or the reason in *why) when a page cannot be read. */
+static json_t *
+all_nodes(struct pb_upload *u, json_t *conn, const char *query, const char *id,
+          const char *root, const char *field, char *why, size_t whylen, struct pb_error *err)
+{
+    json_t *nodes = json_array();
+    json_array_extend(nodes, json_object_get(conn, "nodes"));
+    json_t *pi = json_object_get(conn, "pageInfo");
+    char *after = json_is_true(json_object_get(pi, "hasNextPage")) &&
+                          json_string_value(json_object_get(pi, "endCursor"))
+                      ? strdup(json_string_value(json_object_get(pi, "endCursor")))
+                      : NULL;
+    while (after) {
+        struct gql g;
+        json_t *vars = json_pack("{s:s, s:s}", "id", id, "after", after);
+        int r = pb_shopify_gql(u, query, vars, 2 + 100 * 4, "more lines", &g, err);
+        json_decref(vars);
+        free(after);
+        after = NULL;
+        if (r < 0 || !g.data) {
+            if (r == 0)
+                snprintf(why, whylen, "%s", g.error);
+            pb_shopify_gql_release(&g);
+            json_decref(nodes);
+            return NULL;
+        }
+        json_t *c = json_object_get(json_object_get(g.data, root), field);
+        json_array_extend(nodes, json_object_get(c, "nodes"));
+        pi = json_object_get(c, "pageInfo");
+        if (json_is_true(json_object_get(pi, "hasNextPage")) &&
+            json_string_value(json_object_get(pi, "endCursor")))
+            after = strdup(json_string_value(json_object_get(pi, "endCursor")));
+        pb_shopify_gql_release(&g);
+    }
+    return nodes;
+}
+
+static int
+read_failed(struct pb_upload *u, const char *what, const char *why, struct pb_error *err)
+{
+    int code = u->res->auth_failed ? PB_ENOPERM
+               : u->res->temp_failed || u->res->unreachable ? PB_ETEMP : PB_EPROTO;
+    return pb_error_set(err, code, "%s: cannot read %s: %s", u->store->name, what, why);
 }
 
 static void
@@ -172,19 +229,33 @@ one_order(struct pb_upload *u, struct pb_dl *dl, json_t *o, struct pb_error *err
             pb_dl_set_json(dl, PB_ORDERS_TENDER_01_AMOUNT + nt, amount(json_object_get(t, "amountSet")));
             nt++;
         }
-        json_t *lines = json_object_get(o, "lineItems"), *li;
-        if (json_array_size(json_object_get(lines, "nodes")) >= LINES_PER_ORDER)
-            pb_dl_bad(dl, "line_id", "the order has more lines than one request reads");
-        json_array_foreach(json_object_get(lines, "nodes"), i, li) {
+        char why2[300] = "";
+        json_t *lines = all_nodes(u, json_object_get(o, "lineItems"), MORE_LINES, id, "order",
+                                  "lineItems", why2, sizeof(why2), err), *li;
+        if (!lines) {
+            pb_dl_end(dl, err);
+            return why2[0] ? read_failed(u, "an order's lines", why2, err) : -1;
+        }
+        json_array_foreach(lines, i, li) {
+            int64_t disc = 0;
+            size_t d;
+            json_t *da;
+            json_array_foreach(json_object_get(li, "discountAllocations"), d, da) {
+                const char *a = json_string_value(amount(json_object_get(da, "allocatedAmountSet")));
+                if (a && pb_money_parse(a, strlen(a), &c, &why) == 0)
+                    disc += c;
+            }
             pb_dl_line(dl);
             pb_dl_set_json(dl, PB_ORDERS_LINE_ID, json_object_get(li, "id"));
             pb_dl_set_json(dl, PB_ORDERS_LINE_SKU, json_object_get(li, "sku"));
             pb_dl_set_json(dl, PB_ORDERS_LINE_TITLE, json_object_get(li, "title"));
             pb_dl_set_json(dl, PB_ORDERS_LINE_QTY, json_object_get(li, "quantity"));
             pb_dl_set_json(dl, PB_ORDERS_LINE_PRICE, amount(json_object_get(li, "originalUnitPriceSet")));
-            pb_dl_set_json(dl, PB_ORDERS_LINE_DISCOUNT, amount(json_object_get(li, "totalDiscountSet")));
+            if (disc)
+                set_cents(dl, PB_ORDERS_LINE_DISCOUNT, disc);
             set_cents(dl, PB_ORDERS_LINE_TAX, tax_sum(json_object_get(li, "taxLines")));
         }
+        json_decref(lines);
         if (pb_dl_end(dl, err) < 0)
             return -1;
     }
@@ -219,8 +290,14 @@ one_order(struct pb_upload *u, struct pb_dl *dl, json_t *o, struct pb_error *err
             pb_dl_set_json(dl, PB_RETURNS_TENDER_01_AMOUNT + nt, amount(json_object_get(t, "amountSet")));
             nt++;
         }
-        json_t *rl;
-        json_array_foreach(json_object_get(json_object_get(rf, "refundLineItems"), "nodes"), k, rl) {
+        char why3[300] = "";
+        json_t *rls = all_nodes(u, json_object_get(rf, "refundLineItems"), MORE_REFUND_LINES, rid,
+                                "refund", "refundLineItems", why3, sizeof(why3), err), *rl;
+        if (!rls) {
+            pb_dl_end(dl, err);
+            return why3[0] ? read_failed(u, "a refund's lines", why3, err) : -1;
+        }
+        json_array_foreach(rls, k, rl) {
             json_t *li = json_object_get(rl, "lineItem");
             const char *rt = json_string_value(json_object_get(rl, "restockType"));
             pb_dl_line(dl);
@@ -232,6 +309,7 @@ one_order(struct pb_upload *u, struct pb_dl *dl, json_t *o, struct pb_error *err
             pb_dl_set_json(dl, PB_RETURNS_LINE_TAX, amount(json_object_get(rl, "totalTaxSet")));
             pb_dl_set(dl, PB_RETURNS_RESTOCK, rt && strcmp(rt, "NO_RESTOCK") ? "true" : "false");
         }
+        json_decref(rls);
         if (pb_dl_end(dl, err) < 0)
             return -1;
     }
@@ -278,9 +356,7 @@ pb_shopify_download(struct pb_upload *u, struct pb_dl *dl, struct pb_error *err)
             return -1;
         if (!g.data) {
             /* never a partial window: the cursor stays where it was */
-            int code = u->res->auth_failed ? PB_ENOPERM
-                       : u->res->temp_failed || u->res->unreachable ? PB_ETEMP : PB_EPROTO;
-            pb_error_set(err, code, "%s: cannot read orders: %s", u->store->name, g.error);
+            read_failed(u, "orders", g.error, err);
             pb_shopify_gql_release(&g);
             return -1;
         }
