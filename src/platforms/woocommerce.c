@@ -758,6 +758,7 @@ woo_lookup(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_er
             /* Sent anyway: the store refuses the SKU with its own error, which goes to
              * the results; replay sends it again once the store is fixed. */
             pb_log(PB_LOG_WARN, "%s: '%s': %s", u->store->name, p->key, reason);
+            snprintf(p->reason, sizeof(p->reason), "%s", reason);
         }
     }
     rc = 0;
@@ -1580,11 +1581,9 @@ push(struct pb_upload *u, struct pb_up_product **list, int n, const char *op, in
                     qty = 0;
                 if (own_product(v)) {
                     if (fields) {
-                        json_object_update(o, json_pack("{s:s, s:o}", "name",
-                                                        val(&p->v[0], PB_PRODUCTS_TITLE),
-                                                        "description",
-                                                        html_of(val(&p->v[0],
-                                                                    PB_PRODUCTS_DESCRIPTION))));
+                        json_t *pf = product_fields(p);
+                        json_object_update(o, pf);
+                        json_decref(pf);
                         json_object_set_new(o, "sku", json_string(v->sku));
                     }
                     struct breq *b = batch_for(&prod, purl);
