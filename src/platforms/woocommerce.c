@@ -153,6 +153,8 @@ woo_check(void *user, const struct pb_http_req *rq, const struct pb_http_resp *r
         return PB_HTTP_FAIL; /* a create: looked up before it is sent again */
     if (w && w->oauth && spent_nonce(rs))
         return PB_HTTP_FAIL; /* send() signs it again */
+    if (rs->status == 0 && rs->curl_code == CURLE_COULDNT_CONNECT && rs->attempts >= 3)
+        return PB_HTTP_FAIL; /* nothing listens: exit 75 soon, the next run tries again */
     if (rs->status == 429 && rs->retry_after < 0)
         *wait = 2.0; /* a host that throttles without saying how long */
     if (rs->status == 0 || rs->status == 408 || rs->status == 429 || rs->status == 500 ||
