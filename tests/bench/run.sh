@@ -68,3 +68,4 @@ rm -rf $B/out $B/cat
 echo
 echo "== upload to Shopify (emulator, standard throttle in real time)"
 bash tests/bench/shopify.sh
+bash tests/bench/woocommerce.sh
