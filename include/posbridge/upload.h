@@ -69,6 +69,9 @@ struct pb_dl;
 struct pb_connector {
     const char *platform;
     int concurrency;          /* requests in flight unless the store says (0: 1) */
+    int one_quantity;         /* the store keeps one stock number per variant, no locations:
+                                 pb_upload_qty gives {"stock": inventory_qty} whatever the
+                                 quantity policy (per_store: the sum of the mapped stores) */
     /* Before any request: check the credentials (u->cred), choose the auth, set the
      * limiter, add derived secrets to u->redact.  NULL: a token is required. */
     int (*prepare)(struct pb_upload *u, struct pb_error *err);
@@ -165,5 +168,6 @@ int pb_upload_add_secret(struct pb_upload *u, const char *s);
 
 extern const struct pb_connector pb_connector_shopify;
 extern const struct pb_connector pb_connector_magento;
+extern const struct pb_connector pb_connector_woocommerce;
 
 #endif

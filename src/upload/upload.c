@@ -26,6 +26,7 @@ connector_for(enum pb_platform_id p)
     switch (p) {
     case PB_SHOPIFY: return &pb_connector_shopify;
     case PB_MAGENTO: return &pb_connector_magento;
+    case PB_WOOCOMMERCE: return &pb_connector_woocommerce;
     default: return NULL;
     }
 }
@@ -134,7 +135,11 @@ pb_upload_qty(struct pb_upload *u, struct pb_up_variant *v)
         return v->qty;
     json_t *q = json_object();
     const struct pb_store_cfg *s = u->store;
-    if (s->pricing.qty == PB_QTY_PER_STORE) {
+    if (u->conn && u->conn->one_quantity) {
+        int64_t x;
+        if (pb_rec_int(&v->row, PB_PRODUCTS_INVENTORY_QTY, &x) == 0)
+            json_object_set_new(q, "stock", json_integer((json_int_t)x));
+    } else if (s->pricing.qty == PB_QTY_PER_STORE) {
         for (int n = 1; n <= PB_QBPOS_STORES; n++) {
             int64_t x;
             if (!s->location[n] || pb_rec_int(&v->row, PB_PRODUCTS_LOCATION_QTY_01 + n - 1, &x))

@@ -69,3 +69,4 @@ echo
 echo "== upload to Shopify (emulator, standard throttle in real time)"
 bash tests/bench/shopify.sh
 bash tests/bench/magento.sh
+bash tests/bench/woocommerce.sh
