@@ -47,17 +47,17 @@ check "an unchanged night sends no product request" eq \
     "$(emu "$PORT" /__emulator/requests | py 'sum(1 for r in s["requests"] if "orders" not in r.get("body",""))')" 0
 
 # 3. A second run while one holds the lock: refused at once with 75.
-flock "$E2E/home/lock" sleep 5 &
-LOCKER=$!
-sleep 0.3
+exec 9> "$E2E/home/lock.held"
+exec 8< "$E2E/home/lock"
+flock -x 8                      # this shell holds the lock now
 t0=$(date +%s)
-$PB -c "$CFG" run > /dev/null 2> "$E2E/run3.err"
+$PB -c "$CFG" run > /dev/null 2> "$E2E/run3.err" 8<&- 9>&-
 rc=$?
 t1=$(date +%s)
+exec 8<&- 9>&-
 check "a concurrent run exits 75" eq "$rc" 75
 check "a concurrent run does not wait" test $((t1 - t0)) -lt 3
 check "a concurrent run says why" grep -q "another run holds" "$E2E/run3.err"
-kill $LOCKER 2>/dev/null; wait $LOCKER 2>/dev/null
 
 # 4. A run killed in the middle leaves its pid in the lock; the next one takes over.
 echo "pid 424242, started 2026-11-27T02:00:00Z" > "$E2E/home/lock"
@@ -85,3 +85,51 @@ $PB -c "$CFG" --json run --stores shop --dry-run > "$E2E/run6" 2>/dev/null
 check "--stores leaves the other store out" eq "$(py 'sorted({l["store"] for l in s["stages"] if l["store"]})' < "$E2E/run6")" "['shop']"
 check "--dry-run makes no request" eq "$(emu "$PORT" /__emulator/requests | py 'len(s["requests"])')" 0
 check "the token is in no log" eq "$(grep -rl "$TOKEN" "$E2E/home" "$E2E"/run* 2>/dev/null | wc -l | tr -d ' ')" 0
+
+# 7. The whole loop: a web order goes to QBPOS through the outbox, QBPOS's answer comes back
+#    through the inbox, and the stock it moved goes out to the store the next night.
+Q="python3 $ROOT/tests/emulators/qbpos/qbpos.py"
+S=$E2E/qbpos.json
+echo '{"company": {"taxRates": {"Tax": "8.25", "Non": "0"}}}' > "$E2E/seed.json"
+$Q seed --state "$S" --json "$E2E/seed.json" \
+    --samples samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml >/dev/null
+printf 'field,from,to\ntender,*,CreditCard:Visa\n' > "$E2E/tenders.csv"
+write_config "maps = $E2E/tenders.csv
+quantity = per_store
+locations = 1:gid://shopify/Location/1, 2:gid://shopify/Location/2"
+sed -i "s|^\[transform\]|[qbpos]\ntax_rates = Tax:8.25, Non:0\n[transform]|" "$E2E/posbridge.ini"
+$PB -c "$CFG" run > /dev/null 2>&1   # per-store quantities out first
+python3 - "$PORT" <<'PY'
+import json, sys, urllib.request
+o = {"name": "#2001", "createdAt": "2026-11-27T01:00:00Z", "status": "shipped",
+     "customer": {"email": "bo@example.com", "firstName": "Bo", "lastName": "Park"},
+     "gateway": "shopify_payments",
+     "lines": [{"sku": "2238-Aqua", "quantity": 1, "price": "34.99", "tax": "2.89"}]}
+r = urllib.request.Request("http://127.0.0.1:%s/__emulator/seed" % sys.argv[1],
+                           data=json.dumps({"orders": [o]}).encode(),
+                           headers={"Content-Type": "application/json"})
+urllib.request.urlopen(r).read()
+PY
+AQUA=5271517108806162881
+qty() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["items"][sys.argv[2]]["OnHandStore01"])' "$S" $AQUA; }
+before=$(qty)
+$PB -c "$CFG" --json run > "$E2E/run7" 2>/dev/null
+check "the night's orders go to the outbox" eq "$(ls "$E2E/outbox" | grep -c 'sales-shop.xml$')" 1
+DOC=$(ls "$E2E/outbox"/*sales-shop.xml)
+$Q process --state "$S" < "$DOC" > "$E2E/inbox/$(basename "$DOC")" 2>/dev/null
+check "QBPOS sold the tub" eq "$(python3 -c "print('%.2f' % (float('$before') - float('$(qty)')))")" "1.00"
+# QBPOS's items as they are now, for the next night's export
+printf '<?xml version="1.0"?>\n<?qbposxml version="3.0"?>\n<QBPOSXML><QBPOSXMLMsgsRq onError="stopOnError"><ItemInventoryQueryRq requestID="1"/></QBPOSXMLMsgsRq></QBPOSXML>\n' > "$E2E/q.xml"
+rm -f "$E2E/source"/*
+$Q process --state "$S" < "$E2E/q.xml" > "$E2E/source/items-now.xml" 2>/dev/null
+emu "$PORT" /__emulator/requests -X DELETE > /dev/null
+$PB -c "$CFG" --json run > "$E2E/run8" 2>/dev/null
+check "the next night ingests QBPOS's answer" eq \
+    "$(py '[l["text"].split(": ")[1][:11] for l in s["stages"] if l["stage"]=="ingest"][0]' < "$E2E/run8")" "1 receipts "
+check "the answer is filed under done/" test -s "$E2E/inbox/done/$(basename "$DOC")"
+check "the new quantity goes out as one inventory change" eq \
+    "$(py '[l["text"][:40] for l in s["stages"] if l["stage"]=="upload"][0]' < "$E2E/run8")" "0 created, 0 updated, 1 inventory, 11 unc"
+check "the store now has the quantity QBPOS has" eq \
+    "$(emu "$PORT" /__emulator/state | py '[l["on_hand"] for l in s["inventoryLevels"] if l["sku"]=="2238-Aqua" and l["locationId"].endswith("/1")][0]')" \
+    "$(qty | cut -d. -f1)"
+check "nothing is sent to QBPOS twice" eq "$(ls "$E2E/outbox" | wc -l | tr -d ' ')" 1
