@@ -19,6 +19,8 @@ struct pb_rest_req {
     const char *label;      /* for logs and the engine's check */
     int once;               /* a create not safe to repeat blindly (see pb_http_req) */
     double cost;            /* limiter points (0: 1) */
+    size_t dump_flags;      /* more json_dumps flags for the body, e.g. JSON_REAL_PRECISION(15)
+                               so that 24.99 goes out as 24.99 (0: JSON_COMPACT alone) */
 };
 
 struct pb_rest {

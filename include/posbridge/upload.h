@@ -152,5 +152,6 @@ int pb_upload_remember(struct pb_upload *u, struct pb_up_product *p, struct pb_u
 int pb_upload_add_secret(struct pb_upload *u, const char *s);
 
 extern const struct pb_connector pb_connector_shopify;
+extern const struct pb_connector pb_connector_bigcommerce;
 
 #endif

@@ -167,7 +167,7 @@ pb_rest_run(struct pb_upload *u, const struct pb_rest_req *rq, struct pb_rest *r
     for (size_t i = 0; i < n; i++) {
         memset(&r[i], 0, sizeof(r[i]));
         pb_http_resp_init(&hs[i]);
-        if (rq[i].body && !(bodies[i] = json_dumps(rq[i].body, JSON_COMPACT))) {
+        if (rq[i].body && !(bodies[i] = json_dumps(rq[i].body, JSON_COMPACT | rq[i].dump_flags))) {
             pb_error_set(err, PB_EOS, "out of memory");
             goto out;
         }

@@ -25,6 +25,7 @@ connector_for(enum pb_platform_id p)
 {
     switch (p) {
     case PB_SHOPIFY: return &pb_connector_shopify;
+    case PB_BIGCOMMERCE: return &pb_connector_bigcommerce;
     default: return NULL;
     }
 }
