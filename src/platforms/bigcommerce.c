@@ -283,8 +283,8 @@ bc_prepare(struct pb_upload *u, struct pb_error *err)
                                 "[store %s]: location '%s' is not a BigCommerce location id",
                                 s->name, l);
     }
-    /* Standard and Plus plans: 150 requests per 30 s, until the store says otherwise. */
-    pb_limiter_init(&u->limiter, 150, 5);
+    /* The quota is read from every answer (bc_check); nothing is metered before. */
+    pb_limiter_init(&u->limiter, 150, 0);
     return 0;
 }
 
@@ -303,16 +303,20 @@ outcome_unknown(const struct pb_http_resp *rs)
     return rs->status >= 500 || (rs->status == 0 && rs->curl_code != CURLE_COULDNT_CONNECT);
 }
 
+/*
+ * BigCommerce's quota is a fixed window (so many requests, refreshed every 30 s), not a
+ * leaky bucket: the requests left may all go at once, and then nothing until the window
+ * resets.  So the limiter does not meter (rate 0); when an answer says no more than the
+ * requests that may be in flight are left, everyone waits for the reset.
+ */
 static enum pb_http_verdict
 bc_check(void *user, const struct pb_http_req *rq, const struct pb_http_resp *rs, double *wait)
 {
     struct pb_upload *u = user;
-    if (rs->rl_quota > 0 && rs->rl_window_ms > 0 && rs->rl_left >= 0) {
-        pb_limiter_update(&u->limiter, (double)rs->rl_left, (double)rs->rl_quota,
-                          (double)rs->rl_quota * 1000.0 / (double)rs->rl_window_ms);
-        if (rs->rl_left == 0 && rs->rl_reset_ms > 0)
-            pb_limiter_pause(&u->limiter, (double)rs->rl_reset_ms / 1000.0);
-    }
+    long inflight = u->store->concurrency ? u->store->concurrency
+                                          : pb_connector_bigcommerce.concurrency;
+    if (rs->rl_left >= 0 && rs->rl_reset_ms > 0 && rs->rl_left < inflight)
+        pb_limiter_pause(&u->limiter, (double)rs->rl_reset_ms / 1000.0);
     if (rq->once && outcome_unknown(rs))
         return PB_HTTP_FAIL; /* the caller looks it up instead */
     if (rs->status == 429) {
@@ -1061,6 +1065,26 @@ bc_create(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_err
 
 /* ---- update ---- */
 
+/* Whether what a variant carries itself (not its product) differs from what was sent:
+ * a row hash also changes with the product's title or description. */
+static int
+variant_differs(const struct pb_up_variant *v)
+{
+    static const int fields[] = {PB_PRODUCTS_PRICE, PB_PRODUCTS_COMPARE_AT_PRICE,
+                                 PB_PRODUCTS_COST, PB_PRODUCTS_BARCODE, PB_PRODUCTS_WEIGHT};
+    json_t *row = json_object_get(v->state, "row");
+    if (!row)
+        return 1;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const char *now = val(v, fields[i]);
+        const char *was = json_string_value(
+            json_object_get(row, v->row.schema->fields[fields[i]].name));
+        if ((now == NULL) != (was == NULL) || (now && strcmp(now, was)))
+            return 1;
+    }
+    return 0;
+}
+
 struct elem {
     struct pb_up_product *p;
     json_t *body;
@@ -1322,7 +1346,7 @@ bc_update(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_err
             }
             for (int k = 0; opts && k < p->n; k++) {
                 struct pb_up_variant *v = &p->v[k];
-                if (v->is_new || !v->fields_changed)
+                if (v->is_new || !v->fields_changed || !variant_differs(v))
                     continue;
                 const char *vid = json_string_value(json_object_get(v->state, "variant_id"));
                 json_t *o = json_pack("{s:I}", "id", (json_int_t)strtoll(vid ? vid : "0", NULL, 10));
