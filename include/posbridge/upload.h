@@ -167,6 +167,7 @@ void pb_session_close(struct pb_upload *u);
 int pb_upload_add_secret(struct pb_upload *u, const char *s);
 
 extern const struct pb_connector pb_connector_shopify;
+extern const struct pb_connector pb_connector_bigcommerce;
 extern const struct pb_connector pb_connector_magento;
 extern const struct pb_connector pb_connector_woocommerce;
 

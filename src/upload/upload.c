@@ -25,6 +25,7 @@ connector_for(enum pb_platform_id p)
 {
     switch (p) {
     case PB_SHOPIFY: return &pb_connector_shopify;
+    case PB_BIGCOMMERCE: return &pb_connector_bigcommerce;
     case PB_MAGENTO: return &pb_connector_magento;
     case PB_WOOCOMMERCE: return &pb_connector_woocommerce;
     default: return NULL;

@@ -68,5 +68,9 @@ rm -rf $B/out $B/cat
 echo
 echo "== upload to Shopify (emulator, standard throttle in real time)"
 bash tests/bench/shopify.sh
+
+echo
+echo "== upload to BigCommerce (emulator, Standard quota, clock x10)"
+bash tests/bench/bigcommerce.sh
 bash tests/bench/magento.sh
 bash tests/bench/woocommerce.sh

@@ -94,6 +94,7 @@ class Store:
         self.seq = {"product": 0, "variant": 0, "option": 0, "option_value": 0, "sku_id": 0, "location": 0}
         self.products = {}
         self.variants = {}
+        self._reindex()
         self.options = {}
         self.option_values = {}
         self.locations = {}
@@ -132,6 +133,36 @@ class Store:
         self.locations[lid] = loc
         return loc
 
+    # ------------------------------------------------------------ indexes
+    # Lookups by folded SKU and by product, so a store of 10,000 products answers
+    # as fast as a small one. Entries are added where a SKU or a variant is set and
+    # checked against the live records when read, so a stale one is harmless.
+    def _reindex(self):
+        self._by_sku = {}
+        self._by_product = {}
+        for p in getattr(self, "products", {}).values():
+            self._index_sku("p", p)
+        for v in getattr(self, "variants", {}).values():
+            self._index_variant(v)
+
+    def _index_sku(self, kind, obj):
+        f = _fold(obj.get("sku"))
+        if f:
+            self._by_sku.setdefault(f, set()).add((kind, obj["id"]))
+
+    def _index_variant(self, v):
+        self._by_product.setdefault(v["product_id"], set()).add(v["id"])
+        self._index_sku("v", v)
+
+    def _sku_candidates(self, f):
+        """-> (variants, products) whose SKU folds to f, in id order."""
+        vs, ps = [], []
+        for kind, i in sorted(self._by_sku.get(f, ())):
+            obj = (self.variants if kind == "v" else self.products).get(i)
+            if obj is not None and _fold(obj["sku"]) == f:
+                (vs if kind == "v" else ps).append(obj)
+        return vs, ps
+
     # ------------------------------------------------------------ SKU index
     def sku_owner(self, sku):
         """-> ("product", p) for a product SKU, ("variant", v) for a variant
@@ -139,12 +170,11 @@ class Store:
         f = _fold(sku)
         if not f:
             return None
-        for v in self.variants.values():
-            if _fold(v["sku"]) == f:
-                return ("variant", v)
-        for p in self.products.values():
-            if _fold(p["sku"]) == f:
-                return ("product", p)
+        vs, ps = self._sku_candidates(f)
+        if vs:
+            return ("variant", vs[0])
+        if ps:
+            return ("product", ps[0])
         return None
 
     def sku_taken(self, sku, product_id=None, variant_id=None):
@@ -153,13 +183,14 @@ class Store:
         f = _fold(sku)
         if not f:
             return False
-        for v in self.variants.values():
-            if _fold(v["sku"]) == f and v["id"] != variant_id:
+        vs, ps = self._sku_candidates(f)
+        for v in vs:
+            if v["id"] != variant_id:
                 if v["_base"] and v["product_id"] == product_id:
                     continue
                 return True
-        for p in self.products.values():
-            if _fold(p["sku"]) == f and p["id"] != product_id:
+        for p in ps:
+            if p["id"] != product_id:
                 base = p["_base_variant"]
                 if base is not None and base == variant_id:
                     continue
@@ -234,6 +265,7 @@ class Store:
         if not p.get("custom_url"):
             p["custom_url"] = {"url": "/%s/" % slugify(name), "is_customized": False}
         self.products[pid] = p
+        self._index_sku("p", p)
         if variants_in:
             for v in variants_in:
                 self._add_variant(p, v, v.get("option_values") or [])
@@ -252,10 +284,13 @@ class Store:
             v = dict(copy.deepcopy(VARIANT_DEFAULTS), id=vid, product_id=p["id"], sku=p["sku"], sku_id=None,
                      _base=True, _option_values=[])
             self.variants[vid] = v
+            self._index_variant(v)
             p["_base_variant"] = vid
 
     def product_variant_ids(self, p):
-        return sorted(vid for vid, v in self.variants.items() if v["product_id"] == p["id"] and not v["_base"])
+        return sorted(vid for vid in self._by_product.get(p["id"], ())
+                      if vid in self.variants and self.variants[vid]["product_id"] == p["id"]
+                      and not self.variants[vid]["_base"])
 
     def variant_ids_all(self, p):
         ids = self.product_variant_ids(p)
@@ -291,8 +326,11 @@ class Store:
         for k, v in body.items():
             if k in PRODUCT_DEFAULTS:
                 p[k] = copy.deepcopy(v)
+        if "sku" in body:
+            self._index_sku("p", p)
         if "sku" in body and p["_base_variant"] is not None:
             self.variants[p["_base_variant"]]["sku"] = body["sku"]
+            self._index_sku("v", self.variants[p["_base_variant"]])
         if "inventory_level" in body:
             self.catalog_inventory_write(p, None, body["inventory_level"])
         p["date_modified"] = self.now_iso()
@@ -427,6 +465,7 @@ class Store:
             if k in VARIANT_DEFAULTS:
                 v[k] = copy.deepcopy(val)
         self.variants[vid] = v
+        self._index_variant(v)
         return v
 
     def update_variant(self, v, body):
@@ -443,8 +482,10 @@ class Store:
                 v[k] = copy.deepcopy(val)
         if "sku" in body:
             v["sku"] = body["sku"]
+            self._index_sku("v", v)
             if v["_base"]:
                 p["sku"] = body["sku"]
+                self._index_sku("p", p)
         if "inventory_level" in body:
             self.catalog_inventory_write(p, v, body["inventory_level"])
         p["date_modified"] = self.now_iso()
@@ -466,13 +507,16 @@ class Store:
     def product_inventory_level(self, p):
         self.apply_due()
         if p["inventory_tracking"] == "product" or p["_base_variant"] is not None:
-            key = self.product_key(p)
-            return sum(q for (k, _), q in self.stock.items() if k == key)
+            return self._stock_sum(self.product_key(p))
         return sum(self.variant_inventory_level(self.variants[vid]) for vid in self.product_variant_ids(p))
 
     def variant_inventory_level(self, v):
         self.apply_due()
-        return sum(q for (k, _), q in self.stock.items() if k == ("v", v["id"]))
+        return self._stock_sum(("v", v["id"]))
+
+    def _stock_sum(self, key):
+        # stock is keyed (item, location): one look per location
+        return sum(self.stock.get((key, lid), 0) for lid in self.locations)
 
     def product_key(self, p):
         """Stock of a product as a whole: its base variant's item when it has
@@ -747,6 +791,7 @@ class Store:
         self.seq.update(d.get("seq") or {})
         self.products = {p["id"]: p for p in d.get("products", [])}
         self.variants = {v["id"]: v for v in d.get("variants", [])}
+        self._reindex()
         self.options = {o["id"]: o for o in d.get("options", [])}
         self.option_values = {v["id"]: v for v in d.get("option_values", [])}
         self.locations = {l["id"]: l for l in d.get("locations", [])}

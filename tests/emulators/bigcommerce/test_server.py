@@ -250,6 +250,20 @@ class BigCommerceTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual([v["sku"] for v in body["data"]], ["NEW-1", "TEE-S-RED"])
 
+    def test_sku_index_follows_renames_and_deletes(self):
+        # SKUs are looked up through an index: a renamed or deleted SKU is free again,
+        # the new one is taken, in any case.
+        pid = self.c.api("POST", "/catalog/products", simple("Mug", "MUG-1"))[2]["data"]["id"]
+        base = self.c.api("GET", "/catalog/products/%d" % pid)[2]["data"]["base_variant_id"]
+        status, _, body = self.c.api("PUT", "/catalog/variants", [{"id": base, "sku": "MUG-2"}])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.c.api("POST", "/catalog/products", simple("Other", "mug-2"))[0], 409)
+        self.assertEqual(self.c.api("POST", "/catalog/products", simple("Other", "mug-1"))[0], 200)
+        self.assertEqual(self.c.api("GET", "/catalog/variants?sku=MUG-2")[2]["data"][0]["id"], base)
+        self.assertEqual(self.c.api("DELETE", "/catalog/products/%d" % pid)[0], 204)
+        self.assertEqual(self.c.api("GET", "/catalog/variants?sku:in=MUG-2")[2]["data"], [])
+        self.assertEqual(self.c.api("POST", "/catalog/products", simple("Mug", "MUG-2"))[0], 200)
+
     # ------------------------------------------------------------ validation
     def test_spec_invalid_bodies_are_rejected_with_422(self):
         status, _, body = self.c.api("POST", "/catalog/products", {"name": "X", "type": "physical", "weight": 1,
