@@ -19,9 +19,9 @@ struct pb_rest_req {
     const char *label;      /* for logs and the engine's check */
     int once;               /* a create not safe to repeat blindly (see pb_http_req) */
     double cost;            /* limiter points (0: 1) */
-    size_t dump_flags;      /* more json_dumps flags for the body (bodies always go out with
-                               JSON_REAL_PRECISION(15), so 24.99 prints as 24.99) */
 };
+/* Bodies go out with JSON_REAL_PRECISION(15): a price held as the nearest double prints
+ * back as the decimal it came from (24.99, not 24.989999999999998). */
 
 struct pb_rest {
     long http;              /* 0: no answer */

@@ -355,7 +355,7 @@ get_pages(struct pb_upload *u, char **urls, size_t n, const char *label, json_t 
     if (!rq || !rs)
         goto oom;
     for (size_t i = 0; i < n; i++)
-        rq[i] = (struct pb_rest_req){"GET", urls[i], NULL, label, 0, 1, 0};
+        rq[i] = (struct pb_rest_req){"GET", urls[i], NULL, label, 0, 1};
     if (pb_rest_run(u, rq, rs, n, err) < 0)
         goto out;
     rc = 0;
@@ -777,7 +777,7 @@ adjust_one(struct pb_upload *u, const struct qitem *it, size_t at, size_t end, l
         free(url);
         return pb_error_set(err, PB_EOS, "out of memory");
     }
-    struct pb_rest_req rq = {"PUT", url, body, "inventory adjustment", 0, 1, PB_BC_DUMP};
+    struct pb_rest_req rq = {"PUT", url, body, "inventory adjustment", 0, 1};
     struct pb_rest r;
     int rc = pb_rest_one(u, &rq, &r, err);
     json_decref(body);
@@ -980,7 +980,7 @@ bc_create(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_err
                 goto done;
             labels[i] = pb_buf_detach(&l, NULL);
             slot[nr] = i;
-            rq[nr++] = (struct pb_rest_req){"POST", url, bodies[i], labels[i], 1, 1, PB_BC_DUMP};
+            rq[nr++] = (struct pb_rest_req){"POST", url, bodies[i], labels[i], 1, 1};
         }
         if (pb_journal_sync(&u->journal, err) < 0 || pb_rest_run(u, rq, rs, (size_t)nr, err) < 0)
             goto done;
@@ -1164,7 +1164,7 @@ send_batches(struct pb_upload *u, const char *path, const struct elist *l, size_
         from[k] = k * per;
         to[k] = from[k] + per < l->n ? from[k] + per : l->n;
         bodies[k] = batch_of(l, from[k], to[k]);
-        rq[k] = (struct pb_rest_req){"PUT", url, bodies[k], label, 0, 1, PB_BC_DUMP};
+        rq[k] = (struct pb_rest_req){"PUT", url, bodies[k], label, 0, 1};
     }
     nr = nreq;
     if (pb_rest_run(u, rq, rs, nr, err) < 0)
@@ -1196,7 +1196,7 @@ send_batches(struct pb_upload *u, const char *path, const struct elist *l, size_
             sf[ns] = i;
             st[ns] = e;
             sb[ns] = batch_of(l, i, e);
-            sq[ns] = (struct pb_rest_req){"PUT", url, sb[ns], label, 0, 1, PB_BC_DUMP};
+            sq[ns] = (struct pb_rest_req){"PUT", url, sb[ns], label, 0, 1};
             ns++;
             i = e;
         }
@@ -1269,8 +1269,7 @@ create_variants(struct pb_upload *u, struct pb_up_product **list, int n, struct 
             }
             vs[m] = v;
             ps[m] = p;
-            rq[m] = (struct pb_rest_req){"POST", urls[m], bodies[m], "createProductVariant", 1, 1,
-                                         PB_BC_DUMP};
+            rq[m] = (struct pb_rest_req){"POST", urls[m], bodies[m], "createProductVariant", 1, 1};
             m++;
         }
     }

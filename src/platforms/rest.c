@@ -170,7 +170,7 @@ pb_rest_run(struct pb_upload *u, const struct pb_rest_req *rq, struct pb_rest *r
         /* 15 significant digits: a decimal such as a price, held as the nearest double,
          * prints back as the same decimal ("24.99", not "24.989999999999998") */
         if (rq[i].body &&
-            !(bodies[i] = json_dumps(rq[i].body, JSON_COMPACT | JSON_REAL_PRECISION(15) | rq[i].dump_flags))) {
+            !(bodies[i] = json_dumps(rq[i].body, JSON_COMPACT | JSON_REAL_PRECISION(15)))) {
             pb_error_set(err, PB_EOS, "out of memory");
             goto out;
         }
