@@ -31,6 +31,9 @@ struct pb_state {
 
 /* Load (a missing file is an empty state). */
 int pb_state_load(struct pb_state *st, const char *path, struct pb_error *err);
+/* The row last sent of an entry (borrowed; NULL when unknown), read from the file only
+ * when first asked for.  Always use this, never json_object_get(entry, "row"). */
+json_t *pb_state_row(json_t *entry);
 /* The entry for a SKU (borrowed; NULL when unknown). */
 json_t *pb_state_get(const struct pb_state *st, const char *sku);
 /* The entry for a SKU, created empty if missing (borrowed). */

@@ -24,6 +24,42 @@ dir_of(const char *path)
 
 /* ---- catalog state ---- */
 
+/*
+ * Where `,"row":{...}` is in a line as pb_state_save writes it: [*a, *b).  0 when it is not
+ * there in that form (a hand-made line is then parsed whole).
+ */
+static int
+row_span(const char *s, size_t n, size_t *a, size_t *b)
+{
+    static const char key[] = ",\"row\":{";
+    const char *p = NULL;
+    for (const char *q = s; !p && (q = memchr(q, ',', n - (size_t)(q - s))); q++)
+        if ((size_t)(q - s) + sizeof(key) - 1 <= n && !memcmp(q, key, sizeof(key) - 1))
+            p = q;
+    if (!p)
+        return 0;
+    size_t i = (size_t)(p - s) + sizeof(key) - 2; /* at the { */
+    int depth = 0, str = 0;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                str = 0;
+        } else if (c == '"') {
+            str = 1;
+        } else if (c == '{') {
+            depth++;
+        } else if (c == '}' && --depth == 0) {
+            *a = (size_t)(p - s);
+            *b = i + 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int
 pb_state_load(struct pb_state *st, const char *path, struct pb_error *err)
 {
@@ -45,7 +81,21 @@ pb_state_load(struct pb_state *st, const char *path, struct pb_error *err)
     while ((n = getline(&line, &cap, fp)) > 0) {
         lineno++;
         json_error_t je;
-        json_t *e = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &je);
+        size_t a, b;
+        json_t *e;
+        if (row_span(line, (size_t)n, &a, &b)) {
+            /* the row last sent is read only when it is needed (pb_state_row): most runs
+             * compare hashes and never look at it */
+            json_t *raw = json_stringn(line + a + 7, b - a - 7);
+            memmove(line + a, line + b, (size_t)n - b);
+            e = json_loadb(line, (size_t)n - (b - a), JSON_REJECT_DUPLICATES, &je);
+            if (e && raw && !json_object_get(e, "row"))
+                json_object_set_new(e, "row", raw);
+            else
+                json_decref(raw);
+        } else {
+            e = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &je);
+        }
         const char *sku = e ? json_string_value(json_object_get(e, "sku")) : NULL;
         if (!sku) {
             pb_log(PB_LOG_WARN, "%s:%ld: unreadable line ignored", path, lineno);
@@ -57,6 +107,23 @@ pb_state_load(struct pb_state *st, const char *path, struct pb_error *err)
     free(line);
     fclose(fp);
     return 0;
+}
+
+json_t *
+pb_state_row(json_t *entry)
+{
+    json_t *r = json_object_get(entry, "row");
+    if (!json_is_string(r))
+        return r;
+    json_t *o = json_loadb(json_string_value(r), json_string_length(r), JSON_REJECT_DUPLICATES,
+                           NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        json_object_del(entry, "row");
+        return NULL;
+    }
+    json_object_set_new(entry, "row", o);
+    return o;
 }
 
 json_t *
@@ -91,6 +158,35 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* One line of the file; a row never read goes back as it came. */
+static char *
+entry_text(json_t *e)
+{
+    json_t *r = json_object_get(e, "row");
+    if (!json_is_string(r))
+        return json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+    json_incref(r);
+    json_object_del(e, "row");
+    char *text = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+    json_object_set_new(e, "row", r);
+    const char *at = text ? strstr(text, ",\"sku\":") : NULL;
+    if (!at) {
+        free(text);
+        return pb_state_row(e) ? json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    }
+    struct pb_buf b = PB_BUF_INIT;
+    size_t head = (size_t)(at - text);
+    int bad = pb_buf_add(&b, text, head) < 0 || pb_buf_adds(&b, ",\"row\":") < 0 ||
+              pb_buf_add(&b, json_string_value(r), json_string_length(r)) < 0 ||
+              pb_buf_adds(&b, at) < 0;
+    free(text);
+    if (bad) {
+        pb_buf_release(&b);
+        return NULL;
+    }
+    return pb_buf_detach(&b, NULL);
+}
+
 int
 pb_state_save(struct pb_state *st, struct pb_error *err)
 {
@@ -116,8 +212,7 @@ pb_state_save(struct pb_state *st, struct pb_error *err)
         return -1;
     }
     for (size_t i = 0; i < k; i++) {
-        char *text = json_dumps(json_object_get(st->by_sku, keys[i]),
-                                JSON_COMPACT | JSON_SORT_KEYS);
+        char *text = entry_text(json_object_get(st->by_sku, keys[i]));
         if (!text || fputs(text, af.fp) < 0 || fputc('\n', af.fp) < 0) {
             free(text);
             free(keys);

@@ -538,7 +538,7 @@ inspect(struct pb_up_variant *v, json_t *matches)
 {
     struct pb_buf b = PB_BUF_INIT;
     int rc = 0;
-    json_t *row = json_object_get(v->state, "row");
+    json_t *row = pb_state_row(v->state);
     json_t *m = json_array_get(matches, 0);
     char buf[32];
     const char *vid = json_string_value(json_object_get(v->state, "variant_id"));
@@ -1072,7 +1072,7 @@ variant_differs(const struct pb_up_variant *v)
 {
     static const int fields[] = {PB_PRODUCTS_PRICE, PB_PRODUCTS_COMPARE_AT_PRICE,
                                  PB_PRODUCTS_COST, PB_PRODUCTS_BARCODE, PB_PRODUCTS_WEIGHT};
-    json_t *row = json_object_get(v->state, "row");
+    json_t *row = pb_state_row(v->state);
     if (!row)
         return 1;
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -1320,9 +1320,9 @@ bc_update(struct pb_upload *u, struct pb_up_product **list, int n, struct pb_err
             int opts = has_options(p), grows = 0, known_simple = 0;
             for (int k = 0; k < p->n; k++) {
                 grows |= p->v[k].is_new;
-                known_simple |= p->v[k].state && !json_object_get(json_object_get(p->v[k].state, "row"),
+                known_simple |= p->v[k].state && !json_object_get(pb_state_row(p->v[k].state),
                                                                   "option1_name") &&
-                                json_object_get(p->v[k].state, "row");
+                                pb_state_row(p->v[k].state);
             }
             if (grows && (!opts || known_simple)) {
                 fail(p, 0, "%s", "this product gained options: BigCommerce would drop its "

@@ -468,7 +468,7 @@ static void
 inspect(struct pb_up_variant *v, json_t *item)
 {
     char note[300] = "";
-    json_t *row = json_object_get(v->state, "row");
+    json_t *row = pb_state_row(v->state);
     if (!item) {
         snprintf(note, sizeof(note), "store differs: this SKU is no longer in the store "
                                      "(deleted by hand?); it will be created again");
@@ -807,7 +807,7 @@ custom(json_t *ca, const char *code, json_t *value)
 static int
 differs(const struct pb_up_variant *v, int f)
 {
-    json_t *row = v->state ? json_object_get(v->state, "row") : NULL;
+    json_t *row = v->state ? pb_state_row(v->state) : NULL;
     if (!row)
         return 1;
     const char *now = val(v, f);

@@ -403,7 +403,7 @@ inspect(struct pb_up_variant *v, json_t *matches)
     struct pb_buf b = PB_BUF_INIT;
     int rc = 0;
     const char *vid = json_string_value(json_object_get(v->state, "variant_id"));
-    json_t *row = json_object_get(v->state, "row");
+    json_t *row = pb_state_row(v->state);
     if (!json_array_size(matches)) {
         rc |= pb_buf_adds(&b, "store differs: this SKU is no longer in the store (deleted by "
                               "hand?); it will be created again");

@@ -687,7 +687,7 @@ inspect(struct pb_up_variant *v, json_t *arr)
 {
     struct pb_buf b = PB_BUF_INIT;
     int rc = 0;
-    json_t *row = json_object_get(v->state, "row");
+    json_t *row = pb_state_row(v->state);
     const char *vid = json_string_value(json_object_get(v->state, "variant_id"));
     json_t *o = json_array_get(arr, 0);
     if (!o) {

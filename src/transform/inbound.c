@@ -305,7 +305,7 @@ state_list_id(struct inb *in, const char *store, const char *sku)
             json_t *v;
             json_object_foreach(s.by_sku, k, v) {
                 const char *lid = json_string_value(
-                    json_object_get(json_object_get(v, "row"), "qbpos_list_id"));
+                    json_object_get(pb_state_row(v), "qbpos_list_id"));
                 if (lid)
                     json_object_set_new(st, k, json_string(lid));
             }

@@ -242,6 +242,16 @@ pb_upload_outcome(struct pb_upload *u, struct pb_up_product *p, uint64_t seq, co
     return pb_journal_outcome(&u->journal, seq, op, p->key, extra, err);
 }
 
+static int
+set_if_differs(json_t *e, const char *name, const char *v)
+{
+    const char *had = json_string_value(json_object_get(e, name));
+    if (had && !strcmp(had, v))
+        return 0;
+    json_object_set_new(e, name, json_string(v));
+    return 1;
+}
+
 /*
  * Outcomes this batch already journaled carry remote ids: put them in the state first, so
  * a run that died before saving the state does not create anything twice.
@@ -269,20 +279,27 @@ absorb_journal(struct pb_upload *u)
             if (!e)
                 continue;
             json_t *hash = json_object_get(v, "hash"), *qty = json_object_get(v, "qty");
-            json_object_set_new(e, "product_key", json_string(key));
+            /* usually the saved state has all this already: change (and save) only what
+             * differs */
+            int changed = 0;
+            changed |= set_if_differs(e, "product_key", key);
             if (pid)
-                json_object_set_new(e, "product_id", json_string(pid));
-            json_object_set_new(e, "variant_id", json_string(vid));
+                changed |= set_if_differs(e, "product_id", pid);
+            changed |= set_if_differs(e, "variant_id", vid);
             if (iid)
-                json_object_set_new(e, "inventory_item_id", json_string(iid));
+                changed |= set_if_differs(e, "inventory_item_id", iid);
             if (json_is_string(hash) &&
                 !json_equal(hash, json_object_get(e, "hash"))) {
                 json_object_set(e, "hash", hash);
                 json_object_del(e, "row"); /* what was sent before is not known any more */
+                changed = 1;
             }
-            if (json_is_object(qty))
+            if (json_is_object(qty) && !json_equal(qty, json_object_get(e, "qty"))) {
                 json_object_set(e, "qty", qty);
-            u->state.dirty = 1;
+                changed = 1;
+            }
+            if (changed)
+                u->state.dirty = 1;
         }
     }
 }
@@ -305,9 +322,9 @@ is_product_field(const char *name)
 static void
 describe(struct pb_upload *u, struct pb_up_variant *v, struct pb_buf *out)
 {
-    json_t *old = v->state ? json_object_get(v->state, "row") : NULL;
     pb_buf_reset(out);
     if (v->state && v->fields_changed) {
+        json_t *old = pb_state_row(v->state);
         for (int f = 0; f < v->row.schema->nfields; f++) {
             const char *name = v->row.schema->fields[f].name;
             if (f == PB_PRODUCTS_CONTENT_HASH || f == PB_PRODUCTS_INVENTORY_QTY ||
@@ -403,7 +420,7 @@ plan_product(struct pb_upload *u, struct pb_up_product *p)
         if (!had || strcmp(had, hex)) {
             v->fields_changed = 1;
             fields = 1;
-            json_t *old = json_object_get(v->state, "row");
+            json_t *old = pb_state_row(v->state);
             for (int f = 0; f < v->row.schema->nfields && !p->product_changed; f++) {
                 const char *name = v->row.schema->fields[f].name;
                 if (!is_product_field(name))
