@@ -82,12 +82,18 @@ for i in range(6, 58):
     orders.append({"id": i, "customer": {"email": "buyer%d@example.com" % i}, "state": "complete",
                    "created_at": t(120 + i), "updated_at": t(100 - i % 30), "payment": "checkmo",
                    "lines": [{"sku": "5203", "name": "Hot Sauce", "qty": 1, "price": 7.49}]})
+# 58: a configurable shipped, then refunded in full (closed) before any download: it comes,
+# and so does its memo (one line: the child row of the pair skipped)
+orders.append({"id": 58, "customer": "jane@example.com", "state": "closed", "created_at": t(75),
+               "updated_at": t(58), "payment": "braintree",
+               "lines": [{"sku": "3105-ROS-M", "parent_sku": "app-lighthouse-tee", "name": "Lighthouse Tee",
+                          "qty": 1, "price": 24.99, "tax_percent": 8.25}]})
 json.dump({"products": products, "customers": [{"email": "jane@example.com", "first_name": "Jane",
                                                 "last_name": "Doe", "created_at": t(1000)}],
            "orders": orders}, open(sys.argv[1], "w"))
 PY
 emu "$PORT" /__emulator/seed -X POST -H 'Content-Type: application/json' --data @"$E2E/seed.json" > "$E2E/seeded"
-check "the store is seeded" eq "$(py 'len(s["orders"])' < "$E2E/seeded")" 57
+check "the store is seeded" eq "$(py 'len(s["orders"])' < "$E2E/seeded")" 58
 # a 503 on the second page of orders, and on the credit memos
 emu "$PORT" /__emulator/faults -X POST -H 'Content-Type: application/json' \
     --data '{"rules": [{"match": "op:search_orders", "skip": 1, "status": 503}, {"match": "op:search_creditmemos", "status": 500}]}' >/dev/null
@@ -95,9 +101,9 @@ emu "$PORT" /__emulator/faults -X POST -H 'Content-Type: application/json' \
 # 1. The first download.
 $PB -c "$CFG" --json download --store mage > "$E2E/dl1" 2> "$E2E/dl1.err"
 check "download succeeds" eq "$?" 0
-check "55 shipped orders, one refund, one customer; the faults retried" eq \
+check "56 shipped orders, two refunds, one customer; the faults retried" eq \
     "$(py '(s["orders"], s["returns"], s["customers"], s["rejected"], s["retries"] >= 2)' < "$E2E/dl1")" \
-    "(55, 1, 1, 0, True)"
+    "(56, 2, 1, 0, True)"
 B1=$(py 's["batch"]' < "$E2E/dl1")
 check "requests: two pages of orders, their shipments, one page of memos" eq \
     "$(py 's["requests"] - s["retries"]' < "$E2E/dl1")" 5
@@ -138,24 +144,27 @@ check "not shipped, or closed before shipping: not downloaded" eq \
 check "the credit memo: its line, restocked, the card, the order's number" eq \
     "$(col "$B1/returns.csv" order_id 1 order_number customer_email refund_shipping refund_total tender_01_gateway tender_01_amount line_sku line_qty line_price line_tax restock)" \
     "000000001|jane@example.com||17.31|braintree|17.31|4410|1|15.99|1.32|true"
+check "a closed order that shipped comes with its memo; the configurable's child row skipped" eq \
+    "$(col "$O" order_id 58 line_sku total),$(col "$B1/returns.csv" order_id 58 line_sku line_qty line_price line_tax refund_total)" \
+    "3105-ROS-M|27.05,3105-ROS-M|1|24.99|2.06|27.05"
 check "customers: the registered customer only (a guest has none)" eq \
     "$(python3 -c 'import csv,sys; print([(r["customer_id"], r["email"], r["first_name"], r["street"], r["state"], r["phone"]) for r in csv.DictReader(open(sys.argv[1], encoding="utf-8-sig"))])' "$B1/customers.csv")" \
     "[('1', 'jane@example.com', 'Jane', '1 Main St', 'TX', '5125550000')]"
 
 # 2. transform -> emit -> QBPOS -> ingest.
 $PB -c "$CFG" --json transform "$B1" > "$E2E/tf" 2> "$E2E/tf.err"
-check "transform: 55 orders and a refund, the unknown SKU's order rejected alone" eq \
-    "$(py '(s["orders"], s["returns"], s["receipts"], s["rejected"])' < "$E2E/tf")" "(55, 1, 55, 1)"
+check "transform: 56 orders and two refunds, the unknown SKU's order rejected alone" eq \
+    "$(py '(s["orders"], s["returns"], s["receipts"], s["rejected"])' < "$E2E/tf")" "(56, 2, 57, 1)"
 check "the unknown SKU is named" grep -q "order 000000005: SKU 'NOPE-9' is not a QBPOS item" "$B1/qbpos/rejects.csv"
 MUG=$(python3 -c 'import csv,sys; print([r["list_id"] for r in csv.DictReader(open(sys.argv[1], encoding="utf-8-sig")) if r["alu"]=="4410"][0].lstrip("\x27"))' "$(ls -d "$E2E"/home/batches/*/items.csv | head -1)")
 onhand() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["items"][sys.argv[2]]["OnHandStore01"])' "$S" "$MUG"; }
 before=$(onhand)
 $PB -c "$CFG" --json emit "$B1" > "$E2E/emit" 2>/dev/null
-check "emit sends 55 receipts and the customers" eq "$(py 's["receipts"]' < "$E2E/emit")" 55
+check "emit sends 57 receipts" eq "$(py 's["receipts"]' < "$E2E/emit")" 57
 $Q process --state "$S" < "$B1/qbpos/requests.xml" > "$E2E/resp.xml" 2> "$E2E/resp.err"
 check "QBPOS accepts the document" eq "$?" 0
 $PB -c "$CFG" --json ingest "$B1" "$E2E/resp.xml" > "$E2E/ing" 2>/dev/null
-check "QBPOS confirms every receipt (no 20004)" eq "$(py '(s["confirmed"], s["failed"])' < "$E2E/ing")" "(55, 0)"
+check "QBPOS confirms every receipt (no 20004)" eq "$(py '(s["confirmed"], s["failed"])' < "$E2E/ing")" "(57, 0)"
 check "stock moved: two mugs sold, one returned" eq \
     "$(python3 -c "print('%.2f' % (float('$before') - float('$(onhand)')))")" "1.00"
 
