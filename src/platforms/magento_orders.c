@@ -101,7 +101,8 @@ pb_magento_search_query(struct pb_buf *b, const struct pb_mg_filter *f, size_t n
                         const char *const *sort, size_t ns, int page_size, int page,
                         const char *fields)
 {
-    static const char G[] = "searchCriteria%%5Bfilter_groups%%5D%%5B%zu%%5D%%5Bfilters%%5D%%5B0%%5D";
+    static const char G[] =
+        "searchCriteria%%5Bfilter_groups%%5D%%5B%zu%%5D%%5Bfilters%%5D%%5B0%%5D";
     static const char S[] = "searchCriteria%%5BsortOrders%%5D%%5B%zu%%5D";
     char head[128];
     for (size_t i = 0; i < nf; i++) {
@@ -404,7 +405,8 @@ one_order(struct mgdl *m, json_t *o, struct pb_error *err)
         if (ship_addr) {
             struct pb_buf n = PB_BUF_INIT;
             const char *f = str(ship_addr, "firstname"), *l = str(ship_addr, "lastname");
-            if (pb_buf_addf(&n, "%s%s%s", f ? f : "", f && *f && l && *l ? " " : "", l ? l : "") < 0)
+            const char *sp = f && *f && l && *l ? " " : "";
+            if (pb_buf_addf(&n, "%s%s%s", f ? f : "", sp, l ? l : "") < 0)
                 pb_dl_bad(dl, "ship_full_name", "out of memory");
             pb_dl_set(dl, PB_ORDERS_SHIP_FULL_NAME, n.data);
             pb_buf_release(&n);
