@@ -79,6 +79,8 @@ struct pb_store_cfg {
     struct pb_pricing pricing;
     long download_overlap;    /* download_overlap: seconds looked at again (600) */
     int download_first_days;  /* download_first_days: how far back a first download goes (30) */
+    int no_restock;           /* refund_restock = no: refunded items did not go back to stock
+                               * (for platforms whose refunds do not say; default yes) */
     int qbpos_store;          /* qbpos_store: the QBPOS store whose stock web sales move (1) */
     char *cashier;            /* cashier: name on the receipts (default: the store's name) */
 };

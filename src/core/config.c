@@ -559,6 +559,11 @@ store_key(struct load *ld, const char *key, const char *v)
     } else if (!strcmp(key, "download_first_days")) {
         if (parse_int(v, 1, 3650, &s->download_first_days) < 0)
             return bad(ld, key, "'%s' is not a number of days (1 to 3650)", v);
+    } else if (!strcmp(key, "refund_restock")) {
+        int yes;
+        if (parse_bool(v, &yes) < 0)
+            return bad(ld, key, "'%s' is not yes or no", v);
+        s->no_restock = !yes;
     } else if (!strcmp(key, "qbpos_store")) {
         if (parse_int(v, 1, PB_QBPOS_STORES, &s->qbpos_store) < 0)
             return bad(ld, key, "'%s' is not a QBPOS store number (1 to 20)", v);
@@ -990,6 +995,8 @@ pb_config_print(const struct pb_config *c, FILE *fp)
             fprintf(fp, "download_overlap = %ld\n", s->download_overlap);
         if (s->download_first_days != 30)
             fprintf(fp, "download_first_days = %d\n", s->download_first_days);
+        if (s->no_restock)
+            fprintf(fp, "refund_restock = no\n");
         if (s->qbpos_store != 1)
             fprintf(fp, "qbpos_store = %d\n", s->qbpos_store);
         if (s->cashier)

@@ -172,7 +172,7 @@ pb_dl_set_json(struct pb_dl *dl, int field, json_t *v)
 {
     char buf[64];
     if (!v)
-        return;
+        return; /* an absent key: nothing, as null */
     switch (json_typeof(v)) {
     case JSON_STRING: pb_dl_setn(dl, field, json_string_value(v), json_string_length(v)); break;
     case JSON_INTEGER:
@@ -529,6 +529,7 @@ oom:
     pb_error_set(err, PB_EOS, "out of memory");
 out:
     pb_session_close(&u);
+    free(u.primary_location); /* a connector's prepare may set it, as for an upload */
     if (dl.rejects_open)
         pb_rejects_release(&dl.rejects);
     if (have_batch)

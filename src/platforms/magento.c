@@ -1728,4 +1728,5 @@ const struct pb_connector pb_connector_magento = {
     .create = mg_create,
     .update = mg_update,
     .inventory = mg_inventory,
+    .download = pb_magento_download,
 };

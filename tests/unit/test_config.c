@@ -281,7 +281,8 @@ test_stores(void)
                               "platform = bigcommerce\n"
                               "base_url = https://api.bigcommerce.com/stores/abc\n"
                               "token_file = secret.txt\n"
-                              "price_level = web\n");
+                              "price_level = web\n"
+                              "refund_restock = no\n");
     struct pb_config c;
     struct pb_error e;
     pb_error_init(&e);
@@ -309,6 +310,7 @@ test_stores(void)
     CHECK_STR(w->location[2], "gid://shopify/Location/2");
     CHECK(b->pricing.price_level == PB_PRICE_WEB && b->pricing.qty == PB_QTY_STORE &&
           b->pricing.qty_store == 3 && b->new_hidden == 1);
+    CHECK(w->no_restock == 0 && b->no_restock == 1); /* refunds restock unless told */
     setenv("PB_TEST_TOKEN", "tok_from_env", 1);
     char *t1 = pb_config_secret(w, PB_SECRET_TOKEN, &e), *t2 = pb_config_secret(b, PB_SECRET_TOKEN, &e);
     CHECK_STR(t1, "tok_from_env");
@@ -325,6 +327,7 @@ test_stores(void)
     pb_config_print(&c, fp);
     fclose(fp);
     CHECK(out && strstr(out, "token = file:") && !strstr(out, "tok_from_file"));
+    CHECK(out && strstr(out, "refund_restock = no"));
     free(out);
     pb_config_release(&c);
 }
@@ -350,6 +353,7 @@ test_store_refusals(void)
         {"[store a]\nplatform = shopify\nbase_url = https://x\nquantity = per_store\n", 1,
          "needs 'locations'"},
         {"[qbpos]\nprice_level = 6\n", 2, "1 to 5 or web"},
+        {"[store a]\nplatform = magento\nrefund_restock = maybe\n", 3, "yes or no"},
         {"[qbpos]\nquantity = store 0\n", 2, "1 to 20"},
         {"[qbpos]\nsafety_buffer = -1\n", 2, "0 or more"},
         {"[transform]\noption3 = material\n", 2, "FIELD:Option Name"},
