@@ -54,12 +54,13 @@ cmd_download(int argc, char **argv, struct pb_ctx *ctx)
     int rc = pb_download_run(&cfg, &o, &r, &err);
     pb_config_release(&cfg);
     if (ctx->json) {
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                               "store", o.store, "since", r.since, "until", r.until, "batch",
                               r.batch[0] ? r.batch : NULL, "orders", (json_int_t)r.orders,
                               "returns", (json_int_t)r.returns, "customers",
                               (json_int_t)r.customers, "lines", (json_int_t)r.lines,
-                              "duplicates", (json_int_t)r.duplicates, "rejected",
+                              "duplicates", (json_int_t)r.duplicates, "in_qbpos",
+                              (json_int_t)r.confirmed, "rejected",
                               (json_int_t)r.rejected, "requests", (json_int_t)r.requests,
                               "retries", (json_int_t)r.retries);
         char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;

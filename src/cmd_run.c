@@ -326,10 +326,12 @@ fingerprint(const char *dir, char **files, char hex[65])
     pb_sha256_hex(&s, hex);
 }
 
-/* The catalog batch to carry out: a new export, or the last one when nothing changed. */
+/* The catalog batch to carry out: a new export, or the last one when nothing changed
+ * (*fresh 0: it was transformed then already). */
 static char *
-stage_export(struct run *r, const char *batches, json_t *runstate)
+stage_export(struct run *r, const char *batches, json_t *runstate, int *fresh)
 {
+    *fresh = 0;
     const char *src = r->cfg.run_source;
     char **files = list_dir(src, 0, ".xml", ".csv");
     const char *last = json_string_value(json_object_get(runstate, "catalog_batch"));
@@ -376,6 +378,7 @@ stage_export(struct run *r, const char *batches, json_t *runstate)
             "%zu files: %llu items, %llu rejected -> %s", n, (unsigned long long)res.written,
             (unsigned long long)res.rejected, res.batch_dir);
         out = res.batch_dir;
+        *fresh = 1;
         const char *slash = strrchr(out, '/');
         json_object_set_new(runstate, "catalog_batch", json_string(slash ? slash + 1 : out));
         json_object_set_new(runstate, "source_fingerprint", json_string(fp));
@@ -613,9 +616,10 @@ cmd_run(int argc, char **argv, struct pb_ctx *ctx)
     if ((stages & PB_RUN_INGEST) && r.cfg.run_inbox && !r.dry)
         stage_ingest(&r, batches);
     char *catalog = NULL;
+    int fresh = 0;
     if ((stages & PB_RUN_EXPORT) && r.cfg.run_source)
-        catalog = stage_export(&r, batches, runstate);
-    if (catalog && (stages & PB_RUN_TRANSFORM))
+        catalog = stage_export(&r, batches, runstate, &fresh);
+    if (catalog && (stages & PB_RUN_TRANSFORM) && fresh)
         stage_transform(&r, catalog);
     for (int i = 0; catalog && (stages & PB_RUN_UPLOAD) && i < r.cfg.nstores; i++)
         if (store_wanted(&r, r.cfg.stores[i].name))

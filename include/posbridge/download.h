@@ -68,6 +68,7 @@ struct pb_download_opts {
 struct pb_download_result {
     uint64_t orders, returns, customers;    /* records kept */
     uint64_t lines, duplicates, rejected;
+    uint64_t confirmed;                     /* met again, but already in QBPOS: left out */
     uint64_t requests, retries;
     char batch[4096];                       /* where the batch is ("" when none) */
     char since[32], until[32];

@@ -1,55 +1,78 @@
 #!/usr/bin/env bash
-# make demo: run the nightly job on the bundled sample data.
-# Today: export (QBPOS item answers -> a staged batch), a check of what was staged, and
-# transform (the batch -> what each of four stores gets).  It grows into the whole cycle.
+# make demo: the nightly job on the bundled sample data, against four emulated web stores and
+# an emulated QBPOS, three nights in a row:
+#   night 1  the QBPOS catalog goes out to Shopify, BigCommerce, WooCommerce and Magento
+#   day      each store sells something
+#   night 2  nothing to upload; the orders come back as QBPOS receipts in the outbox
+#   (QBPOS)  runs the receipts (its stock moves) and answers into the inbox
+#   night 3  the answers are filed, and the quantities QBPOS now has go out to the stores
 set -eu
 cd "$(dirname "$0")/../.."
 PB=./posbridge
-CFG=samples/demo/posbridge.ini
-echo "== export: QBPOS item answers (an iterator split over three files) -> a new batch"
-batch=$($PB -c $CFG export samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml)
-batch=$(realpath --relative-to=. "$batch")
-echo "batch: $batch"
-echo
-echo "== validate: every staged file against its schema"
-$PB validate "$batch"/items.*
-echo
-echo "== the staged items (open items.csv in a spreadsheet; it is yours to edit)"
-mlr --icsv --opprint --from "$batch/items.csv" \
-    cut -o -f item_number,alu,desc1,attribute,size,price1,on_hand_store_01,on_hand_store_02 \
-    then head -n 12
-echo
-echo "== transform: the items -> products for four stores (samples/demo/posbridge.ini)"
-$PB -c $CFG transform "$batch" || [ $? -eq 65 ]
-echo
-echo "== what Shopify will get"
-mlr --icsv --opprint --from "$batch/shopify-main/products.csv" \
-    cut -o -f handle,option1_value,option2_value,sku,price,compare_at_price,location_qty_01,location_qty_02,status \
-    then head -n 10
+H=demo-home
+rm -rf "$H"
+mkdir -p "$H/source" "$H/inbox" "$H/outbox" "$H/emu"
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null' EXIT
 
-# The Shopify store is the emulator in tests/emulators, on a free loopback port.
-mkdir -p demo-home
-rm -f demo-home/shopify.port
-python3 tests/emulators/shopify/server.py --port 0 --port-file demo-home/shopify.port \
-    --token shpat_demo_token --shop harbor-lane > demo-home/shopify.log 2>&1 &
-EMU=$!
-trap 'kill $EMU 2>/dev/null; wait $EMU 2>/dev/null' EXIT
-for _ in $(seq 1 150); do [ -s demo-home/shopify.port ] && break; sleep 0.1; done
-PORT=$(cat demo-home/shopify.port)
-sed "s|^base_url = http://127.0.0.1:8701$|base_url = http://127.0.0.1:$PORT|; s|^home = ../../demo-home$|home = .|" \
-    $CFG > demo-home/posbridge.ini
-export POSBRIDGE_SHOPIFY_TOKEN=shpat_demo_token
+start() { # name script args...: the port
+    local name=$1 script=$2
+    shift 2
+    python3 "tests/emulators/$script" --port 0 --port-file "$H/emu/$name.port" "$@" \
+        > "$H/emu/$name.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 150); do [ -s "$H/emu/$name.port" ] && break; sleep 0.1; done
+    cat "$H/emu/$name.port"
+}
+echo "== starting the emulated stores and QBPOS on loopback"
+SHOP=$(start shopify shopify/server.py --token shpat_demo_token --shop harbor-lane)
+BC=$(start bigcommerce bigcommerce/server.py --token bc_demo_token --store-hash abc123)
+WOO=$(start woocommerce woocommerce/server.py --consumer-key ck_demo --consumer-secret cs_demo)
+MAG=$(start magento magento/server.py --token magento_demo_token --bulk-delay-ms 100)
+sed -e "s|127.0.0.1:8701|127.0.0.1:$SHOP|; s|127.0.0.1:8702|127.0.0.1:$BC|" \
+    -e "s|127.0.0.1:8703|127.0.0.1:$WOO|; s|127.0.0.1:8704|127.0.0.1:$MAG|" \
+    -e "s|\.\./\.\./demo-home/||; s|\.\./\.\./demo-home|.|; s|\.\./maps/|../samples/maps/|g" \
+    samples/demo/posbridge.ini > "$H/posbridge.ini"
+export POSBRIDGE_SHOPIFY_TOKEN=shpat_demo_token POSBRIDGE_BIGCOMMERCE_TOKEN=bc_demo_token
+export POSBRIDGE_WOO_KEY=ck_demo POSBRIDGE_WOO_SECRET=cs_demo POSBRIDGE_MAGENTO_TOKEN=magento_demo_token
+CFG=$H/posbridge.ini
+QB="python3 tests/emulators/qbpos/qbpos.py"
+echo '{"company": {"taxRates": {"Tax": "8.25", "Non": "0"}}}' > "$H/emu/qbpos-seed.json"
+$QB seed --state "$H/emu/qbpos.json" --json "$H/emu/qbpos-seed.json" \
+    --samples samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml > /dev/null
+cp samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml "$H/source/"
+status=0
+
 echo
-echo "== upload to Shopify (the emulator on port $PORT): new products arrive hidden"
-$PB -c demo-home/posbridge.ini upload --store shopify-main "$batch"
+echo "== night 1: posbridge run (the QBPOS items in $H/source go out to four stores)"
+$PB -c "$CFG" run || status=$?
+
 echo
-echo "== upload again: nothing changed, so nothing is sent"
-$PB -c demo-home/posbridge.ini upload --store shopify-main "$batch"
+echo "== during the day, each store ships an order"
+python3 samples/demo/orders.py "$SHOP" "$BC" "$WOO" "$MAG"
+sleep 1   # a night's window ends at the second it starts: let the orders fall before it
+
 echo
-echo "== a price edited by hand in products.csv, then upload: one update"
-sed -i 's/^\(APP\/Lighthouse Tee,[^\n]*3105-NAV-M,[0-9]*,\)24\.99,/\119.99,/' "$batch/shopify-main/products.csv"
-$PB -c demo-home/posbridge.ini upload --store shopify-main "$batch"
-grep -v ',unchanged,' "$batch/shopify-main/plan.csv" | sed 's/^\xef\xbb\xbf//'
+echo "== night 2: posbridge run (no catalog change; the orders come back for QBPOS)"
+$PB -c "$CFG" run || status=$?
+ls "$H/outbox"
+
 echo
-echo "done: $batch"
-echo "open its items.csv, shopify-main/products.csv or shopify-main/plan.csv in a spreadsheet"
+echo "== QBPOS runs the requests from the outbox and answers into the inbox"
+for f in "$H"/outbox/*.xml; do
+    $QB process --state "$H/emu/qbpos.json" < "$f" > "$H/inbox/$(basename "$f")"
+    mv "$f" "$H/emu/"
+done
+printf '<?xml version="1.0"?>\n<?qbposxml version="3.0"?>\n<QBPOSXML><QBPOSXMLMsgsRq onError="stopOnError"><ItemInventoryQueryRq requestID="1"/></QBPOSXMLMsgsRq></QBPOSXML>\n' \
+    > "$H/emu/items-query.xml"
+rm -f "$H"/source/*
+$QB process --state "$H/emu/qbpos.json" < "$H/emu/items-query.xml" > "$H/source/items-now.xml"
+echo "QBPOS's items, with its new stock, are in $H/source/items-now.xml"
+
+echo
+echo "== night 3: posbridge run (QBPOS's answers filed; only the quantities the orders moved go out)"
+$PB -c "$CFG" run || status=$?
+
+echo
+echo "Everything is under $H/: batches/ (open any .csv in a spreadsheet), state/, log/."
+exit $status

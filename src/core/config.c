@@ -102,7 +102,10 @@ set_path(struct load *ld, char **dst, const char *v)
     if (v[0] == '/' || !ld->dir)
         return set_str(dst, v);
     struct pb_buf b = PB_BUF_INIT;
-    if (pb_buf_addf(&b, "%s/%s", ld->dir, v) < 0)
+    while (v[0] == '.' && v[1] == '/')
+        v += 2;
+    if (!strcmp(v, ".") ? pb_buf_adds(&b, ld->dir) < 0
+                        : pb_buf_addf(&b, "%s/%s", ld->dir, v) < 0)
         return -1;
     free(*dst);
     *dst = pb_buf_detach(&b, NULL);

@@ -394,6 +394,56 @@ out:
     return rc;
 }
 
+/*
+ * Orders and refunds QBPOS already holds (confirmed in state/qbpos/ledger.jsonl) are not
+ * staged again when a later window meets them: a QBPOS receipt cannot change anyway.
+ */
+static void
+drop_confirmed(struct pb_dl *dl)
+{
+    char *st = pb_config_path(dl->cfg, "state");
+    struct pb_buf p = PB_BUF_INIT;
+    FILE *fp = st && pb_buf_addf(&p, "%s/qbpos/ledger.jsonl", st) == 0 ? fopen(p.data, "r") : NULL;
+    json_t *status = json_object();
+    char *line = NULL;
+    size_t cap = 0;
+    while (fp && status && getline(&line, &cap, fp) > 0) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *key = json_string_value(json_object_get(j, "key"));
+        const char *s = json_string_value(json_object_get(j, "status"));
+        const char *kind = json_string_value(json_object_get(j, "kind"));
+        if (key && kind && !strcmp(kind, "outcome") && s)
+            json_object_set_new(status, key, json_string(s));
+        json_decref(j);
+    }
+    free(line);
+    if (fp)
+        fclose(fp);
+    static const char *const what[] = {"order", "return"};
+    for (int k = PB_DL_ORDERS; status && json_object_size(status) && k <= PB_DL_RETURNS; k++) {
+        struct kind_out *o = &dl->out[k];
+        int w = 0;
+        for (int i = 0; i < o->n; i++) {
+            char key[512];
+            snprintf(key, sizeof(key), "%s:%s:%s", dl->store->name, what[k], o->v[i].id);
+            const char *s = json_string_value(json_object_get(status, key));
+            if (s && !strcmp(s, "confirmed")) {
+                pb_log(PB_LOG_INFO, "%s: %s %s is in QBPOS already", dl->store->name, what[k],
+                       o->v[i].id);
+                kept_release(&o->v[i]);
+                dl->res->confirmed++;
+                continue;
+            }
+            o->v[w++] = o->v[i];
+        }
+        o->n = w;
+        json_object_clear(o->index); /* positions moved; nothing looks them up any more */
+    }
+    json_decref(status);
+    pb_buf_release(&p);
+    free(st);
+}
+
 int
 pb_download_run(const struct pb_config *cfg, const struct pb_download_opts *o,
                 struct pb_download_result *res, struct pb_error *err)
@@ -484,6 +534,7 @@ pb_download_run(const struct pb_config *cfg, const struct pb_download_opts *o,
     res->unreachable = ures.unreachable;
     if (r < 0)
         goto out;
+    drop_confirmed(&dl);
     res->orders = (uint64_t)dl.out[PB_DL_ORDERS].n;
     res->returns = (uint64_t)dl.out[PB_DL_RETURNS].n;
     res->customers = (uint64_t)dl.out[PB_DL_CUSTOMERS].n;
@@ -492,7 +543,7 @@ pb_download_run(const struct pb_config *cfg, const struct pb_download_opts *o,
             res->lines += (uint64_t)dl.out[k].v[i].n;
     char rsha[65];
     json_t *stage = pb_batch_stage(&batch, "download");
-    if (res->orders + res->returns + res->customers + res->rejected) {
+    if (res->orders + res->returns + res->rejected) {
         for (int k = 0; k < PB_DL__COUNT; k++)
             if (write_kind(&dl, &batch, stage, (enum pb_dl_kind)k, err) < 0)
                 goto out;

@@ -32,7 +32,7 @@
     "taxLines { priceSet { shopMoney { amount } } }"
 #define REFUND_LINE_FIELDS                                                               \
     "lineItem { id sku title } quantity restockType priceSet { shopMoney { amount } } "  \
-    "totalTaxSet { shopMoney { amount } }"
+    "subtotalSet { shopMoney { amount } } totalTaxSet { shopMoney { amount } }"
 static const char ORDERS[] =
     "query Orders($q: String!, $after: String) { orders(first: 5, after: $after, sortKey: "
     "UPDATED_AT, query: $q) { pageInfo { hasNextPage endCursor } nodes { id name createdAt "
@@ -306,6 +306,15 @@ one_order(struct pb_upload *u, struct pb_dl *dl, json_t *o, struct pb_error *err
             pb_dl_set_json(dl, PB_RETURNS_LINE_TITLE, json_object_get(li, "title"));
             pb_dl_set_json(dl, PB_RETURNS_LINE_QTY, json_object_get(rl, "quantity"));
             pb_dl_set_json(dl, PB_RETURNS_LINE_PRICE, amount(json_object_get(rl, "priceSet")));
+            /* what the units cost after their discounts is what comes back */
+            const char *up = json_string_value(amount(json_object_get(rl, "priceSet")));
+            const char *sub = json_string_value(amount(json_object_get(rl, "subtotalSet")));
+            int64_t unit, subtotal;
+            const char *w;
+            json_int_t q = json_integer_value(json_object_get(rl, "quantity"));
+            if (up && sub && pb_money_parse(up, strlen(up), &unit, &w) == 0 &&
+                pb_money_parse(sub, strlen(sub), &subtotal, &w) == 0 && unit * q > subtotal)
+                set_cents(dl, PB_RETURNS_LINE_DISCOUNT, unit * q - subtotal);
             pb_dl_set_json(dl, PB_RETURNS_LINE_TAX, amount(json_object_get(rl, "totalTaxSet")));
             pb_dl_set(dl, PB_RETURNS_RESTOCK, rt && strcmp(rt, "NO_RESTOCK") ? "true" : "false");
         }

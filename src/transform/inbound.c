@@ -683,8 +683,7 @@ build(struct inb *in, const struct group *g, int is_return, struct pb_error *err
             goto out;
         }
         l->price = money_of(r, F_PRICE);
-        if (!is_return)
-            l->discount = money_of(r, PB_ORDERS_LINE_DISCOUNT);
+        l->discount = money_of(r, is_return ? PB_RETURNS_LINE_DISCOUNT : PB_ORDERS_LINE_DISCOUNT);
     }
     if (!d.nlines) {
         rc = reject(in, g, NULL, "%s %s has no item lines: nothing for QBPOS to record",
