@@ -391,6 +391,34 @@ stage_export(struct run *r, const char *batches, json_t *runstate, int *fresh)
 }
 
 static void
+hash_file(struct pb_sha256 *s, const char *path)
+{
+    FILE *fp = path ? fopen(path, "rb") : NULL;
+    char buf[65536];
+    size_t n;
+    pb_sha256_update(s, path ? path : "", path ? strlen(path) + 1 : 1);
+    while (fp && (n = fread(buf, 1, sizeof(buf), fp)) > 0)
+        pb_sha256_update(s, buf, n);
+    if (fp)
+        fclose(fp);
+}
+
+/* The configuration file and every mapping table: what decides what transform makes. */
+static void
+settings_fingerprint(const struct pb_config *cfg, char hex[65])
+{
+    struct pb_sha256 s;
+    pb_sha256_init(&s);
+    hash_file(&s, cfg->path);
+    for (int i = 0; i < cfg->maps.n; i++)
+        hash_file(&s, cfg->maps.v[i]);
+    for (int k = 0; k < cfg->nstores; k++)
+        for (int i = 0; i < cfg->stores[k].maps.n; i++)
+            hash_file(&s, cfg->stores[k].maps.v[i]);
+    pb_sha256_hex(&s, hex);
+}
+
+static void
 stage_transform(struct run *r, const char *batch)
 {
     const char *names[PB_MAX_STORES];
@@ -619,8 +647,16 @@ cmd_run(int argc, char **argv, struct pb_ctx *ctx)
     int fresh = 0;
     if ((stages & PB_RUN_EXPORT) && r.cfg.run_source)
         catalog = stage_export(&r, batches, runstate, &fresh);
-    if (catalog && (stages & PB_RUN_TRANSFORM) && fresh)
-        stage_transform(&r, catalog);
+    if (catalog && (stages & PB_RUN_TRANSFORM)) {
+        /* a catalog carried on is transformed again only when the settings changed */
+        char cfp[65];
+        settings_fingerprint(&r.cfg, cfp);
+        const char *was = json_string_value(json_object_get(runstate, "settings_fingerprint"));
+        if (fresh || !was || strcmp(was, cfp)) {
+            stage_transform(&r, catalog);
+            json_object_set_new(runstate, "settings_fingerprint", json_string(cfp));
+        }
+    }
     for (int i = 0; catalog && (stages & PB_RUN_UPLOAD) && i < r.cfg.nstores; i++)
         if (store_wanted(&r, r.cfg.stores[i].name))
             stage_upload(&r, catalog, &r.cfg.stores[i]);

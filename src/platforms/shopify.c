@@ -1120,7 +1120,7 @@ shopify_inventory(struct pb_upload *u, struct pb_up_product **list, int n, struc
             }
         }
     }
-    int rc = 0;
+    int rc = 0, activations = 0; /* of the chunk at hand */
     for (size_t at = 0; at < nrefs && rc == 0;) {
         size_t end = at + INPUT_LIMIT < nrefs ? at + INPUT_LIMIT : nrefs;
         /* a product's quantities stay in one request, so its outcome is one answer */
@@ -1132,6 +1132,13 @@ shopify_inventory(struct pb_upload *u, struct pb_up_product **list, int n, struc
         struct pb_sha256 key;
         pb_sha256_init(&key);
         pb_sha256_update(&key, u->o->batch_dir, strlen(u->o->batch_dir));
+        if (activations) {
+            /* after stocking items, a new request: Shopify answers a key it has seen with
+             * the answer it gave then */
+            char salt[32];
+            int k = snprintf(salt, sizeof(salt), "|activated %d", activations);
+            pb_sha256_update(&key, salt, (size_t)k);
+        }
         for (size_t r = at; r < end; r++) {
             const char *item = json_string_value(json_object_get(refs[r].v->state,
                                                                  "inventory_item_id"));
@@ -1184,20 +1191,29 @@ shopify_inventory(struct pb_upload *u, struct pb_up_product **list, int n, struc
             const char *ix = json_string_value(json_array_get(field, 2));
             long idx = ix ? strtol(ix, NULL, 10) : -1;
             if (rc == 0 && code && !strcmp(code, "ITEM_NOT_STOCKED_AT_LOCATION") && idx >= 0 &&
-                at + (size_t)idx < end) {
+                at + (size_t)idx < end && activations < 2) {
                 struct qref *rf = &refs[at + (size_t)idx];
+                const char *item = json_string_value(json_object_get(rf->v->state,
+                                                                     "inventory_item_id"));
+                if (!item)
+                    continue; /* nothing to activate with: it fails below with the error */
                 struct gql a;
-                json_t *av = json_pack("{s:s, s:s}", "item",
-                                       json_string_value(json_object_get(rf->v->state,
-                                                                         "inventory_item_id")),
-                                       "loc", rf->loc);
+                json_t *av = json_pack("{s:s, s:s}", "item", item, "loc", rf->loc);
                 rc = pb_shopify_gql(u, ACTIVATE, av, MUTATION_COST + 1, "inventoryActivate", &a, err);
                 json_decref(av);
+                char aw[300];
+                if (rc == 0 && (!a.data || user_error(json_object_get(a.data, "inventoryActivate"),
+                                                      aw, sizeof(aw))))
+                    pb_log(PB_LOG_WARN, "%s: cannot stock %s at %s: %s", u->store->name,
+                           rf->v->sku, rf->loc, a.data ? aw : a.error);
+                else
+                    activated = 1;
                 pb_shopify_gql_release(&a);
-                activated = 1;
             }
         }
         if (activated && rc == 0) {
+            /* once more at most: a location that will not stock the item fails it below */
+            activations++;
             pb_shopify_gql_release(&g);
             for (size_t r = at; r < end; r++)
                 if (seqs[r - at])
@@ -1239,6 +1255,7 @@ shopify_inventory(struct pb_upload *u, struct pb_up_product **list, int n, struc
             rc = pb_error_set(err, PB_ENOPERM, "%s: the store refused the access token",
                               u->store->name);
         at = end;
+        activations = 0;
     }
     free(refs);
     return rc;
