@@ -29,6 +29,8 @@
  * reached WordPress, so a request whose answer was lost is signed again, never repeated
  * as it was.  WooCommerce has no rate limit of its own: the host's 429/503 with
  * Retry-After are waited out.
+ *
+ * Orders, refunds and customers (download): woocommerce_orders.c.
  */
 #include <stdarg.h>
 #include <stdio.h>

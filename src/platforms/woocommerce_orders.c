@@ -55,6 +55,7 @@
 #include "posbridge/banned.h"
 
 #define PAGE 100
+#define REREADS 20  /* times the pages may be read again before giving up on this run */
 
 /* ---- pure arithmetic ---- */
 
@@ -471,6 +472,8 @@ fetch_refunds(struct pb_upload *u, json_t **orders, size_t n, json_t **out, stru
     }
     rc = 0;
 out:
+    for (size_t j = 0; r && j < n + 1; j++)
+        pb_rest_release(&r[j]);
     for (size_t j = 0; urls && j < n + 1; j++)
         free(urls[j]);
     free(rq);
@@ -535,6 +538,7 @@ pb_woo_download(struct pb_upload *u, struct pb_dl *dl, struct pb_error *err)
     pb_woo_gmt(pb_dl_since(dl) - 1, after); /* modified_after is strict */
     pb_woo_gmt(pb_dl_until(dl), before);    /* modified_before too: the window's end */
     long page = 1, total = -1;
+    int rereads = 0;
     for (;;) {
         char rest[300];
         snprintf(rest, sizeof(rest),
@@ -566,6 +570,10 @@ pb_woo_download(struct pb_upload *u, struct pb_dl *dl, struct pb_error *err)
         if (total >= 0 && now_total >= 0 && now_total < total) {
             /* orders changed meanwhile left the window; the ones after them moved up */
             long back = (total - now_total + PAGE - 1) / PAGE;
+            if (++rereads > REREADS)
+                return pb_error_set(err, PB_ETEMP, "%s: the orders kept changing while they "
+                                                   "were read; the next run tries again",
+                                    u->store->name);
             pb_log(PB_LOG_INFO, "%s: %ld orders changed while the pages were read; reading "
                                 "%ld page(s) again",
                    u->store->name, total - now_total, back);
