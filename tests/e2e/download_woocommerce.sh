@@ -194,6 +194,15 @@ check "the cursor did not move" cmp -s "$E2E/cursor.before" "$E2E/home/state/woo
 check "the keys are in no output or file" eq \
     "$(grep -rl -e "$CS" -e cs_wrong_0000000000000000000000000000 -e "$CK" "$E2E/home" "$E2E"/dl* "$E2E"/tf* "$E2E"/em* "$E2E"/in* 2>/dev/null | wc -l | tr -d ' ')" 0
 
+# 4b. A refunds list that cannot be read: the download fails whole, the cursor stays.
+emu "$PORT" /__emulator/faults -X POST -H 'Content-Type: application/json' \
+    -d '{"rules": [{"match": "op:refunds.list", "status": 400, "count": 0}]}' >/dev/null
+$PB -c "$CFG" download --store woo > "$E2E/dl4b" 2> "$E2E/dl4b.err"
+check "an unreadable refunds list fails the download" test "$?" -ne 0
+check "the error names what could not be read" grep -q "cannot read an order's refunds" "$E2E/dl4b.err"
+check "the cursor did not move either" cmp -s "$E2E/cursor.before" "$E2E/home/state/woo/cursor.json"
+emu "$PORT" /__emulator/faults -X DELETE >/dev/null
+
 # 5. Orders changed while the pages are read leave the window and the others move up a
 #    place: the page they could have moved to is read again, and none is missed.  Page 2
 #    is first answered 503 with Retry-After; an order of page 1 changes meanwhile.
