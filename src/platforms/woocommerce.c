@@ -29,6 +29,8 @@
  * reached WordPress, so a request whose answer was lost is signed again, never repeated
  * as it was.  WooCommerce has no rate limit of its own: the host's 429/503 with
  * Retry-After are waited out.
+ *
+ * Orders, refunds and customers (download): woocommerce_orders.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +47,7 @@
 #include "posbridge/oauth1.h"
 #include "posbridge/rest.h"
 #include "posbridge/upload.h"
+#include "woocommerce_int.h"
 #include "posbridge/banned.h"
 
 #define BATCH_LIMIT 100      /* objects per batch request (woocommerce_rest_batch_items_limit) */
@@ -243,6 +246,19 @@ auth_stop(struct pb_upload *u, struct pb_error *err)
                         "%s: the store refused the API keys: check consumer_key, "
                         "consumer_secret and their read/write permission",
                         u->store->name);
+}
+
+int
+pb_woo_send(struct pb_upload *u, const struct pb_rest_req *rq, struct pb_rest *r, size_t n,
+            struct pb_error *err)
+{
+    return send_all(u, rq, r, n, err);
+}
+
+char *
+pb_woo_url(const struct pb_upload *u, const char *rest)
+{
+    return api_url(u, "%s", rest);
 }
 
 /* "code: message" of a WP_Error object (a batch item's "error"). */
@@ -1757,4 +1773,5 @@ const struct pb_connector pb_connector_woocommerce = {
     .create = woo_create,
     .update = woo_update,
     .inventory = woo_inventory,
+    .download = pb_woo_download,
 };
