@@ -63,6 +63,7 @@ def schedule(store, tpl, method, items, scope, user_type, user_id, due):
     store.bulks[bulk_uuid] = {"bulk_id": bulk_uuid, "user_type": user_type, "user_id": user_id,
                               "description": "Topic %s" % topic, "start_time": store.now_text(),
                               "operations": ops}
+    store.pending_ops.extend(ops)
     return {"bulk_uuid": bulk_uuid, "request_items": request_items, "errors": False}
 
 
@@ -72,8 +73,10 @@ def run_due(store, now, execute, consumers=True):
         return False
     from .store import MagentoError
     ran = False
-    for bulk in store.bulks.values():
-        for op in bulk["operations"]:
+    # store.pending_ops: the open operations in the order they were scheduled (bulk by bulk),
+    # so a request does not walk every operation ever run
+    try:
+        for op in store.pending_ops:
             if op["status"] != STATUS_OPEN or op["_due"] > now:
                 continue
             try:
@@ -87,6 +90,9 @@ def run_due(store, now, execute, consumers=True):
                 op["result_message"] = e.rendered()
                 op["error_code"] = 0
             ran = True
+    finally:
+        if ran:
+            store.pending_ops = [op for op in store.pending_ops if op["status"] == STATUS_OPEN]
     return ran
 
 

@@ -206,8 +206,8 @@ class MagentoPlatform(ordersmod.SalesMixin, common.Platform):
                 for code, v in ca.items():
                     attr = st.attributes.get(code)
                     if attr and attr["frontend_input"] == "select" and st.option_label(code, v) is None:
-                        hit = [o["value"] for o in attr["options"] if o["label"].lower() == str(v).lower()]
-                        v = hit[0] if hit else st.add_option(code, str(v))
+                        hit = st.option_by_label(code, str(v), any_option=True)
+                        v = hit if hit is not None else st.add_option(code, str(v))
                     lst.append({"attribute_code": code, "value": v})
                 spec["custom_attributes"] = lst
             try:
@@ -432,7 +432,8 @@ class MagentoPlatform(ordersmod.SalesMixin, common.Platform):
             if field in ("entity_id", "id"):
                 return p["id"]
             return st.values(p, scope).get(field)
-        records = sorted(st.products.values(), key=lambda p: p["id"])
+        candidates = st.search_candidates(parse_search_criteria(req.query))
+        records = sorted(st.products.values() if candidates is None else candidates, key=lambda p: p["id"])
         items, total, echo = self._search(req, records, getter)
         return {"items": [st.represent(p, scope) for p in items], "search_criteria": echo, "total_count": total}
 

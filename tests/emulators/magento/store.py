@@ -105,7 +105,94 @@ class Store:
         self.sales_seq = {}
         self.admin_tokens = {}    # token -> expiry epoch
         self.counters = {"requests": 0, "writes": 0, "rejected": 0, "byOperation": {}}
+        self._reindex()
         self._seed_defaults()
+
+    # ------------------------------------------------------------------ indexes
+    # Lookups by product id, URL key, SKU search key, parent link and source item, and the
+    # bulk operations still open, so a catalog of 10,000 products answers as fast as a small
+    # one. Entries are added wherever a product, link or source item is stored; the URL key,
+    # search, link and source-item entries are checked against the live records when read,
+    # so a stale one is harmless.
+    def _reindex(self):
+        self._sku_by_id = {}       # product id -> sku
+        self._by_url_key = {}      # url_key (any scope) -> {sku}
+        self._by_search_key = {}   # _cmp_value(sku) -> {sku}; str(sku).lower() -> {sku}
+        self._odd_skus = set()     # SKUs _cmp_value cannot read (always searched the slow way)
+        self._parents = {}         # child product id -> {parent sku}
+        self._si_by_sku = {}       # sku -> {source_items key}
+        self._options = {}         # attribute code -> (options list, its length, {value: label}, {label: value})
+        for p in self.products.values():
+            self._index_product(p)
+        for key, si in self.source_items.items():
+            self._si_by_sku.setdefault(si["sku"], set()).add(key)
+        self.pending_ops = [op for b in self.bulks.values() for op in b["operations"] if op["status"] == 4]
+
+    def _index_product(self, p):
+        sku = p["sku"]
+        self._sku_by_id[p["id"]] = sku
+        for vals in [p["attrs"]] + list(p["overrides"].values()):
+            if vals.get("url_key"):
+                self._by_url_key.setdefault(vals["url_key"], set()).add(sku)
+        try:
+            key = _cmp_value(sku)
+            hash(key)
+        except (ValueError, OverflowError, TypeError):
+            self._odd_skus.add(sku)
+        else:
+            self._by_search_key.setdefault(key, set()).add(sku)
+        self._by_search_key.setdefault(str(sku).lower(), set()).add(sku)
+        for cid in p["configurable_links"]:
+            self._parents.setdefault(cid, set()).add(sku)
+
+    def search_candidates(self, sc):
+        """Products that can match the search, or None when it is not narrowed by SKU: the
+        first filter group whose filters are all sku eq / in gives the union of those SKUs'
+        entries (a superset: apply_search still decides)."""
+        for _, g in sorted(sc["filter_groups"].items()):
+            filters = [f for _, f in sorted(g.items())]
+            if not filters or any(f.get("field") != "sku" or (f.get("condition_type") or "eq").lower() not in ("eq", "in")
+                                  for f in filters):
+                continue
+            skus = set(self._odd_skus)
+            for f in filters:
+                want = f.get("value")
+                cond = (f.get("condition_type") or "eq").lower()
+                wants = [x.strip() for x in str(want).split(",")] if cond == "in" else [want]
+                for w in wants:
+                    try:
+                        keys = [_cmp_value(w), str(w).lower()]
+                        for k in keys:
+                            hash(k)
+                    except (ValueError, OverflowError, TypeError):
+                        return None
+                    for k in keys:
+                        skus |= self._by_search_key.get(k, set())
+            return [self.products[s] for s in skus if s in self.products]
+        return None
+
+    def _option_index(self, code):
+        attr = self.attributes.get(code)
+        if attr is None:
+            return None
+        opts = attr["options"]
+        idx = self._options.get(code)
+        if idx is None or idx[0] is not opts or idx[1] != len(opts):
+            by_value, by_label, by_any_label = {}, {}, {}
+            for o in opts:
+                by_any_label.setdefault(o["label"].lower(), o["value"])
+                if o["value"] != "":
+                    by_value.setdefault(o["value"], o["label"])
+                    by_label.setdefault(o["label"].lower(), o["value"])
+            idx = (opts, len(opts), by_value, by_label, by_any_label)
+            self._options[code] = idx
+        return idx
+
+    def option_by_label(self, code, label, any_option=False):
+        """The id of the first option labelled label (case-insensitive), or None; any_option
+        counts the empty option (" ", value "") too."""
+        idx = self._option_index(code)
+        return None if idx is None else idx[4 if any_option else 3].get((label or "").lower())
 
     def _seed_defaults(self):
         # attribute ids 93 (color) and 141 (size) as in the Luma examples (§B5; SOURCES.md says they
@@ -138,6 +225,7 @@ class Store:
         self.sales_seq = data.get("sales_seq", {})
         self.admin_tokens = data.get("admin_tokens", {})
         self.counters = data.get("counters", self.counters)
+        self._reindex()
 
     def view(self):
         """GET /__emulator/state."""
@@ -186,21 +274,17 @@ class Store:
         """POST /V1/products/attributes/{code}/options -> the new option id as a string (§B6)."""
         attr = self.attribute(code)
         label = (label or "").strip()
-        for o in attr["options"]:
-            if o["value"] != "" and o["label"].lower() == label.lower():
-                # OptionManagement: duplicate admin label, case-insensitive (§B6)
-                raise MagentoError(400, 'Admin store attribute option label "%1" already exists.', [label])
+        if self.option_by_label(code, label) is not None:
+            # OptionManagement: duplicate admin label, case-insensitive (§B6)
+            raise MagentoError(400, 'Admin store attribute option label "%1" already exists.', [label])
         self.seq["option"] += 1
         value = str(self.seq["option"])
         attr["options"].append({"label": label, "value": value})
         return value
 
     def option_label(self, code, value):
-        attr = self.attributes.get(code)
-        for o in (attr or {}).get("options", []):
-            if o["value"] != "" and o["value"] == str(value):
-                return o["label"]
-        return None
+        idx = self._option_index(code)
+        return None if idx is None else idx[2].get(str(value))
 
     # ------------------------------------------------------------------ products
     def product(self, sku):
@@ -210,10 +294,12 @@ class Store:
         return p
 
     def product_by_id(self, pid):
-        for p in self.products.values():
-            if p["id"] == pid:
-                return p
-        return None
+        try:
+            sku = self._sku_by_id.get(pid)
+        except TypeError:   # an unhashable id matches no product
+            return None
+        p = self.products.get(sku) if sku is not None else None
+        return p if p is not None and p["id"] == pid else None
 
     def values(self, p, scope):
         """Attribute values seen from a store code: overrides of that store view, else global."""
@@ -328,6 +414,7 @@ class Store:
             p["id"] = self.seq["product"]
         p["updated_at"] = now
         self.products[sku] = p
+        self._index_product(p)
         if p["stock_item"] is not None and p["type_id"] != "configurable":
             # single-source mode: the legacy stock item writes the "default" source (§B7)
             self.set_source_item(sku, "default", p["stock_item"]["qty"], 1 if p["stock_item"].get("is_in_stock") else 0,
@@ -370,8 +457,9 @@ class Store:
             vals = self.values(p, scope)
             if int(vals.get("visibility") or 1) == 1 or not vals.get("url_key"):
                 continue
-            for other in self.products.values():
-                if other["sku"] == p["sku"]:
+            for sku in self._by_url_key.get(vals["url_key"], ()):
+                other = self.products.get(sku)
+                if other is None or other["sku"] == p["sku"]:
                     continue
                 ov = self.values(other, scope)
                 if int(ov.get("visibility") or 1) != 1 and ov.get("url_key") == vals["url_key"]:
@@ -380,10 +468,15 @@ class Store:
     def delete_product(self, sku):
         p = self.product(sku)
         del self.products[sku]
-        for key in [k for k, si in self.source_items.items() if si["sku"] == sku]:
-            del self.source_items[key]
-        for other in self.products.values():
-            if p["id"] in other["configurable_links"]:
+        if self._sku_by_id.get(p["id"]) == sku:
+            del self._sku_by_id[p["id"]]
+        for key in self._si_by_sku.pop(sku, ()):
+            si = self.source_items.get(key)
+            if si is not None and si["sku"] == sku:
+                del self.source_items[key]
+        for psku in self._parents.pop(p["id"], ()):
+            other = self.products.get(psku)
+            if other is not None and p["id"] in other["configurable_links"]:
                 other["configurable_links"].remove(p["id"])
         return True
 
@@ -483,6 +576,7 @@ class Store:
         trial["configurable_links"].append(child["id"])
         self._validate_links(trial)
         p["configurable_links"].append(child["id"])
+        self._parents.setdefault(child["id"], set()).add(p["sku"])
         p["updated_at"] = self.now_text()
         return True
 
@@ -506,6 +600,7 @@ class Store:
         key = sku + "\x00" + source_code
         self.source_items[key] = {"sku": sku, "source_code": source_code, "quantity": jnum(quantity),
                                   "status": int(status)}
+        self._si_by_sku.setdefault(sku, set()).add(key)
         if source_code == "default" and not from_stock_item and sku in self.products:
             p = self.products[sku]
             p["stock_item"] = {"qty": jnum(quantity), "is_in_stock": bool(int(status))}

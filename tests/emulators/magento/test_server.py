@@ -235,6 +235,148 @@ class CatalogTest(Base):
         self.assertEqual(call("GET", q + "9")[1]["items"], [])
 
 
+class IndexTest(Base):
+    """URL keys, product ids, SKU searches, option labels and source items are looked up through
+    indexes: they must follow renames, updates and deletes."""
+
+    def search_skus(self, value, cond="in"):
+        status, body = call("GET", "/rest/all/V1/products?searchCriteria[filter_groups][0][filters][0][field]=sku"
+                                   "&searchCriteria[filter_groups][0][filters][0][value]=%s"
+                                   "&searchCriteria[filter_groups][0][filters][0][condition_type]=%s" % (value, cond))
+        self.assertEqual(status, 200, body)
+        return [p["sku"] for p in body["items"]], body["total_count"]
+
+    def test_url_key_index_follows_renames_overrides_and_deletes(self):
+        taken = (400, {"message": "URL key for specified store already exists."})
+        self.create("MUG-1", "Mug")
+        self.assertEqual(call("POST", "/rest/all/V1/products", {"product": {"sku": "MUG-2", "name": "Mug"}}), taken)
+        # renamed: the old key is free, the new one taken
+        status, body = call("PUT", "/rest/all/V1/products/MUG-1", {"product": {"custom_attributes": [
+            {"attribute_code": "url_key", "value": "mug-old"}]}})
+        self.assertEqual(status, 200, body)
+        self.create("MUG-2", "Mug")
+        self.assertEqual(call("POST", "/rest/all/V1/products", {"product": {"sku": "MUG-3", "name": "Mug Old"}}), taken)
+        # a not-visible product has no URL rewrite: it does not take its key
+        self.create("MUG-4", "Mug Old", visibility=1)
+        # a store-view override takes the key in that store view only
+        status, body = call("PUT", "/rest/default/V1/products/MUG-2", {"product": {"custom_attributes": [
+            {"attribute_code": "url_key", "value": "mug-view"}]}})
+        self.assertEqual(status, 200, body)
+        status, body = call("PUT", "/rest/default/V1/products/MUG-1", {"product": {"custom_attributes": [
+            {"attribute_code": "url_key", "value": "mug-view"}]}})
+        self.assertEqual((status, body), taken)
+        # deleted: its keys are free again
+        self.assertEqual(call("DELETE", "/rest/all/V1/products/MUG-2"), (200, True))
+        self.create("MUG-5", "Mug")
+        self.assertEqual(call("PUT", "/rest/default/V1/products/MUG-1", {"product": {"custom_attributes": [
+            {"attribute_code": "url_key", "value": "mug-view"}]}})[0], 200)
+
+    def test_sku_search_index_follows_creates_and_deletes(self):
+        for sku in ("Tee-1", "TEE-2", "007", "mug"):
+            self.create(sku, "P " + sku)
+        self.assertEqual(self.search_skus("tee-1,TEE-2,7,nope"), (["Tee-1", "TEE-2", "007"], 3))
+        self.assertEqual(self.search_skus("MUG", "eq"), (["mug"], 1))
+        self.assertEqual(call("DELETE", "/rest/all/V1/products/TEE-2"), (200, True))
+        self.assertEqual(self.search_skus("tee-1,TEE-2,7"), (["Tee-1", "007"], 2))
+        self.create("tee-2", "P again")
+        self.assertEqual(self.search_skus("TEE-2", "eq"), (["tee-2"], 1))
+        # another condition or field: every product is looked at, as before
+        self.assertEqual(self.search_skus("tee%25", "like"), (["Tee-1", "tee-2"], 2))
+
+    def test_configurable_links_follow_deleted_children(self):
+        red, blue = option_id("color", "Red"), option_id("color", "Blue")
+        self.create("TEE", "Tee", type_id="configurable")
+        for sku, color in (("TEE-R", red), ("TEE-B", blue)):
+            self.create(sku, "Tee " + sku, visibility=1, custom_attributes=[{"attribute_code": "color", "value": color}])
+        ids = {s: call("GET", "/rest/all/V1/products/" + s)[1]["id"] for s in ("TEE-R", "TEE-B")}
+        status, body = call("PUT", "/rest/all/V1/products/TEE", {"product": {"extension_attributes": {
+            "configurable_product_options": [{"attribute_id": "93", "label": "Color",
+                                              "values": [{"value_index": int(red)}, {"value_index": int(blue)}]}],
+            "configurable_product_links": [ids["TEE-R"], ids["TEE-B"]]}}})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(call("DELETE", "/rest/all/V1/products/TEE-R"), (200, True))
+        _, parent = call("GET", "/rest/all/V1/products/TEE")
+        self.assertEqual(parent["extension_attributes"]["configurable_product_links"], [ids["TEE-B"]])
+        self.assertEqual([k["sku"] for k in call("GET", "/rest/all/V1/configurable-products/TEE/children")[1]],
+                         ["TEE-B"])
+        # a new product under the deleted SKU gets a new id: it is not the old child
+        self.create("TEE-R", "Tee again", visibility=1, custom_attributes=[{"attribute_code": "color", "value": red}])
+        self.assertEqual(call("POST", "/rest/all/V1/configurable-products/TEE/child", {"childSku": "TEE-R"}), (200, True))
+        self.assertEqual(len(call("GET", "/rest/all/V1/configurable-products/TEE/children")[1]), 2)
+
+    def test_option_index_follows_new_options(self):
+        status, navy = call("POST", "/rest/all/V1/products/attributes/color/options", {"option": {"label": "Navy"}})
+        self.assertEqual(status, 200)
+        self.assertEqual(call("POST", "/rest/all/V1/products/attributes/color/options", {"option": {"label": "NAVY"}}),
+                         (400, {"message": 'Admin store attribute option label "%1" already exists.',
+                                "parameters": ["NAVY"]}))
+        self.create("TEE-NAVY", "Tee Navy", custom_attributes=[{"attribute_code": "color", "value": navy}])
+        self.assertEqual(call("POST", "/rest/all/V1/products", {"product": {
+            "sku": "TEE-X", "name": "Tee X", "custom_attributes": [{"attribute_code": "color", "value": str(int(navy) + 1)}]}})[0],
+            400)
+
+    def test_source_items_go_with_their_product(self):
+        for sku in ("A-1", "A-10"):
+            self.create(sku)
+            self.assertEqual(call("POST", "/rest/all/V1/inventory/source-items", {"sourceItems": [
+                {"sku": sku, "source_code": "store1", "quantity": 4, "status": 1}]}), (200, []))
+        self.assertEqual(call("DELETE", "/rest/all/V1/products/A-1"), (200, True))
+        items = control("GET", "state")["source_items"]
+        self.assertEqual(sorted((i["sku"], i["source_code"]) for i in items), [("A-10", "store1")])
+        self.create("A-1")
+        self.assertEqual(call("POST", "/rest/all/V1/inventory/source-items", {"sourceItems": [
+            {"sku": "A-1", "source_code": "store2", "quantity": 1, "status": 1}]}), (200, []))
+        self.assertEqual(call("DELETE", "/rest/all/V1/products/A-1"), (200, True))
+        self.assertEqual([i["sku"] for i in control("GET", "state")["source_items"]], ["A-10"])
+
+
+class FastCheckTest(unittest.TestCase):
+    """Bodies are first checked by schema.FastCheck, which may only say "valid" when the full
+    validator finds no error: compare the two on generated bodies, valid and not, for every
+    POST and PUT body of the schema."""
+
+    def test_fast_check_agrees_with_the_full_validator(self):
+        import random
+        from magento.schema import get_schema
+        s = get_schema()
+        rnd = random.Random(7)
+        scalars = [None, 1, 2.5, "12", "abc", "", True, False, [], {}, [1, "x"], {"a": 1}, " 3 ", "1e3"]
+
+        def gen(node, depth=0):
+            if "$ref" in node:
+                node = s.defs[node["$ref"].split("/")[-1]]
+            if rnd.random() < 0.08 or depth > 4:
+                return rnd.choice(scalars)
+            t = node.get("type")
+            if "properties" in node or t == "object":
+                out = {k: gen(sub, depth + 1) for k, sub in node.get("properties", {}).items() if rnd.random() < 0.4}
+                if rnd.random() < 0.05:
+                    out["not_a_field"] = 1
+                if node.get("x-magento-custom-attribute"):
+                    for k, choices in (("attribute_code", ["color", "", None]), ("value", scalars)):
+                        if rnd.random() < 0.7:
+                            out[k] = rnd.choice(choices)
+                return list(out.values()) if rnd.random() < 0.05 else out
+            if t == "array":
+                return [gen(node.get("items", {}), depth + 1) for _ in range(rnd.randint(0, 3))]
+            return rnd.choice({"string": ["x", 1, 2.5, True, None, [1], {}], "integer": [1, "2", "x", 1.5, None, [], True],
+                               "number": [1, "2.5", "x", None, {}], "boolean": [True, "1", 0, [], None]}.get(t, scalars))
+
+        seen = {True: 0, False: 0}
+        for tpl, ops in sorted(s.doc["paths"].items()):
+            for method in sorted(ops):
+                if method.upper() not in ("POST", "PUT") or s.validator(tpl, method) is None:
+                    continue
+                v, fast = s.validator(tpl, method), s._fast[(tpl, method)]
+                self.assertIsNotNone(fast, tpl)
+                for _ in range(12):
+                    body = gen(v.schema)
+                    valid = not list(v.iter_errors(body))
+                    self.assertEqual(fast(body), valid, (tpl, method, body))
+                    seen[valid] += 1
+        self.assertTrue(seen[True] > 100 and seen[False] > 100, seen)
+
+
 class InventoryAndBulkTest(Base):
     def test_msi_source_items(self):
         self.create("SKU-1")

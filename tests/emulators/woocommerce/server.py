@@ -497,7 +497,12 @@ class WooPlatform(common.Platform):
             if len(skus) > 1:
                 skus.append(raw)
             folded = {st._fold(s) for s in skus}
-            items = [o for o in st._live_objects() if o["sku"] and st._fold(o["sku"]) in folded]
+            found = {}
+            for f in folded:
+                for o in (st.sku_matches(f) if f else ()):
+                    found[id(o)] = o
+            # in the order _live_objects walks them: products, then variations, by id
+            items = sorted(found.values(), key=lambda o: (st.products.get(o["id"]) is not o, o["id"]))
         else:
             items = list(st.products.values())
         if status == "any":
@@ -660,7 +665,7 @@ class WooPlatform(common.Platform):
     def h_variations_list(self, req, params, home):
         st = self.store
         pid = int(params["product_id"])
-        items = [v for v in st.variations.values() if v["parent_id"] == pid]
+        items = st.variations_of(pid)
         if params.get("sku"):
             folded = {st._fold(s.strip()) for s in str(params["sku"]).split(",")}
             items = [v for v in items if st._fold(v["sku"]) in folded]

@@ -105,6 +105,55 @@ class Store:
         self.counters = {"requests": 0, "requestsByOperation": {}, "writes": 0, "rejected": 0, "throttled": 0,
                          "authFailures": 0, "batchRequests": 0, "batchItems": 0, "batchItemErrors": 0,
                          "batchItemsCoerced": 0}
+        self._reindex()
+
+    # ------------------------------------------------------------ indexes
+    # Lookups by SKU, variations by parent, slugs and attribute terms in use, so a store of
+    # 10,000 products answers as fast as a small one. Entries are added where a product or
+    # variation is stored and checked against the live records when read, so a stale one is
+    # harmless (a rename, a delete, a trashed parent).
+    def _reindex(self):
+        self._by_sku = {}        # casefolded SKU -> {("p"|"v", id)}
+        self._by_parent = {}     # product id -> {variation id}
+        self._by_slug = {}       # product slug -> {product id}
+        self._by_term = {}       # (attribute id, term name) -> {product id}
+        for p in self.products.values():
+            self._index_product(p)
+        for v in self.variations.values():
+            self._index_variation(v)
+
+    def _index_sku(self, kind, obj):
+        if obj["sku"]:
+            # casefolded whatever the collation: equal SKUs casefold equal, so this also
+            # serves --sku-case-sensitive (the candidates are compared with _fold)
+            self._by_sku.setdefault(obj["sku"].casefold(), set()).add((kind, obj["id"]))
+
+    def _index_product(self, p):
+        self._index_sku("p", p)
+        self._by_slug.setdefault(p["slug"], set()).add(p["id"])
+        for pa in p["attributes"]:
+            for name in pa["options"]:
+                self._by_term.setdefault((pa["id"], name), set()).add(p["id"])
+
+    def _index_variation(self, v):
+        self._index_sku("v", v)
+        self._by_parent.setdefault(v["parent_id"], set()).add(v["id"])
+
+    def _live(self, kind, obj):
+        if kind == "p":
+            return obj["status"] != "trash"
+        parent = self.products.get(obj["parent_id"])
+        return parent is None or parent["status"] != "trash"
+
+    def sku_matches(self, f):
+        """Live products, then live variations, whose folded SKU is f (each in id order, the
+        order _live_objects walks them)."""
+        out = []
+        for kind, i in sorted(self._by_sku.get(f.casefold(), ())):
+            obj = (self.products if kind == "p" else self.variations).get(i)
+            if obj is not None and obj["id"] == i and self._fold(obj["sku"]) == f and self._live(kind, obj):
+                out.append(obj)
+        return out
 
     def count(self, name, key=None, n=1):
         if key is None:
@@ -156,14 +205,14 @@ class Store:
         f = self._fold(sku)
         if not f:
             return None
-        for o in self._live_objects():
-            if self._fold(o["sku"]) == f:
-                return o
-        return None
+        hits = self.sku_matches(f)
+        return hits[0] if hits else None
 
     def sku_unique(self, own_id, sku):
         f = self._fold(sku)
-        return not any(self._fold(o["sku"]) == f and o["id"] != own_id for o in self._live_objects())
+        if not f:
+            return not any(self._fold(o["sku"]) == f and o["id"] != own_id for o in self._live_objects())
+        return not any(o["id"] != own_id for o in self.sku_matches(f))
 
     def unique_sku(self, own_id, sku):
         """wc_product_generate_unique_sku: sku, sku-1, sku-2, ..."""
@@ -283,8 +332,9 @@ class Store:
 
     def term_view(self, a, t):
         count = 0
-        for p in self.products.values():
-            for pa in p["attributes"]:
+        for pid in self._by_term.get((a["id"], t["name"]), ()):
+            p = self.products.get(pid)
+            for pa in (p["attributes"] if p is not None else ()):
                 if pa["id"] == a["id"] and t["name"] in pa["options"]:
                     count += 1
         return {"id": t["id"], "name": t["name"], "slug": t["slug"], "description": t["description"],
@@ -314,9 +364,16 @@ class Store:
     def unique_slug(self, base, own_id):
         base = base or "product"
         slug, i = base, 2
-        while any(p["slug"] == slug and p["id"] != own_id for p in self.products.values()):
+        while self._slug_taken(slug, own_id):
             slug, i = "%s-%d" % (base, i), i + 1
         return slug
+
+    def _slug_taken(self, slug, own_id):
+        for pid in self._by_slug.get(slug, ()):
+            p = self.products.get(pid)
+            if p is not None and p["slug"] == slug and p["id"] != own_id:
+                return True
+        return False
 
     def save_product(self, params, existing=None):
         """create_item / update_item of the products controller
@@ -395,6 +452,7 @@ class Store:
         p["date_modified"] = self.now()
         self._stock_status(p)
         self.products[p["id"]] = p
+        self._index_product(p)
         return p
 
     def _set_meta(self, obj, metas):
@@ -503,8 +561,9 @@ class Store:
             p["status"] = "trash"
             p["date_modified"] = self.now()
             return p
-        for vid in list(p_var for p_var in self.variations if self.variations[p_var]["parent_id"] == p["id"]):
-            del self.variations[vid]
+        for vid in sorted(self._by_parent.pop(p["id"], ())):
+            if vid in self.variations and self.variations[vid]["parent_id"] == p["id"]:
+                del self.variations[vid]
         del self.products[p["id"]]
         return p
 
@@ -520,9 +579,17 @@ class Store:
                 "image": None, "attributes": {}, "menu_order": 0, "meta_data": [],
                 "date_created": now, "date_modified": now}
 
+    def variations_of(self, pid):
+        """The variations whose parent is pid, in id order."""
+        out = []
+        for vid in sorted(self._by_parent.get(pid, ())):
+            v = self.variations.get(vid)
+            if v is not None and v["parent_id"] == pid:
+                out.append(v)
+        return out
+
     def children(self, p):
-        vs = [v for v in self.variations.values() if v["parent_id"] == p["id"]]
-        return sorted(vs, key=lambda v: (v["menu_order"], v["id"]))
+        return sorted(self.variations_of(p["id"]), key=lambda v: (v["menu_order"], v["id"]))
 
     def save_variation(self, parent, params, existing=None):
         """Variations controller prepare_object_for_database (V3)."""
@@ -592,6 +659,7 @@ class Store:
         v["date_modified"] = self.now()
         self._stock_status(v)
         self.variations[v["id"]] = v
+        self._index_variation(v)
         if parent is not None:
             parent["date_modified"] = self.now()
         return v
@@ -801,3 +869,4 @@ class Store:
             a["terms"] = {t["id"]: t for t in a.get("terms", [])}
             self.attributes[a["id"]] = a
         self.counters.update(d.get("counters") or {})
+        self._reindex()

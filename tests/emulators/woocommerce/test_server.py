@@ -291,6 +291,86 @@ class WooBasicTest(unittest.TestCase):
         self.assertEqual([v["sku"] for v in st["variations"]], ["SYI-GRN-M"])
         self.assertEqual(st["variations"][0]["attributes"], {"pa_color": "green", "size": "M"})
 
+    # ------------------------------------------------------------ indexes
+    def test_sku_index_follows_renames_trash_and_deletes(self):
+        # SKUs, a product's variations, slugs and the terms in use are looked up through
+        # indexes: they must follow every rename, update and delete.
+        def sku_ids(sku):
+            return [x["id"] for x in self.c.api("GET", "/products", query={"sku": sku})[2]]
+
+        _, _, a = self.c.api("POST", "/products", {"name": "A", "sku": "A-1"})
+        _, _, v = self.c.api("POST", "/products", {"name": "V", "type": "variable", "sku": "V",
+                                                  "attributes": [{"name": "Size", "variation": True,
+                                                                  "options": ["S", "M"]}]})
+        _, _, body = self.c.api("POST", "/products/%d/variations/batch" % v["id"], {"create": [
+            {"sku": "V-S", "attributes": [{"name": "Size", "option": "S"}]}]})
+        vs = body["create"][0]
+        status, _, body = self.c.api("PUT", "/products/%d" % a["id"], {"sku": "A-2"})
+        self.assertEqual((status, body["sku"]), (200, "A-2"))
+        status, _, body = self.c.api("PUT", "/products/%d/variations/%d" % (v["id"], vs["id"]), {"sku": "V-SMALL"})
+        self.assertEqual((status, body["sku"]), (200, "V-SMALL"))
+        self.assertEqual((sku_ids("a-1"), sku_ids("A-2"), sku_ids("v-s"), sku_ids("v-small")), ([], [a["id"]], [], [vs["id"]]))
+        self.assertEqual(sku_ids("A-2,V-SMALL"), [vs["id"], a["id"]])   # newest first
+        status, _, body = self.c.api("POST", "/products", {"name": "B", "sku": "v-small"})
+        self.assertEqual((status, body["data"].get("resource_id")), (400, vs["id"]))
+        self.assertEqual(self.c.api("POST", "/products", {"name": "B", "sku": "A-1"})[0], 201)
+        # a trashed parent frees its variations' SKUs; restoring it takes them back
+        self.assertEqual(self.c.api("DELETE", "/products/%d" % v["id"])[0], 200)
+        self.assertEqual(sku_ids("V-SMALL"), [])
+        self.assertEqual(self.c.api("PUT", "/products/%d" % v["id"], {"status": "publish"})[0], 200)
+        self.assertEqual(sku_ids("V-SMALL"), [vs["id"]])
+        # force-deleted with its variations: the SKUs are free, the variations gone
+        self.assertEqual(self.c.api("DELETE", "/products/%d" % v["id"], query={"force": "true"})[0], 200)
+        self.assertEqual((sku_ids("V"), sku_ids("V-SMALL")), ([], []))
+        self.assertEqual(self.c.control("GET", "state")["variations"], [])
+        self.assertEqual(self.c.api("POST", "/products", {"name": "C", "sku": "V-SMALL"})[0], 201)
+        # a binary collation compares the same index exactly
+        self.c.control("POST", "config", {"skuCaseSensitive": True})
+        try:
+            self.assertEqual(sku_ids("a-2"), [])
+            self.assertEqual(sku_ids("A-2"), [a["id"]])
+            self.assertEqual(self.c.api("POST", "/products", {"name": "D", "sku": "a-2"})[0], 201)
+        finally:
+            self.c.control("POST", "config", {"skuCaseSensitive": False})
+
+    def test_variation_slug_and_term_indexes_follow_updates(self):
+        _, _, color = self.c.api("POST", "/products/attributes", {"name": "Color"})
+        _, _, p = self.c.api("POST", "/products", {"name": "Tee", "type": "variable", "attributes": [
+            {"id": color["id"], "variation": True, "options": ["Red", "Blue"]}]})
+        _, _, other = self.c.api("POST", "/products", {"name": "Mug", "type": "variable", "attributes": [
+            {"id": color["id"], "variation": True, "options": ["Red"]}]})
+        _, _, body = self.c.api("POST", "/products/%d/variations/batch" % p["id"], {"create": [
+            {"regular_price": "5.00", "attributes": [{"id": color["id"], "option": "Red"}]},
+            {"regular_price": "7.00", "attributes": [{"id": color["id"], "option": "Blue"}]}]})
+        red, blue = [x["id"] for x in body["create"]]
+        self.c.api("POST", "/products/%d/variations" % other["id"], {"regular_price": "3.00", "attributes": [
+            {"id": color["id"], "option": "Red"}]})
+        _, _, tee = self.c.api("GET", "/products/%d" % p["id"])
+        self.assertEqual((sorted(tee["variations"]), tee["price"]), ([red, blue], "5.00"))
+        self.assertEqual(self.c.api("DELETE", "/products/%d/variations/%d" % (p["id"], red), query={"force": "true"})[0],
+                         200)
+        _, hdrs, vs = self.c.api("GET", "/products/%d/variations" % p["id"])
+        self.assertEqual(([x["id"] for x in vs], hdrs["x-wp-total"]), ([blue], "1"))
+        _, _, tee = self.c.api("GET", "/products/%d" % p["id"])
+        self.assertEqual((tee["variations"], tee["price"]), ([blue], "7.00"))
+        # a variation is found under its own parent only
+        self.assertEqual(self.c.api("GET", "/products/%d/variations/%d" % (other["id"], blue))[0], 404)
+        # slugs: a renamed slug is free again
+        self.assertEqual((tee["slug"], other["slug"]), ("tee", "mug"))
+        self.assertEqual(self.c.api("POST", "/products", {"name": "Tee"})[2]["slug"], "tee-2")
+        self.assertEqual(self.c.api("PUT", "/products/%d" % p["id"], {"slug": "tee-shirt"})[2]["slug"], "tee-shirt")
+        self.assertEqual(self.c.api("POST", "/products", {"name": "Tee"})[2]["slug"], "tee")
+        # term counts follow the products' attributes
+        def counts():
+            terms = self.c.api("GET", "/products/attributes/%d/terms" % color["id"])[2]
+            return {t["name"]: t["count"] for t in terms}
+        self.assertEqual(counts(), {"Red": 2, "Blue": 1})
+        self.c.api("PUT", "/products/%d" % p["id"], {"attributes": [
+            {"id": color["id"], "variation": True, "options": ["Blue", "Green"]}]})
+        self.assertEqual(counts(), {"Red": 1, "Blue": 1, "Green": 1})
+        self.c.api("DELETE", "/products/%d" % other["id"], query={"force": "true"})
+        self.assertEqual(counts(), {"Red": 0, "Blue": 1, "Green": 1})
+
     # ------------------------------------------------------------ paging
     def test_paging_headers(self):
         self.c.control("POST", "seed", {"products": [{"name": "P%02d" % i, "sku": "P%02d" % i} for i in range(25)]})
