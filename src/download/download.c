@@ -537,7 +537,8 @@ pb_download_run(const struct pb_config *cfg, const struct pb_download_opts *o,
     drop_confirmed(&dl);
     res->orders = (uint64_t)dl.out[PB_DL_ORDERS].n;
     res->returns = (uint64_t)dl.out[PB_DL_RETURNS].n;
-    res->customers = (uint64_t)dl.out[PB_DL_CUSTOMERS].n;
+    /* customers come with the orders they bought: none staged when no order is */
+    res->customers = res->orders + res->returns ? (uint64_t)dl.out[PB_DL_CUSTOMERS].n : 0;
     for (int k = 0; k < PB_DL__COUNT; k++)
         for (int i = 0; i < dl.out[k].n; i++)
             res->lines += (uint64_t)dl.out[k].v[i].n;
