@@ -338,14 +338,10 @@ bc_check(void *user, const struct pb_http_req *rq, const struct pb_http_resp *rs
 
 /* ---- reading lists ---- */
 
-/*
- * GET each of urls (each with a query string) and every further page meta.pagination
- * announces; the data items go to out.  When stop_above > 0 and the first url has more
- * pages than that, stop there and return 2.  0 done, 1 failed (why), -1 engine error.
- */
-static int
-get_pages(struct pb_upload *u, char **urls, size_t n, const char *label, json_t *out,
-          int stop_above, char *why, size_t whylen, long *http, struct pb_error *err)
+/* See bigcommerce_int.h. */
+int
+pb_bc_get_pages(struct pb_upload *u, char **urls, size_t n, const char *label, json_t *out,
+                int stop_above, char *why, size_t whylen, long *http, struct pb_error *err)
 {
     struct pb_rest_req *rq = calloc(n ? n : 1, sizeof(*rq));
     struct pb_rest *rs = calloc(n ? n : 1, sizeof(*rs));
@@ -395,7 +391,7 @@ get_pages(struct pb_upload *u, char **urls, size_t n, const char *label, json_t 
         }
     }
     if (rc == 0 && nmore)
-        rc = get_pages(u, more, nmore, label, out, 0, why, whylen, http, err);
+        rc = pb_bc_get_pages(u, more, nmore, label, out, 0, why, whylen, http, err);
     goto out;
 oom:
     rc = pb_error_set(err, PB_EOS, "out of memory");
@@ -466,7 +462,7 @@ find_skus(struct pb_upload *u, const char *const *skus, size_t n, json_t *found,
                                  "&limit=%d", PAGE_LIMIT);
         if (!urls[0])
             goto oom;
-        rc = get_pages(u, urls, 1, "read the store's variants", all, (int)nq, why, whylen, http,
+        rc = pb_bc_get_pages(u, urls, 1, "read the store's variants", all, (int)nq, why, whylen, http,
                        err);
         free(urls[0]);
         urls[0] = NULL;
@@ -508,7 +504,7 @@ find_skus(struct pb_upload *u, const char *const *skus, size_t n, json_t *found,
         }
     }
     pb_buf_release(&q);
-    rc = nu ? get_pages(u, urls, nu, "lookup by SKU", all, 0, why, whylen, http, err) : 0;
+    rc = nu ? pb_bc_get_pages(u, urls, nu, "lookup by SKU", all, 0, why, whylen, http, err) : 0;
     if (rc == 0)
         index_variants(found, all);
     goto out;
@@ -1444,4 +1440,5 @@ const struct pb_connector pb_connector_bigcommerce = {
     .create = bc_create,
     .update = bc_update,
     .inventory = bc_inventory,
+    .download = pb_bc_download,
 };
