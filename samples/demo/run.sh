@@ -8,8 +8,8 @@
 #   night 3  the answers are filed, and the quantities QBPOS now has go out to the stores
 set -eu
 cd "$(dirname "$0")/../.."
-PB=./posbridge
-H=demo-home
+PB=${PB:-./posbridge}
+H=${DEMO_HOME:-demo-home}   # the tests run it elsewhere
 rm -rf "$H"
 mkdir -p "$H/source" "$H/inbox" "$H/outbox" "$H/emu"
 PIDS=()
@@ -31,7 +31,7 @@ WOO=$(start woocommerce woocommerce/server.py --consumer-key ck_demo --consumer-
 MAG=$(start magento magento/server.py --token magento_demo_token --bulk-delay-ms 100)
 sed -e "s|127.0.0.1:8701|127.0.0.1:$SHOP|; s|127.0.0.1:8702|127.0.0.1:$BC|" \
     -e "s|127.0.0.1:8703|127.0.0.1:$WOO|; s|127.0.0.1:8704|127.0.0.1:$MAG|" \
-    -e "s|\.\./\.\./demo-home/||; s|\.\./\.\./demo-home|.|; s|\.\./maps/|../samples/maps/|g" \
+    -e "s|\.\./\.\./demo-home/||; s|\.\./\.\./demo-home|.|; s|\.\./maps/|$PWD/samples/maps/|g" \
     samples/demo/posbridge.ini > "$H/posbridge.ini"
 export POSBRIDGE_SHOPIFY_TOKEN=shpat_demo_token POSBRIDGE_BIGCOMMERCE_TOKEN=bc_demo_token
 export POSBRIDGE_WOO_KEY=ck_demo POSBRIDGE_WOO_SECRET=cs_demo POSBRIDGE_MAGENTO_TOKEN=magento_demo_token
