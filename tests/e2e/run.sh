@@ -78,6 +78,15 @@ check "the store that is up is still served" eq \
 check "the store that is down is reported" eq \
     "$(py '[l["exit"] for l in s["stages"] if l["stage"]=="upload" and l["store"]=="down"][0]' < "$E2E/run5")" 75
 
+CATB=$(py '[l["text"].split(" -> ")[1] for l in s["stages"] if l["stage"]=="export"][0]' < "$E2E/run5")
+$PB -c "$CFG" --json status "$CATB" > "$E2E/status5" 2>/dev/null
+check "status: the store that was up has everything done" eq \
+    "$(py '[(x["failed"], x["pending"], x["not_sent"]) for x in s[0]["stores"] if x["store"]=="shop"][0]' < "$E2E/status5")" "(0, 0, 0)"
+check "status: the store that was down has it all still to send, and says how" eq \
+    "$(py '[(x["not_sent"], x["replay"].split()[1]) for x in s[0]["stores"] if x["store"]=="down"][0]' < "$E2E/status5")" "(12, 'upload')"
+$PB -c "$CFG" status > "$E2E/status5.txt" 2>&1
+check "status lists the recent batches" grep -q "catalog)" "$E2E/status5.txt"
+
 # 6. --stores limits the run; --dry-run sends nothing.
 emu "$PORT" /__emulator/requests -X DELETE > /dev/null
 $PB -c "$CFG" --json run --stores shop --dry-run > "$E2E/run6" 2>/dev/null
