@@ -12,15 +12,15 @@ PB=${PB:-./posbridge}
 H=${DEMO_HOME:-demo-home}   # the tests run it elsewhere
 rm -rf "$H"
 mkdir -p "$H/source" "$H/inbox" "$H/outbox" "$H/emu"
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null' EXIT
+# start runs in $(...), a subshell: the emulators' pids go to a file, read when stopping
+trap '[ -f "$H/emu/pids" ] && while read -r p; do kill "$p" 2>/dev/null; done < "$H/emu/pids"; wait 2>/dev/null' EXIT
 
 start() { # name script args...: the port
     local name=$1 script=$2
     shift 2
     python3 "tests/emulators/$script" --port 0 --port-file "$H/emu/$name.port" "$@" \
         > "$H/emu/$name.log" 2>&1 &
-    PIDS+=($!)
+    echo $! >> "$H/emu/pids"
     for _ in $(seq 1 150); do [ -s "$H/emu/$name.port" ] && break; sleep 0.1; done
     cat "$H/emu/$name.port"
 }

@@ -8,13 +8,18 @@ export LC_ALL=C TZ=UTC
 E2E=$(mktemp -d)
 EMU_PIDS=()
 
-e2e_cleanup() {
+# start_emulator runs in $(...), a subshell: its pids go to a file, not to a variable.
+emu_kill() {
+    [ -f "$E2E/.emulator-pids" ] && while read -r p; do kill "$p" 2>/dev/null; done < "$E2E/.emulator-pids"
     for p in "${EMU_PIDS[@]}"; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
+}
+e2e_cleanup() {
+    emu_kill
     rm -rf "$E2E"
 }
 trap e2e_cleanup EXIT
-[ -n "${E2E_KEEP:-}" ] && trap "echo kept $E2E; for p in \"\${EMU_PIDS[@]}\"; do kill \$p; done" EXIT
+[ -n "${E2E_KEEP:-}" ] && trap 'echo kept $E2E; emu_kill' EXIT
 
 # start_emulator NAME SCRIPT ARGS... : prints the port
 start_emulator() {
@@ -23,6 +28,7 @@ start_emulator() {
     python3 "$ROOT/tests/emulators/$script" --port 0 --port-file "$E2E/$name.port" \
         --log-file "$E2E/$name.log.jsonl" "$@" > "$E2E/$name.out" 2>&1 &
     EMU_PIDS+=($!)
+    echo $! >> "$E2E/.emulator-pids"
     for _ in $(seq 1 150); do
         [ -s "$E2E/$name.port" ] && { cat "$E2E/$name.port"; return 0; }
         sleep 0.1
