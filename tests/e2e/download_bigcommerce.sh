@@ -12,6 +12,8 @@ HASH=dl42
 # A quota of 300 a second: the connector waits on X-Rate-Limit-* instead of meeting 429s.
 PORT=$(start_emulator bc bigcommerce/server.py --token "$TOKEN" --store-hash $HASH \
     --rate-quota 300 --rate-window-ms 1000) || exit 1
+# start_emulator runs in $(...), so its pid never reaches EMU_PIDS: add it for the cleanup
+EMU_PIDS+=($(pgrep -f -- "--port-file $E2E/bc.port"))
 Q="python3 $ROOT/tests/emulators/qbpos/qbpos.py"
 S=$E2E/qbpos.json
 echo '{"company": {"taxRates": {"Tax": "8.25", "Non": "0"}}}' > "$E2E/seed.json"
