@@ -35,6 +35,7 @@
 #include "posbridge/log.h"
 #include "posbridge/receipts.h"
 #include "posbridge/sha256.h"
+#include "posbridge/staged.h"
 #include "posbridge/timefmt.h"
 #include "posbridge/transform.h"
 #include "posbridge/upload.h"
@@ -213,19 +214,16 @@ free_list(char **v)
     free(v);
 }
 
+/* The batch has qbpos/receipts.* (a sales batch transform has made receipts for). */
 static int
-has_file(const char *dir, const char *sub, const char *kind)
+has_receipts(const char *batch)
 {
-    static const char *const exts[] = {".csv", ".jsonl", ".csv.gz", ".jsonl.gz"};
-    for (int i = 0; i < 4; i++) {
-        char p[4096];
-        struct stat st;
-        if (snprintf(p, sizeof(p), "%s/%s%s%s%s", dir, sub ? sub : "", sub ? "/" : "", kind,
-                     exts[i]) < (int)sizeof(p) &&
-            stat(p, &st) == 0)
-            return 1;
-    }
-    return 0;
+    char *q = path2(batch, "qbpos");
+    char *f = q ? pb_staged_find(q, "receipts") : NULL;
+    int yes = f != NULL;
+    free(q);
+    free(f);
+    return yes;
 }
 
 /* Move a handled file into dir/<sub>/ (made when missing). */
@@ -267,7 +265,7 @@ stage_ingest(struct run *r, const char *batches)
                 j++;
             for (size_t m = j; m-- > 0 && !batch;) {
                 char *b = path2(batches, sales[m]);
-                if (b && has_file(b, "qbpos", "receipts"))
+                if (b && has_receipts(b))
                     batch = b;
                 else
                     free(b);
@@ -520,7 +518,7 @@ stage_emit(struct run *r, const char *batches)
     struct pb_error err;
     for (size_t i = 0; all && all[i]; i++) {
         char *b = path2(batches, all[i]);
-        if (!b || !has_file(b, "qbpos", "receipts")) {
+        if (!b || !has_receipts(b)) {
             free(b);
             continue;
         }

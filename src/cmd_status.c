@@ -55,21 +55,6 @@ join(const char *a, const char *b)
     return pb_buf_detach(&p, NULL);
 }
 
-/* The first of kind.{csv,jsonl,...} in dir, or NULL. */
-static char *
-staged_file(const char *dir, const char *kind)
-{
-    static const char *const exts[] = {".csv", ".jsonl", ".csv.gz", ".jsonl.gz"};
-    for (int i = 0; i < 4; i++) {
-        struct pb_buf p = PB_BUF_INIT;
-        struct stat st;
-        if (pb_buf_addf(&p, "%s/%s%s", dir, kind, exts[i]) == 0 && stat(p.data, &st) == 0)
-            return pb_buf_detach(&p, NULL);
-        pb_buf_release(&p);
-    }
-    return NULL;
-}
-
 /* Calls fn for each good record of a staged file. */
 static void
 each_record(const char *path, const struct pb_schema *s, void (*fn)(void *, struct pb_rec *),
@@ -171,7 +156,7 @@ static json_t *
 sales_status(const struct pb_config *cfg, const char *batch)
 {
     char *q = join(batch, "qbpos");
-    char *receipts = q ? staged_file(q, "receipts") : NULL;
+    char *receipts = q ? pb_staged_find(q, "receipts") : NULL;
     char *state = pb_config_path(cfg, "state");
     char *ledger = state ? join(state, "qbpos/ledger.jsonl") : NULL;
     json_t *keys = json_object(), *last = ledger ? journal_last(ledger) : json_object();
@@ -256,7 +241,7 @@ batch_status(const struct pb_config *cfg, const char *batch)
         free(d);
     }
     char *q = join(batch, "qbpos");
-    char *receipts = q ? staged_file(q, "receipts") : NULL;
+    char *receipts = q ? pb_staged_find(q, "receipts") : NULL;
     if (receipts) {
         json_array_append_new(stores, sales_status(cfg, batch));
         char *qr = join(q, "rejects.csv");

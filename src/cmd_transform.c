@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -11,6 +10,7 @@
 #include "posbridge/config.h"
 #include "posbridge/err.h"
 #include "posbridge/log.h"
+#include "posbridge/staged.h"
 #include "posbridge/transform.h"
 #include "posbridge/banned.h"
 
@@ -20,17 +20,11 @@ static const char usage[] = "posbridge transform [-qv] [-c FILE] [--json] [--sto
 static int
 is_sales(const char *batch)
 {
-    static const char *const names[] = {"orders.csv", "orders.jsonl", "orders.csv.gz",
-                                        "orders.jsonl.gz", "returns.csv", "returns.jsonl",
-                                        "returns.csv.gz", "returns.jsonl.gz"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char p[4096];
-        struct stat st;
-        if (snprintf(p, sizeof(p), "%s/%s", batch, names[i]) < (int)sizeof(p) &&
-            stat(p, &st) == 0)
-            return 1;
-    }
-    return 0;
+    char *o = pb_staged_find(batch, "orders"), *r = o ? NULL : pb_staged_find(batch, "returns");
+    int yes = o || r;
+    free(o);
+    free(r);
+    return yes;
 }
 
 int

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -12,6 +11,7 @@
 #include "posbridge/err.h"
 #include "posbridge/log.h"
 #include "posbridge/receipts.h"
+#include "posbridge/staged.h"
 #include "posbridge/upload.h"
 #include "posbridge/banned.h"
 
@@ -57,16 +57,12 @@ summary(const char *store, const struct pb_upload_result *r, int json, int dry)
 static int
 is_inbound(const char *batch)
 {
-    static const char *const names[] = {"receipts.csv", "receipts.jsonl", "receipts.csv.gz",
-                                        "receipts.jsonl.gz"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char p[4096];
-        struct stat st;
-        if (snprintf(p, sizeof(p), "%s/qbpos/%s", batch, names[i]) < (int)sizeof(p) &&
-            stat(p, &st) == 0)
-            return 1;
-    }
-    return 0;
+    struct pb_buf q = PB_BUF_INIT;
+    char *f = pb_buf_addf(&q, "%s/qbpos", batch) == 0 ? pb_staged_find(q.data, "receipts") : NULL;
+    int yes = f != NULL;
+    pb_buf_release(&q);
+    free(f);
+    return yes;
 }
 
 static int

@@ -23,6 +23,10 @@ enum pb_enc { PB_ENC_CSV, PB_ENC_JSONL };
 /* Encoding and compression from a file name; -1 if it is neither .csv nor .jsonl. */
 int pb_staged_encoding(const char *path, enum pb_enc *enc, int *gz);
 
+/* The staged file of a kind in dir: the first of kind.csv, .jsonl, .csv.gz, .jsonl.gz that
+ * exists, as a malloc'd path (its file name is what follows the last '/'), or NULL. */
+char *pb_staged_find(const char *dir, const char *kind);
+
 /* ---- reading ---- */
 
 enum pb_read_mode {

@@ -110,24 +110,6 @@ add_row(struct receipt *r, const struct pb_rec *rec, struct pb_error *err)
     return 0;
 }
 
-static char *
-receipts_file(const char *dir, const char **rel)
-{
-    static const char *const names[] = {"receipts.csv", "receipts.jsonl", "receipts.csv.gz",
-                                        "receipts.jsonl.gz"};
-    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-        struct pb_buf p = PB_BUF_INIT;
-        if (pb_buf_addf(&p, "%s/%s", dir, names[k]) < 0)
-            return NULL;
-        if (access(p.data, F_OK) == 0) {
-            *rel = names[k];
-            return pb_buf_detach(&p, NULL);
-        }
-        pb_buf_release(&p);
-    }
-    return NULL;
-}
-
 /* Receipt-level fields: the same on every row of a receipt. */
 static int
 is_receipt_field(int f)
@@ -570,7 +552,9 @@ pb_emit_run(const struct pb_config *cfg, const struct pb_emit_opts *o,
         pb_error_set(err, PB_EOS, "out of memory");
         goto done;
     }
-    if (!(path = receipts_file(dir.data, &rel))) {
+    if ((path = pb_staged_find(dir.data, "receipts")))
+        rel = strrchr(path, '/') + 1;
+    if (!path) {
         pb_error_set(err, PB_ENOINPUT, "'%s' has no qbpos/receipts file; run transform first",
                      o->batch_dir);
         goto done;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "posbridge/err.h"
 #include "posbridge/log.h"
@@ -138,4 +139,19 @@ pb_reader_close(struct pb_reader *rd, struct pb_error *err)
     free(rd->path);
     free(rd);
     return rc;
+}
+
+char *
+pb_staged_find(const char *dir, const char *kind)
+{
+    static const char *const exts[] = {".csv", ".jsonl", ".csv.gz", ".jsonl.gz"};
+    for (size_t k = 0; k < sizeof(exts) / sizeof(exts[0]); k++) {
+        struct pb_buf p = PB_BUF_INIT;
+        if (pb_buf_addf(&p, "%s/%s%s", dir, kind, exts[k]) < 0)
+            return NULL;
+        if (access(p.data, F_OK) == 0)
+            return pb_buf_detach(&p, NULL);
+        pb_buf_release(&p);
+    }
+    return NULL;
 }

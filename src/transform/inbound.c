@@ -73,26 +73,16 @@ struct inb {
 
 /* ---- reading ---- */
 
+/* The staged file of a kind in dir, and its name (both malloc'd), or NULL. */
 static char *
 find_file(const char *dir, const char *kind, char **rel)
 {
-    static const char *const exts[] = {".csv", ".jsonl", ".csv.gz", ".jsonl.gz"};
-    for (size_t k = 0; k < 4; k++) {
-        struct pb_buf p = PB_BUF_INIT, r = PB_BUF_INIT;
-        if (pb_buf_addf(&p, "%s/%s%s", dir, kind, exts[k]) < 0 ||
-            pb_buf_addf(&r, "%s%s", kind, exts[k]) < 0) {
-            pb_buf_release(&p);
-            pb_buf_release(&r);
-            return NULL;
-        }
-        if (access(p.data, F_OK) == 0) {
-            *rel = pb_buf_detach(&r, NULL);
-            return pb_buf_detach(&p, NULL);
-        }
-        pb_buf_release(&p);
-        pb_buf_release(&r);
+    char *path = pb_staged_find(dir, kind);
+    if (path && !(*rel = strdup(strrchr(path, '/') + 1))) {
+        free(path);
+        return NULL;
     }
-    return NULL;
+    return path;
 }
 
 static struct group *
