@@ -22,11 +22,17 @@ struct pb_error;
 
 /* ---- the catalog state ---- */
 
+struct pb_state_line;
+
 struct pb_state {
     char *path;
     json_t *by_sku;   /* sku -> {"product_key", "product_id", "variant_id",
                          "inventory_item_id", "hash", "row": {...}, "qty": {loc: n}} */
     int dirty;
+    json_t *touched;  /* SKUs changed since the load (set) */
+    struct pb_state_line *lines; /* the file as loaded, sorted by SKU: an entry never
+                                    touched is written back byte for byte */
+    size_t nlines;
 };
 
 /* Load (a missing file is an empty state). */
@@ -38,9 +44,13 @@ json_t *pb_state_row(json_t *entry);
 json_t *pb_state_get(const struct pb_state *st, const char *sku);
 /* The entry for a SKU, created empty if missing (borrowed). */
 json_t *pb_state_entry(struct pb_state *st, const char *sku);
+/* Say that the entry of a SKU was changed (every change to a loaded entry must be
+ * followed by this, or the save keeps the line as loaded). */
+void pb_state_touch(struct pb_state *st, const char *sku);
 /* Forget a SKU (the product is gone from the store). */
 void pb_state_drop(struct pb_state *st, const char *sku);
-/* Rewrite the file atomically when anything changed. */
+/* Rewrite the file atomically when anything changed: the touched entries
+ * serialized again, the others copied as they were read. */
 int pb_state_save(struct pb_state *st, struct pb_error *err);
 void pb_state_release(struct pb_state *st);
 

@@ -60,13 +60,71 @@ row_span(const char *s, size_t n, size_t *a, size_t *b)
     return 0;
 }
 
+struct pb_state_line {
+    char *sku;
+    char *text; /* with its newline */
+    size_t len;
+};
+
+static int
+cmp_line(const void *a, const void *b)
+{
+    const struct pb_state_line *x = a, *y = b;
+    return strcmp(x->sku, y->sku);
+}
+
+/* Keep a line as read, to be written back unchanged if its entry is never touched. */
+static int
+keep_line(struct pb_state *st, size_t *cap, const char *sku, const char *text, size_t len)
+{
+    if (st->nlines == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 1024;
+        struct pb_state_line *nl = realloc(st->lines, ncap * sizeof(*nl));
+        if (!nl)
+            return -1;
+        st->lines = nl;
+        *cap = ncap;
+    }
+    struct pb_state_line *l = &st->lines[st->nlines];
+    l->sku = strdup(sku);
+    l->text = malloc(len + 1);
+    if (!l->sku || !l->text) {
+        free(l->sku);
+        free(l->text);
+        return -1;
+    }
+    memcpy(l->text, text, len);
+    l->len = len;
+    if (text[len - 1] != '\n')
+        l->text[l->len++] = '\n';
+    st->nlines++;
+    return 0;
+}
+
+/* Sort the kept lines by SKU (a file we wrote is sorted already); a SKU on two lines is
+ * written back from its entry, whichever line won. */
+static void
+sort_lines(struct pb_state *st)
+{
+    int sorted = 1;
+    for (size_t i = 1; i < st->nlines && sorted; i++)
+        sorted = strcmp(st->lines[i - 1].sku, st->lines[i].sku) < 0;
+    if (sorted)
+        return;
+    qsort(st->lines, st->nlines, sizeof(*st->lines), cmp_line);
+    for (size_t i = 1; i < st->nlines; i++)
+        if (!strcmp(st->lines[i - 1].sku, st->lines[i].sku))
+            json_object_set_new(st->touched, st->lines[i].sku, json_true());
+}
+
 int
 pb_state_load(struct pb_state *st, const char *path, struct pb_error *err)
 {
     memset(st, 0, sizeof(*st));
     st->path = strdup(path);
     st->by_sku = json_object();
-    if (!st->path || !st->by_sku)
+    st->touched = json_object();
+    if (!st->path || !st->by_sku || !st->touched)
         return pb_error_set(err, PB_EOS, "out of memory");
     FILE *fp = fopen(path, "r");
     if (!fp) {
@@ -75,20 +133,28 @@ pb_state_load(struct pb_state *st, const char *path, struct pb_error *err)
         return pb_error_sys(err, PB_EIO, errno, "cannot read '%s'", path);
     }
     char *line = NULL;
-    size_t cap = 0;
+    size_t cap = 0, lcap = 0;
     ssize_t n;
     long lineno = 0;
-    while ((n = getline(&line, &cap, fp)) > 0) {
+    int oom = 0;
+    while (!oom && (n = getline(&line, &cap, fp)) > 0) {
         lineno++;
         json_error_t je;
         size_t a, b;
         json_t *e;
+        const char *sku = NULL;
         if (row_span(line, (size_t)n, &a, &b)) {
             /* the row last sent is read only when it is needed (pb_state_row): most runs
              * compare hashes and never look at it */
             json_t *raw = json_stringn(line + a + 7, b - a - 7);
-            memmove(line + a, line + b, (size_t)n - b);
-            e = json_loadb(line, (size_t)n - (b - a), JSON_REJECT_DUPLICATES, &je);
+            char *head = malloc((size_t)n - (b - a));
+            if (head) {
+                memcpy(head, line, a);
+                memcpy(head + a, line + b, (size_t)n - b);
+            }
+            e = head ? json_loadb(head, (size_t)n - (b - a), JSON_REJECT_DUPLICATES, &je)
+                     : NULL;
+            free(head);
             if (e && raw && !json_object_get(e, "row"))
                 json_object_set_new(e, "row", raw);
             else
@@ -96,16 +162,21 @@ pb_state_load(struct pb_state *st, const char *path, struct pb_error *err)
         } else {
             e = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &je);
         }
-        const char *sku = e ? json_string_value(json_object_get(e, "sku")) : NULL;
+        sku = e ? json_string_value(json_object_get(e, "sku")) : NULL;
         if (!sku) {
             pb_log(PB_LOG_WARN, "%s:%ld: unreadable line ignored", path, lineno);
             json_decref(e);
+            st->dirty = 1; /* the next save leaves it out */
             continue;
         }
+        oom = keep_line(st, &lcap, sku, line, (size_t)n) < 0;
         json_object_set_new(st->by_sku, sku, e);
     }
     free(line);
     fclose(fp);
+    if (oom)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    sort_lines(st);
     return 0;
 }
 
@@ -141,15 +212,22 @@ pb_state_entry(struct pb_state *st, const char *sku)
     e = json_pack("{s:s}", "sku", sku);
     if (!e || json_object_set_new(st->by_sku, sku, e) < 0)
         return NULL;
-    st->dirty = 1;
+    pb_state_touch(st, sku);
     return e;
+}
+
+void
+pb_state_touch(struct pb_state *st, const char *sku)
+{
+    json_object_set_new(st->touched, sku, json_true());
+    st->dirty = 1;
 }
 
 void
 pb_state_drop(struct pb_state *st, const char *sku)
 {
     if (json_object_del(st->by_sku, sku) == 0)
-        st->dirty = 1;
+        pb_state_touch(st, sku);
 }
 
 static int
@@ -211,7 +289,19 @@ pb_state_save(struct pb_state *st, struct pb_error *err)
         free(keys);
         return -1;
     }
+    size_t at = 0; /* the kept lines and the keys are both sorted: one walk */
     for (size_t i = 0; i < k; i++) {
+        while (at < st->nlines && strcmp(st->lines[at].sku, keys[i]) < 0)
+            at++;
+        if (at < st->nlines && !strcmp(st->lines[at].sku, keys[i]) &&
+            !json_object_get(st->touched, keys[i])) {
+            if (fwrite(st->lines[at].text, 1, st->lines[at].len, af.fp) != st->lines[at].len) {
+                free(keys);
+                pb_atomic_abort(&af);
+                return pb_error_sys(err, PB_EIO, errno, "cannot write '%s'", st->path);
+            }
+            continue;
+        }
         char *text = entry_text(json_object_get(st->by_sku, keys[i]));
         if (!text || fputs(text, af.fp) < 0 || fputc('\n', af.fp) < 0) {
             free(text);
@@ -231,6 +321,12 @@ pb_state_save(struct pb_state *st, struct pb_error *err)
 void
 pb_state_release(struct pb_state *st)
 {
+    for (size_t i = 0; i < st->nlines; i++) {
+        free(st->lines[i].sku);
+        free(st->lines[i].text);
+    }
+    free(st->lines);
+    json_decref(st->touched);
     json_decref(st->by_sku);
     free(st->path);
     memset(st, 0, sizeof(*st));

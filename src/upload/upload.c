@@ -195,7 +195,7 @@ pb_upload_remember(struct pb_upload *u, struct pb_up_product *p, struct pb_up_va
     if (qty)
         json_object_set(e, "qty", pb_upload_qty(u, v));
     v->state = e;
-    u->state.dirty = 1;
+    pb_state_touch(&u->state, v->sku);
     return 0;
 }
 
@@ -299,7 +299,7 @@ absorb_journal(struct pb_upload *u)
                 changed = 1;
             }
             if (changed)
-                u->state.dirty = 1;
+                pb_state_touch(&u->state, sku);
         }
     }
 }

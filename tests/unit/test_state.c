@@ -46,6 +46,58 @@ test_state_round_trip_sorted(void)
     pb_state_release(&st);
 }
 
+static char *
+slurp(const char *p)
+{
+    FILE *fp = fopen(p, "r");
+    static char buf[4096];
+    size_t n = fp ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;
+    buf[n] = 0;
+    if (fp)
+        fclose(fp);
+    return buf;
+}
+
+/* An entry never touched goes back byte for byte; a touched one is written again. */
+static void
+test_state_untouched_lines_kept(void)
+{
+    struct pb_error e;
+    pb_error_init(&e);
+    FILE *fp = fopen(path("k.jsonl"), "w");
+    CHECK(fp != NULL);
+    if (!fp)
+        return;
+    /* out of order, spaced by hand, one SKU twice, one unreadable line, no final newline */
+    fputs("{\"sku\": \"B\",  \"hash\": \"b1\"}\n"
+          "{\"hash\":\"a1\",\"row\":{\"price\":\"1.00\"},\"sku\":\"A\"}\n"
+          "not json\n"
+          "{\"sku\":\"C\",\"hash\":\"c1\"}\n"
+          "{\"sku\":\"C\",\"hash\":\"c2\"}\n"
+          "{\"sku\": \"D\", \"hash\": \"d1\"}", fp);
+    fclose(fp);
+    struct pb_state st;
+    CHECK(pb_state_load(&st, path("k.jsonl"), &e) == 0);
+    CHECK_STR(json_string_value(json_object_get(pb_state_get(&st, "C"), "hash")), "c2");
+    CHECK_STR(json_string_value(json_object_get(pb_state_row(pb_state_get(&st, "A")), "price")),
+              "1.00");
+    json_object_set_new(pb_state_get(&st, "B"), "hash", json_string("b2"));
+    pb_state_touch(&st, "B");
+    json_object_set_new(pb_state_entry(&st, "E"), "hash", json_string("e1"));
+    CHECK(pb_state_save(&st, &e) == 0);
+    pb_state_release(&st);
+    CHECK_STR(slurp(path("k.jsonl")),
+              "{\"hash\":\"a1\",\"row\":{\"price\":\"1.00\"},\"sku\":\"A\"}\n"
+              "{\"hash\":\"b2\",\"sku\":\"B\"}\n"
+              "{\"hash\":\"c2\",\"sku\":\"C\"}\n"
+              "{\"sku\": \"D\", \"hash\": \"d1\"}\n"
+              "{\"hash\":\"e1\",\"sku\":\"E\"}\n");
+    /* nothing touched: nothing written */
+    CHECK(pb_state_load(&st, path("k.jsonl"), &e) == 0);
+    CHECK(st.dirty == 0);
+    pb_state_release(&st);
+}
+
 static void
 test_journal_intent_outcome_and_torn_line(void)
 {
@@ -91,6 +143,7 @@ main(void)
     if (!mkdtemp(dir))
         return 1;
     RUN(test_state_round_trip_sorted);
+    RUN(test_state_untouched_lines_kept);
     RUN(test_journal_intent_outcome_and_torn_line);
     pb_rmtree(dir);
     return check_summary();
