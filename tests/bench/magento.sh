@@ -10,7 +10,8 @@
 # stays under it, so the true minimum is one PUT per changed product.  (The base-prices
 # endpoint is not used: a price is written through the product like every other field.)
 # Magento has no API rate limit by default, so the bound is the emulator's own time for
-# those requests (the sum of their service times: the emulator answers one at a time).
+# those requests (the sum of their service times, from the request line read to the answer
+# encoded: the emulator answers one at a time).
 # With the emulator answering a PUT in about a millisecond, that is less than reading and
 # planning 10,000 products costs any run; so, as in woocommerce.sh, the bound also counts
 # that floor: the wall time of an unchanged re-run of the same batch (zero requests).

@@ -13,7 +13,8 @@
 #
 # The bound: WooCommerce's REST API has no rate limit of its own (the host's, if any: the
 # emulator runs without one here), so the time no client can avoid is the emulator's own
-# time for the requests (the sum of their durations as it logs them), concurrency aside.
+# time for the requests (the sum of their service times as it logs them: from the request
+# line read to the answer encoded), concurrency aside.
 # With no throttle to wait on, that bound is a few milliseconds, less than reading and
 # planning 10,000 products costs any run; so the bound also counts that floor: the wall
 # time of an unchanged re-run of the same batch (zero requests), measured here too.

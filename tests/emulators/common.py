@@ -495,6 +495,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # (about 40 ms on Linux), a stall no real store adds to every keep-alive request.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def parse_request(self):
+        # A request's service time starts once its request line is in: parsing the headers,
+        # reading the body, handling it and encoding the answer are all the store's time.
+        self._started = time.monotonic()
+        return super().parse_request()
+
     def log_message(self, fmt, *args):  # the request log replaces stderr noise
         if getattr(self.server.args, "verbose", False):
             sys.stderr.write("%s - %s\n" % (self.address_string(), fmt % args))
@@ -528,7 +534,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _dispatch(self):
         srv = self.server
-        started = time.monotonic()
+        started = getattr(self, "_started", None) or time.monotonic()
         split = urllib.parse.urlsplit(self.path)
         body = self._read_body()
         headers = {k: v for k, v in self.headers.items()}
@@ -564,10 +570,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             resp = Response(500, {"errors": "emulator internal error: %s" % e})
         entry["status"] = resp.status
         entry["response_bytes"] = len(resp.body or b"")
+        body, headers = self._encode(resp)
         entry["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
         if not entry.get("control"):
             srv.log.add(entry)
-        self._write(resp)
+        self._write(resp, body, headers)
 
     def _api(self, req, entry):
         srv = self.server
@@ -658,7 +665,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return Response(400, {"error": str(e)})
         return Response(404, {"error": "unknown control endpoint %s %s" % (req.method, req.path)})
 
-    def _write(self, resp):
+    def _encode(self, resp):
         body = resp.body or b""
         headers = dict(resp.headers)
         accept = (self.headers.get("Accept-Encoding") or "").lower()
@@ -669,6 +676,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = buf.getvalue()
             headers["Content-Encoding"] = "gzip"
             headers["Vary"] = "Accept-Encoding"
+        return body, headers
+
+    def _write(self, resp, body=None, headers=None):
+        if body is None:
+            body, headers = self._encode(resp)
         self.send_response(resp.status)
         for k, v in headers.items():
             self.send_header(k, v)
