@@ -20,7 +20,7 @@
 #include "posbridge/summary.h"
 #include "posbridge/banned.h"
 
-static const char usage[] = "posbridge report [-qv] [-c FILE] [--json] [-o FILE.html] BATCH";
+static const char usage[] = "posbridge report [-qv] [-c FILE] [--json] [-o FILE.html] [--rows N] BATCH";
 
 static const char help[] =
     "\n"
@@ -34,6 +34,7 @@ static const char help[] =
     "  BATCH          a batch directory, or a batch id under <home>/batches\n"
     "  -o FILE.html   where to write it (default BATCH/report.html; '-' for standard\n"
     "                 output); the file is replaced whole or not at all\n"
+    "  --rows N       show at most N rows per list (default 1000)\n"
     "  --json         print {\"report\": PATH} instead of the path\n"
     "\n"
     "Exit status: 0 when the page is written (whatever the batch holds), 64 bad arguments,\n"
@@ -46,12 +47,15 @@ cmd_report(int argc, char **argv, struct pb_ctx *ctx)
         PB_COMMON_LONG,
         {"json", no_argument, NULL, 'j'},
         {"output", required_argument, NULL, 'o'},
+        {"rows", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     const char *outp = NULL;
+    long rows = 0;
+    char *end;
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, PB_COMMON_SHORT "jo:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, PB_COMMON_SHORT "jo:r:", longopts, NULL)) != -1) {
         if (pb_cli_common(opt, optarg, ctx))
             continue;
         switch (opt) {
@@ -61,6 +65,11 @@ cmd_report(int argc, char **argv, struct pb_ctx *ctx)
             return 0;
         case 'j': ctx->json = 1; break;
         case 'o': outp = optarg; break;
+        case 'r':
+            rows = strtol(optarg, &end, 10);
+            if (*end || rows < 1)
+                return pb_cli_usage(usage);
+            break;
         default: return pb_cli_usage(usage);
         }
     }
@@ -102,7 +111,7 @@ cmd_report(int argc, char **argv, struct pb_ctx *ctx)
     else
         dir[0] = '.', dir[1] = '\0';
     const char *const batches[] = {batch};
-    struct pb_report_opts o = {batches, 1, dir, NULL, 0, (int64_t)time(NULL)};
+    struct pb_report_opts o = {batches, 1, dir, NULL, rows, (int64_t)time(NULL)};
     if (to_stdout) {
         if (pb_report_write(&cfg, &o, stdout, &err) < 0)
             rc = pb_cli_fail(&err);

@@ -359,6 +359,37 @@ rec_get(const struct pb_rec *rec, int i)
     return pb_rec_get(rec, i, NULL);
 }
 
+/* The record as read ({"field": "raw text", ...}): one "field: value" per line, the
+ * field at fault in bold; anything else as it is. */
+static void
+source_row(struct rep *r, const char *data, const char *bad_field)
+{
+    json_t *j = data ? json_loads(data, 0, NULL) : NULL;
+    if (!json_is_object(j)) {
+        text(r, data);
+        json_decref(j);
+        return;
+    }
+    const char *k;
+    json_t *v;
+    size_t shown = 0;
+    json_object_foreach(j, k, v) {
+        if (shown > SHOW_MAX) {
+            out(r, "&#8230;");
+            break;
+        }
+        const char *s = json_string_value(v);
+        int bad = bad_field && !strcmp(k, bad_field);
+        out(r, "%s%s", shown ? "\n" : "", bad ? "<b>" : "");
+        text(r, k);
+        out(r, ": ");
+        text_n(r, s ? s : "", 200);
+        out(r, "%s", bad ? "</b>" : "");
+        shown += strlen(k) + (s ? strlen(s) : 0);
+    }
+    json_decref(j);
+}
+
 /* The rows of a rejects file, as a table; returns 1 if the file had any. */
 static int
 rejects_table(struct rep *r, const char *path, const char *label)
@@ -419,7 +450,7 @@ rejects_table(struct rep *r, const char *path, const char *label)
         out(r, "</td><td class=\"reason\">");
         text(r, k == PB_READ_OK ? rec_get(&rec, PB_REJECTS_REASON) : bad.msg);
         out(r, "</td><td class=\"row\">");
-        text(r, rec_get(&rec, PB_REJECTS_DATA));
+        source_row(r, rec_get(&rec, PB_REJECTS_DATA), rec_get(&rec, PB_REJECTS_FIELD));
         out(r, "</td></tr>\n");
     }
     pb_reader_close(rd, NULL);
