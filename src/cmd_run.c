@@ -9,7 +9,8 @@
  *   transform each new sales batch into QBPOS receipts
  *   emit     every sales batch with receipts QBPOS has not confirmed, into [run] outbox
  *
- * Each run logs to <home>/log/<run id>.log, prints one summary line per stage and store,
+ * Each run logs to <home>/log/<run id>-run.log, writes <run id>-report.html beside it (the
+ * batches it touched, see src/core/report.c), prints one summary line per stage and store,
  * and exits with the most severe code of them all, so cron can mail on failure.
  */
 #include <dirent.h>
@@ -34,6 +35,7 @@
 #include "posbridge/export.h"
 #include "posbridge/log.h"
 #include "posbridge/receipts.h"
+#include "posbridge/report.h"
 #include "posbridge/sha256.h"
 #include "posbridge/staged.h"
 #include "posbridge/timefmt.h"
@@ -52,7 +54,24 @@ struct run {
     json_t *lines;            /* the summary */
     char id[32];
     char *home;
+    char **touched;           /* the batches this run made or changed, for its report */
+    int ntouched;
 };
+
+/* Remember a batch for the run's report (once). */
+static void
+touch(struct run *r, const char *batch)
+{
+    for (int i = 0; i < r->ntouched; i++)
+        if (!strcmp(r->touched[i], batch))
+            return;
+    char **v = realloc(r->touched, (size_t)(r->ntouched + 1) * sizeof(*v));
+    if (!v)
+        return;
+    r->touched = v;
+    if ((v[r->ntouched] = strdup(batch)))
+        r->ntouched++;
+}
 
 static void
 say(struct run *r, const char *stage, const char *store, int code, const char *fmt, ...)
@@ -282,6 +301,7 @@ stage_ingest(struct run *r, const char *batches)
         struct pb_error err;
         struct pb_ingest_result res;
         pb_error_init(&err);
+        touch(r, batch);
         int rc = pb_ingest_run(&r->cfg, batch, &file, 1, &res, &err);
         if (rc < 0) {
             char msg[600];
@@ -568,6 +588,40 @@ stage_emit(struct run *r, const char *batches)
     free_list(all);
 }
 
+/* The run's report beside its log: every batch it touched.  Returns its path or NULL. */
+static char *
+write_report(struct run *r, const char *logdir)
+{
+    char name[64];
+    struct pb_error err;
+    struct pb_atomic af;
+    snprintf(name, sizeof(name), "%s-report.html", r->id);
+    char *path = logdir ? path2(logdir, name) : NULL;
+    char title[64];
+    snprintf(title, sizeof(title), "run %s%s", r->id, r->dry ? " (dry run)" : "");
+    struct pb_report_opts o = {(const char *const *)r->touched, r->ntouched, logdir, title, 0,
+                               (int64_t)time(NULL)};
+    pb_error_init(&err);
+    if (!path || pb_mkdirs(logdir, 0755, &err) < 0 || pb_atomic_open(path, 0644, &af, &err) < 0)
+        goto fail;
+    if (pb_report_write(&r->cfg, &o, af.fp, &err) < 0) {
+        pb_atomic_abort(&af);
+        goto fail;
+    }
+    if (pb_atomic_commit(&af, &err) < 0)
+        goto fail;
+    return path;
+fail:
+    {
+        char msg[600];
+        pb_error_format(&err, msg, sizeof(msg));
+        say(r, "report", NULL, pb_exit_code(err.code), "cannot write %s: %s",
+            path ? path : "the report", msg);
+    }
+    free(path);
+    return NULL;
+}
+
 int
 cmd_run(int argc, char **argv, struct pb_ctx *ctx)
 {
@@ -658,9 +712,15 @@ cmd_run(int argc, char **argv, struct pb_ctx *ctx)
     for (int i = 0; catalog && (stages & PB_RUN_UPLOAD) && i < r.cfg.nstores; i++)
         if (store_wanted(&r, r.cfg.stores[i].name))
             stage_upload(&r, catalog, &r.cfg.stores[i]);
+    if (catalog)
+        touch(&r, catalog);
     for (int i = 0; (stages & PB_RUN_DOWNLOAD) && !r.dry && i < r.cfg.nstores; i++)
-        if (store_wanted(&r, r.cfg.stores[i].name))
-            free(stage_download(&r, &r.cfg.stores[i]));
+        if (store_wanted(&r, r.cfg.stores[i].name)) {
+            char *sales = stage_download(&r, &r.cfg.stores[i]);
+            if (sales)
+                touch(&r, sales);
+            free(sales);
+        }
     if ((stages & PB_RUN_EMIT) && !r.dry)
         stage_emit(&r, batches);
 
@@ -672,17 +732,19 @@ cmd_run(int argc, char **argv, struct pb_ctx *ctx)
             say(&r, "run", NULL, PB_EX_IOERR, "cannot save %s", rspath);
         free(text);
     }
+    char *report = write_report(&r, logdir);
     if (r.json) {
-        json_t *j = json_pack("{s:s, s:b, s:i, s:O, s:s?}", "run", r.id, "dry_run", r.dry, "exit",
-                              r.worst, "stages", r.lines, "log", logpath);
+        json_t *j = json_pack("{s:s, s:b, s:i, s:O, s:s?, s:s?}", "run", r.id, "dry_run", r.dry,
+                              "exit", r.worst, "stages", r.lines, "log", logpath, "report",
+                              report);
         char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (text)
             printf("%s\n", text);
         free(text);
         json_decref(j);
     } else {
-        printf("run %s: exit %d%s%s\n", r.id, r.worst, logpath ? "; log " : "",
-               logpath ? logpath : "");
+        printf("run %s: exit %d%s%s%s%s\n", r.id, r.worst, logpath ? "; log " : "",
+               logpath ? logpath : "", report ? "; report " : "", report ? report : "");
     }
     pb_log(PB_LOG_INFO, "run %s: finished, exit %d", r.id, r.worst);
     pb_log_set_file(NULL);
@@ -697,6 +759,10 @@ cmd_run(int argc, char **argv, struct pb_ctx *ctx)
     free(rspath);
     free(logdir);
     free(logpath);
+    free(report);
+    for (int i = 0; i < r.ntouched; i++)
+        free(r.touched[i]);
+    free(r.touched);
     rc = r.worst;
     pb_config_release(&r.cfg);
     return rc;

@@ -32,6 +32,7 @@ static const struct pb_cmd {
     {"help", cmd_help, 0, "list the commands"},
     {"ingest", cmd_ingest, CMD_USES_XML, "QBPOS's response documents -> results and the ledger"},
     {"replay", cmd_replay, CMD_NEEDS_NETWORK, "send again what failed or never finished"},
+    {"report", cmd_report, 0, "a batch as one HTML page to open in a browser"},
     {"run", cmd_run, CMD_NEEDS_NETWORK | CMD_USES_XML, "the nightly job: every stage, every store, under a lock"},
     {"status", cmd_status, 0, "what recent batches did per store, and what is left to send"},
     {"transform", cmd_transform, 0, "a batch -> what each store gets (products per store)"},

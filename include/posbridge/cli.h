@@ -44,6 +44,7 @@ int cmd_emit(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_download(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_run(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_status(int argc, char **argv, struct pb_ctx *ctx);
+int cmd_report(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_ingest(int argc, char **argv, struct pb_ctx *ctx);
 
 struct pb_emit_result;

@@ -15,6 +15,7 @@ struct pb_progress {
     int on;
 };
 
+/* total 0: not known in advance (a count and a rate are drawn instead of a bar). */
 void pb_progress_start(struct pb_progress *p, const char *label, uint64_t total);
 void pb_progress_add(struct pb_progress *p, uint64_t n);
 /* Erase the line (the summary follows). */

@@ -75,4 +75,6 @@ $PB -c "$CFG" run || status=$?
 
 echo
 echo "Everything is under $H/: batches/ (open any .csv in a spreadsheet), state/, log/."
+REPORT=$(ls "$H"/log/*-report.html 2>/dev/null | sort | tail -1)
+[ -n "$REPORT" ] && echo "The last night's report (open it in a browser): $REPORT"
 exit $status

@@ -23,13 +23,19 @@ pb_progress_start(struct pb_progress *p, const char *label, uint64_t total)
     p->label = label;
     p->total = total;
     p->start = now();
-    p->on = total > 0 && pb_log_tty();
+    p->on = pb_log_tty(); /* total 0: not known, a count and a rate are drawn */
 }
 
 static void
 draw(struct pb_progress *p, double t)
 {
     double secs = t - p->start, rate = secs > 0 ? (double)p->done / secs : 0;
+    if (!p->total) {
+        fprintf(stderr, "\r%s %llu so far  %.1f/s ", p->label, (unsigned long long)p->done, rate);
+        fflush(stderr);
+        p->drawn = t;
+        return;
+    }
     if (p->done > p->total)
         p->done = p->total; /* a product can finish in two steps */
     double left = rate > 0 ? (double)(p->total - p->done) / rate : 0;
@@ -52,7 +58,7 @@ pb_progress_add(struct pb_progress *p, uint64_t n)
     if (!p->on)
         return;
     double t = now();
-    if (t - p->drawn >= 0.2 || p->done >= p->total)
+    if (t - p->drawn >= 0.2 || (p->total && p->done >= p->total))
         draw(p, t);
 }
 

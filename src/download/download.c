@@ -14,6 +14,7 @@
 #include "posbridge/batch.h"
 #include "posbridge/err.h"
 #include "posbridge/log.h"
+#include "posbridge/progress.h"
 #include "posbridge/rejects.h"
 #include "posbridge/staged.h"
 #include "posbridge/timefmt.h"
@@ -34,6 +35,7 @@ struct kind_out {
 };
 
 struct pb_dl {
+    struct pb_progress progress; /* records received, drawn on a terminal */
     const struct pb_config *cfg;
     const struct pb_store_cfg *store;
     int64_t since, until;
@@ -244,6 +246,7 @@ pb_dl_end(struct pb_dl *dl, struct pb_error *err)
     if (!dl->active)
         return 0;
     dl->active = 0;
+    pb_progress_add(&dl->progress, 1);
     if (dl->skip)
         return 0;
     if (dl->oom)
@@ -465,6 +468,7 @@ pb_download_run(const struct pb_config *cfg, const struct pb_download_opts *o,
     dl.cfg = cfg;
     dl.store = sc;
     dl.res = res;
+    pb_progress_start(&dl.progress, sc->name, 0);
     for (int k = 0; k < PB_DL__COUNT; k++)
         if (!(dl.out[k].index = json_object()))
             goto oom;
@@ -535,6 +539,7 @@ pb_download_run(const struct pb_config *cfg, const struct pb_download_opts *o,
     if (r < 0)
         goto out;
     drop_confirmed(&dl);
+    pb_progress_end(&dl.progress);
     res->orders = (uint64_t)dl.out[PB_DL_ORDERS].n;
     res->returns = (uint64_t)dl.out[PB_DL_RETURNS].n;
     /* customers come with the orders they bought: none staged when no order is */
@@ -580,6 +585,7 @@ pb_download_run(const struct pb_config *cfg, const struct pb_download_opts *o,
 oom:
     pb_error_set(err, PB_EOS, "out of memory");
 out:
+    pb_progress_end(&dl.progress);
     pb_session_close(&u);
     free(u.primary_location); /* a connector's prepare may set it, as for an upload */
     if (dl.rejects_open)

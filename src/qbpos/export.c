@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pb_schemas.h"
@@ -12,6 +13,7 @@
 #include "posbridge/err.h"
 #include "posbridge/log.h"
 #include "posbridge/money.h"
+#include "posbridge/progress.h"
 #include "posbridge/qbpos_items.h"
 #include "posbridge/rejects.h"
 #include "posbridge/sha256.h"
@@ -295,8 +297,10 @@ pb_export_run(const struct pb_export_opts *o, struct pb_export_result *res,
 {
     struct ex x;
     struct pb_rec rec;
+    struct pb_progress progress;
     int rc = -1;
     memset(&x, 0, sizeof(x));
+    memset(&progress, 0, sizeof(progress));
     memset(res, 0, sizeof(*res));
     x.o = o;
     x.res = res;
@@ -319,6 +323,13 @@ pb_export_run(const struct pb_export_opts *o, struct pb_export_result *res,
         pb_rec_init(&rec, &pb_schema_items, err) < 0)
         goto out;
 
+    uint64_t total = 0;
+    for (int i = 0; i < o->ninputs; i++) {
+        struct stat sb;
+        if (stat(o->inputs[i], &sb) == 0)
+            total += (uint64_t)sb.st_size;
+    }
+    pb_progress_start(&progress, "export (bytes)", total);
     for (int i = 0; i < o->ninputs; i++) {
         const char *path = o->inputs[i];
         struct pb_qbpos_stats st = {0};
@@ -345,6 +356,7 @@ pb_export_run(const struct pb_export_opts *o, struct pb_export_result *res,
                        path, st.declared, st.items);
         }
         pb_log(PB_LOG_INFO, "%s: %llu items", path, (unsigned long long)(res->read - before));
+        pb_progress_add(&progress, (uint64_t)size);
     }
     if (x.ncands && pick_newest(&x, &rec, err) < 0)
         goto out;
@@ -371,6 +383,7 @@ pb_export_run(const struct pb_export_opts *o, struct pb_export_result *res,
     res->batch_dir = strdup(x.batch.dir);
     rc = res->batch_dir ? 0 : pb_error_set(err, PB_EOS, "out of memory");
 out:
+    pb_progress_end(&progress);
     pb_spool_close(&x.spool);
     pb_rejects_release(&x.rejects);
     pb_columns_release(&x.cols);

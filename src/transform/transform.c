@@ -19,6 +19,7 @@
 #include "posbridge/config.h"
 #include "posbridge/err.h"
 #include "posbridge/log.h"
+#include "posbridge/progress.h"
 #include "posbridge/sha256.h"
 #include "posbridge/spool.h"
 #include "transform_int.h"
@@ -398,7 +399,9 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     char *ipath = NULL;
     const char *irel = NULL;
     int rc = -1;
+    struct pb_progress progress;
     memset(&t, 0, sizeof(t));
+    memset(&progress, 0, sizeof(progress));
     memset(res, 0, sizeof(*res));
     memset(&rec, 0, sizeof(rec));
     t.cfg = cfg;
@@ -501,7 +504,9 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     }
 
     /* Pass 2: one style at a time. */
+    pb_progress_start(&progress, "transform", (uint64_t)t.nstyles);
     for (size_t s = 0; s < t.nstyles; s++) {
+        pb_progress_add(&progress, 1);
         struct pb_style *st = &t.styles[s];
         if (st->n > items_cap) {
             struct pb_rec *v = realloc(items, st->n * sizeof(*v));
@@ -528,6 +533,7 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
                 goto out;
     }
 
+    pb_progress_end(&progress);
     pb_log(PB_LOG_DEBUG, "transform: built and wrote every store in %.3fs", elapsed(&t0));
     /* Commit every store's files, then the manifest. */
     json_t *stage = pb_batch_stage(&t.batch, "transform");
@@ -586,6 +592,7 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     pb_log(PB_LOG_DEBUG, "transform: committed in %.3fs", elapsed(&t0));
     rc = 0;
 out:
+    pb_progress_end(&progress);
     if (job) {
         char h[65];
         pb_sha256_file_join(job, h, NULL, NULL);

@@ -22,3 +22,7 @@ check "QBPOS has each web order once" eq \
     "$(python3 -c 'import json,sys; print(sorted(r.get("Comments","").split(" [pb:")[0] for r in json.load(open(sys.argv[1]))["receipts"].values()))' "$E2E/demo/emu/qbpos.json")" \
     "['Web order #1001 (shopify-main)', 'Web order 000000001 (magento)', 'Web order 100 (bigcommerce)', 'Web order 26 (woocommerce)']"
 check "nothing is left for QBPOS after night 3" grep -q "run: emit -: nothing for QBPOS" "$third"
+check "each night wrote its report beside its log" eq "$(ls "$E2E"/demo/log/*-report.html | wc -l | tr -d ' ')" 3
+check "the demo says where the last report is" grep -q "The last night's report (open it in a browser): .*-report.html" "$E2E/out"
+check "night 1's report shows the four stores' summary" eq \
+    "$(grep -o '<tr data-store="[a-z-]*"><th scope="row">[a-z-]*</th><td class="n[a-z ]*" data-col="created">12<' "$(ls "$E2E"/demo/log/*-report.html | sort | head -1)" | wc -l | tr -d ' ')" 4

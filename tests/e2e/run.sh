@@ -36,6 +36,10 @@ check "it exported the source files" eq "$(py '[l["text"][:7] for l in s["stages
 check "it uploaded the catalog" eq "$(py '[l["text"][:11] for l in s["stages"] if l["stage"]=="upload"][0]' < "$E2E/run1")" "12 created,"
 check "the store has the products" eq "$(emu "$PORT" /__emulator/state | py 'len(s["products"])')" 12
 check "the run wrote its log" test -s "$(py 's["log"]' < "$E2E/run1")"
+check "the run wrote its report beside the log" eq \
+    "$(py 's["report"]' < "$E2E/run1")" "$(py 's["log"].replace("-run.log", "-report.html")' < "$E2E/run1")"
+check "the run's report shows the store's summary" \
+    grep -q '<tr data-store="shop"><th scope="row">shop</th><td class="n" data-col="created">12</td>' "$(py 's["report"]' < "$E2E/run1")"
 check "the lock is released" eq "$(wc -c < "$E2E/home/lock" | tr -d ' ')" 0
 
 # 2. The next night, nothing changed: no new export, no request.
@@ -86,6 +90,8 @@ check "status: the store that was down has it all still to send, and says how" e
     "$(py '[(x["not_sent"], x["replay"].split()[1]) for x in s[0]["stores"] if x["store"]=="down"][0]' < "$E2E/status5")" "(12, 'upload')"
 $PB -c "$CFG" status > "$E2E/status5.txt" 2>&1
 check "status lists the recent batches" grep -q "catalog)" "$E2E/status5.txt"
+$PB -c "$CFG" run > "$E2E/run5b.txt" 2>/dev/null
+check "a run's last line names its report" grep -q "^run .*; log .*-run.log; report .*-report.html$" "$E2E/run5b.txt"
 
 # 6. --stores limits the run; --dry-run sends nothing.
 emu "$PORT" /__emulator/requests -X DELETE > /dev/null
