@@ -526,6 +526,11 @@ rejected_section(struct rep *r, const char *batch, json_t *sum, json_t *coll)
         if (rj && pb_buf_addf(&label, "%s: refused by transform", store) == 0)
             any |= rejects_table(r, rj, label.data);
         pb_buf_release(&label);
+        char *urj = dir ? join(dir, "rejects-upload.csv") : NULL;
+        if (urj && pb_buf_addf(&label, "%s: edited rows refused by upload", store) == 0)
+            any |= rejects_table(r, urj, label.data);
+        pb_buf_release(&label);
+        free(urj);
         if (strcmp(store, "qbpos"))
             any |= plan_rejects(r, batch, store, json_object_get(coll, store));
         free(rj);

@@ -205,6 +205,11 @@ store_status(const char *batch, const char *store, json_t *manifest,
                         "stores"),
         store);
     rejected += (long)json_integer_value(json_object_get(ts, "rejected_products"));
+    /* rows of a hand-edited products file that upload refused */
+    char *urj = dir ? join(dir, "rejects-upload.csv") : NULL;
+    if (urj && stat(urj, &st) == 0)
+        rejected += count_rows(urj);
+    free(urj);
     json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "store", store,
                           "created", (json_int_t)created, "updated", (json_int_t)updated,
                           "done", (json_int_t)(created + updated), "unchanged",

@@ -16,6 +16,7 @@
 #include "posbridge/batch.h"
 #include "posbridge/err.h"
 #include "posbridge/log.h"
+#include "posbridge/rejects.h"
 #include "posbridge/staged.h"
 #include "posbridge/transform.h"
 #include "posbridge/banned.h"
@@ -65,19 +66,33 @@ product_for(struct pb_upload *u, json_t *index, const char *key)
     return p;
 }
 
+/*
+ * The products file, grouped by product.  A row that does not validate (a hand edit) is
+ * refused by itself: logged with its position and written to <store>/rejects-upload.csv
+ * with the row as read.
+ */
 static int
-read_products(struct pb_upload *u, const char *path, const char *rel, struct pb_error *err)
+read_products(struct pb_upload *u, const char *dir, const char *path, const char *rel,
+              struct pb_error *err)
 {
     struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, rel};
     struct pb_reader *rd = pb_reader_open(path, &pb_schema_products, &ro, err);
     struct pb_rec rec;
+    struct pb_rejects rj;
+    char *rjpath = join3(dir, "rejects-upload.csv", NULL);
     json_t *index = json_object();
     int rc = -1;
-    if (!rd || !index || pb_rec_init(&rec, &pb_schema_products, err) < 0) {
+    memset(&rj, 0, sizeof(rj));
+    if (!rd || !index || !rjpath || pb_rec_init(&rec, &pb_schema_products, err) < 0) {
+        if (!rjpath)
+            pb_error_set(err, PB_EOS, "out of memory");
         pb_reader_close(rd, NULL);
         json_decref(index);
+        free(rjpath);
         return -1;
     }
+    if (pb_rejects_init(&rj, rjpath, "upload", err) < 0)
+        goto out;
     for (;;) {
         struct pb_error bad;
         pb_error_init(&bad);
@@ -89,6 +104,8 @@ read_products(struct pb_upload *u, const char *path, const char *rel, struct pb_
         if (r == PB_READ_REJECT) {
             /* A hand edit that does not validate: refuse that row, say where. */
             pb_log_error(PB_LOG_ERROR, &bad);
+            if (pb_rejects_add(&rj, &bad, &rec, err) < 0)
+                goto out;
             u->res->rejected++;
             continue;
         }
@@ -118,12 +135,22 @@ read_products(struct pb_upload *u, const char *path, const char *rel, struct pb_
         v->sku = pb_rec_get(&v->row, PB_PRODUCTS_SKU, NULL);
         p->n++;
     }
+    char sha[65];
+    if (pb_rejects_commit(&rj, sha, err) < 0)
+        goto out;
+    if (!rj.count && unlink(rjpath) < 0 && errno != ENOENT) {
+        /* the refusals of an earlier run, all fixed since */
+        pb_error_sys(err, PB_EIO, errno, "cannot remove '%s'", rjpath);
+        goto out;
+    }
     rc = 0;
 out:
     if (pb_reader_close(rd, rc == 0 ? err : NULL) < 0)
         rc = -1;
+    pb_rejects_release(&rj);
     pb_rec_release(&rec);
     json_decref(index);
+    free(rjpath);
     return rc;
 }
 
@@ -676,7 +703,7 @@ pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,
     }
     struct pb_buf rel = PB_BUF_INIT;
     if (pb_buf_addf(&rel, "%s/%s", u.store->name, prel) < 0 ||
-        read_products(&u, ppath, rel.data, err) < 0) {
+        read_products(&u, dir, ppath, rel.data, err) < 0) {
         pb_buf_release(&rel);
         goto out;
     }

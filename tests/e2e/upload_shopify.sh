@@ -232,6 +232,34 @@ check "that product is refused, the others are created" eq \
     "$(py '(s["rejected"], s["created"])' < "$E2E/out13")" "(1, 11)"
 check "the plan says why" grep -q 'KIT/Café Mug,4410,reject,,SKU .4410. is on 2 variants in the store' "$B5/shop/plan.csv"
 
+# 7d. A hand edit of products.csv that does not validate: that row is refused by itself,
+# written to rejects-upload.csv with where and why; fixed, the refusal goes away.
+B6=$E2E/batch6
+cp -r "$B5" "$B6" && rm -f "$B6/shop/results.jsonl" "$B6/shop/plan.csv"
+python3 - "$B6/shop/products.csv" <<'PY'
+import csv, io, sys
+p = sys.argv[1]
+rows = list(csv.reader(io.StringIO(open(p, encoding="utf-8-sig", newline="").read())))
+h = rows[0]
+rows[2][h.index("price")] = "12,99"
+open(p + ".line", "w").write(rows[2][h.index("sku")])
+out = io.StringIO(); csv.writer(out, lineterminator="\n").writerows(rows)
+open(p, "w", encoding="utf-8-sig", newline="").write(out.getvalue())
+PY
+bad_sku=$(cat "$B6/shop/products.csv.line"); rm -f "$B6/shop/products.csv.line"
+$PB -c "$CFG" --json upload --dry-run --store shop "$B6" > "$E2E/out14" 2> "$E2E/err14"
+check "an edited row that does not validate exits 65" eq "$?" 65
+check "the log says where: file, line 3, the price field" grep -q 'shop/products.csv:3:.*price' "$E2E/err14"
+check "rejects-upload.csv has that row, its stage and why" eq \
+    "$(python3 -c 'import csv,sys; r=list(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig"))); print(len(r), r[0]["stage"], r[0]["line"], r[0]["field"], sys.argv[2] in r[0]["data"])' "$B6/shop/rejects-upload.csv" "$bad_sku")" \
+    "1 upload 3 price True"
+$PB -c "$CFG" --json status "$B6" > "$E2E/out15" 2>/dev/null
+check "status counts it as rejected" eq \
+    "$(py '[x["rejected"] for x in s[0]["stores"] if x["store"]=="shop"][0]' < "$E2E/out15")" 1
+cp "$B5/shop/products.csv" "$B6/shop/products.csv"
+$PB -c "$CFG" --json upload --dry-run --store shop "$B6" > "$E2E/out16" 2> "$E2E/err16"
+check "fixed by hand: the refusal is gone" test ! -e "$B6/shop/rejects-upload.csv"
+
 # 8. The token is never written anywhere.
 if grep -rq "$TOKEN" "$E2E" --exclude='*.log.jsonl' --exclude='shopify*.out' --exclude='posbridge.ini' 2>/dev/null; then
     not_ok "the token appears in no output, staged file, state or journal" \
