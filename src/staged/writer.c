@@ -228,6 +228,13 @@ struct pb_writer *
 pb_writer_open(const char *path, const struct pb_schema *s, enum pb_enc enc, int gz,
                const struct pb_columns *cols, struct pb_error *err)
 {
+    return pb_writer_open_in(NULL, path, s, enc, gz, cols, err);
+}
+
+struct pb_writer *
+pb_writer_open_in(struct pb_sha256_group *hash, const char *path, const struct pb_schema *s,
+                  enum pb_enc enc, int gz, const struct pb_columns *cols, struct pb_error *err)
+{
     struct pb_writer *w = calloc(1, sizeof(*w));
     if (!w) {
         pb_error_set(err, PB_EOS, "out of memory");
@@ -238,7 +245,7 @@ pb_writer_open(const char *path, const struct pb_schema *s, enum pb_enc enc, int
     w->gz = gz;
     w->cols = cols;
     pb_buf_init(&w->line, 0);
-    if (!(w->sha = pb_sha256_async_start())) {
+    if (!(w->sha = pb_sha256_async_start_in(hash))) {
         free(w);
         pb_error_set(err, PB_EOS, "cannot start a thread");
         return NULL;

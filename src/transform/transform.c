@@ -30,6 +30,7 @@ struct tf {
     struct pb_store_out stores[PB_MAX_STORES];
     int nstores;
     struct pb_spool spool;
+    struct pb_sha256_group *hash; /* the stores' products files, hashed side by side */
     /* styles: a vector in first-seen order, and a hash index into it */
     struct pb_style *styles;
     size_t nstyles, styles_cap;
@@ -317,7 +318,7 @@ store_open(struct tf *t, struct pb_store_out *so, const struct pb_store_cfg *sc,
         free(rpath);
         return pb_error_set(err, PB_EOS, "out of memory");
     }
-    so->w = pb_writer_open(path, &pb_schema_products, cfg->format, cfg->gzip, &so->cols, err);
+    so->w = pb_writer_open_in(t->hash, path, &pb_schema_products, cfg->format, cfg->gzip, &so->cols, err);
     free(path);
     free(rpath);
     return so->w ? 0 : -1;
@@ -414,7 +415,8 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
                      o->batch_dir, kind ? kind : "unknown");
         goto out;
     }
-    /* Which stores. */
+    /* Which stores.  Without a hashing group each file is hashed on a thread of its own. */
+    t.hash = pb_sha256_group_new();
     for (int i = 0; i < cfg->nstores; i++) {
         int want = o->nstores == 0;
         for (int k = 0; k < o->nstores; k++)
@@ -600,6 +602,7 @@ out:
     for (int s = 0; s < t.nstores; s++) {
         store_release(&t.stores[s]);
     }
+    pb_sha256_group_free(t.hash);
     for (size_t s = 0; s < t.nstyles; s++) {
         free(t.styles[s].key);
         free(t.styles[s].handle);
