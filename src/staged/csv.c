@@ -41,9 +41,8 @@ count_newlines(struct pb_reader *rd, const char *s, size_t n)
 }
 
 static void
-on_field(void *s, size_t len, void *data)
+add_cell(struct pb_reader *rd, const char *s, size_t len, int may_break)
 {
-    struct pb_reader *rd = data;
     rd->last_cr = 0;
     if (rd->oom)
         return;
@@ -52,7 +51,8 @@ on_field(void *s, size_t len, void *data)
         rd->row_line = rd->lines + 1;
         rd->cur_first = rd->ncells;
     }
-    count_newlines(rd, s, len);
+    if (may_break)
+        count_newlines(rd, s, len);
     if (rd->ncells == rd->cells_cap) {
         size_t cap = rd->cells_cap ? rd->cells_cap * 2 : 256;
         struct csv_cell *c = realloc(rd->cells, cap * sizeof(*c));
@@ -70,6 +70,12 @@ on_field(void *s, size_t len, void *data)
         return;
     }
     rd->ncells++;
+}
+
+static void
+on_field(void *s, size_t len, void *data)
+{
+    add_cell(data, s, len, 1);
 }
 
 static void
@@ -104,6 +110,125 @@ on_row(int c, void *data)
     rd->cur_first = rd->ncells;
 }
 
+/*
+ * Most lines of a staged file are simple: unquoted cells, and quoted ones that close
+ * right before the comma or the newline.  Those are split here with memchr-speed scans
+ * and handed to the same callbacks libcsv would call, with the same arguments: a cell
+ * is trimmed of spaces and tabs when unquoted, unescaped ("" -> ") when quoted.  Any
+ * other line (a CR, a quote where libcsv would improvise, a cell spanning lines, a very
+ * long line) goes to libcsv whole, and so does everything while libcsv is inside a row.
+ */
+#define FAST_LINE_MAX 65536
+
+static int
+is_blank_ch(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Split [s, e) (e points at the '\n') into cells, or return 0 having done nothing. */
+static int
+fast_line(struct pb_reader *rd, const char *s, const char *e)
+{
+    size_t ncell = 0;
+    const char *q = s;
+    if (e - s > FAST_LINE_MAX || memchr(s, '\r', (size_t)(e - s)))
+        return 0;
+    /* First pass: check the line is simple and count its cells. */
+    while (q < e && is_blank_ch(*q))
+        q++;
+    if (q == e) {
+        on_row('\n', rd); /* a blank line: libcsv reports the terminator only */
+        return 1;
+    }
+    for (;;) {
+        while (q < e && is_blank_ch(*q))
+            q++;
+        if (q < e && *q == '"') {
+            for (q++;; q += 2) {
+                const char *c = memchr(q, '"', (size_t)(e - q));
+                if (!c)
+                    return 0; /* the cell goes on past the line */
+                q = c;
+                if (q + 1 < e && q[1] == '"')
+                    continue;
+                break;
+            }
+            q++; /* past the closing quote */
+            if (q < e && *q != ',')
+                return 0;
+        } else {
+            while (q < e && *q != ',') {
+                if (*q == '"')
+                    return 0;
+                q++;
+            }
+        }
+        ncell++;
+        if (q == e)
+            break;
+        q++; /* the comma */
+    }
+    /* Second pass: hand the cells over. */
+    q = s;
+    while (ncell--) {
+        while (q < e && is_blank_ch(*q))
+            q++;
+        if (q < e && *q == '"') {
+            const char *c = ++q;
+            pb_buf_reset(&rd->unq);
+            for (;;) {
+                const char *x = memchr(c, '"', (size_t)(e - c));
+                if (pb_buf_add(&rd->unq, c, (size_t)(x - c)) < 0) {
+                    rd->oom = 1;
+                    return 1;
+                }
+                if (x + 1 < e && x[1] == '"') {
+                    if (pb_buf_addch(&rd->unq, '"') < 0) {
+                        rd->oom = 1;
+                        return 1;
+                    }
+                    c = x + 2;
+                    continue;
+                }
+                q = x + 1;
+                break;
+            }
+            add_cell(rd, rd->unq.data, rd->unq.len, 0);
+        } else {
+            const char *c = q;
+            const char *comma = memchr(q, ',', (size_t)(e - q));
+            q = comma ? comma : e;
+            const char *end = q;
+            while (end > c && is_blank_ch(end[-1]))
+                end--;
+            add_cell(rd, c, (size_t)(end - c), 0);
+        }
+        q++; /* the comma, or the newline after the last cell */
+    }
+    on_row('\n', rd);
+    return 1;
+}
+
+/* csv_parse's contract: the bytes consumed, short of n when libcsv failed. */
+static size_t
+parse(struct pb_reader *rd, const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        const char *nl = memchr(p + i, '\n', n - i);
+        size_t end = nl ? (size_t)(nl - p) + 1 : n;
+        /* libcsv's state 0 is ROW_NOT_BEGUN: nothing of a row is pending inside it. */
+        if (!nl || rd->p.pstate != 0 || !fast_line(rd, p + i, nl)) {
+            size_t done = csv_parse(&rd->p, p + i, end - i, on_field, on_row, rd);
+            if (done != end - i)
+                return i + done;
+        }
+        i = end;
+    }
+    return n;
+}
+
 void
 pb_csv_free(struct pb_reader *rd)
 {
@@ -117,6 +242,7 @@ pb_csv_free(struct pb_reader *rd)
     free(rd->cells);
     free(rd->rows);
     pb_buf_release(&rd->cellbuf);
+    pb_buf_release(&rd->unq);
 }
 
 /* All queued rows are consumed: drop them, keeping a row still being parsed. */
@@ -176,7 +302,7 @@ feed(struct pb_reader *rd, struct pb_error *err)
                                "a quoted cell is never closed (it starts on this line)");
         on_row(-1, rd);
     } else {
-        done = csv_parse(&rd->p, p, (size_t)n, on_field, on_row, rd);
+        done = parse(rd, p, (size_t)n);
         if (done != (size_t)n) {
             int e = csv_error(&rd->p);
             if (e == CSV_ETOOBIG || e == CSV_ENOMEM)
