@@ -111,14 +111,15 @@ on_row(int c, void *data)
 }
 
 /*
- * Most lines of a staged file are simple: unquoted cells, and quoted ones that close
- * right before the comma or the newline.  Those are split here with memchr-speed scans
- * and handed to the same callbacks libcsv would call, with the same arguments: a cell
- * is trimmed of spaces and tabs when unquoted, unescaped ("" -> ") when quoted.  Any
- * other line (a CR, a quote where libcsv would improvise, a cell spanning lines, a very
- * long line) goes to libcsv whole, and so does everything while libcsv is inside a row.
+ * Most records of a staged file are simple: unquoted cells, and quoted ones (which may
+ * hold line breaks) that close right before the comma or the newline.  Those are split
+ * here with memchr-speed scans and handed to the same callbacks libcsv would call, with
+ * the same arguments: a cell is trimmed of spaces and tabs when unquoted, unescaped
+ * ("" -> ") when quoted.  Any other record (a CR outside quotes, a quote where libcsv
+ * would improvise, one not complete in this chunk, a very long one) goes to libcsv, a
+ * line at a time, and so does everything while libcsv is inside a row.
  */
-#define FAST_LINE_MAX 65536
+#define FAST_RECORD_MAX 65536
 
 static int
 is_blank_ch(char c)
@@ -126,67 +127,72 @@ is_blank_ch(char c)
     return c == ' ' || c == '\t';
 }
 
-/* Split [s, e) (e points at the '\n') into cells, or return 0 having done nothing. */
-static int
-fast_line(struct pb_reader *rd, const char *s, const char *e)
+/* Split the record at s (the chunk ends at lim): the bytes it took, through its newline,
+ * or 0 having done nothing. */
+static size_t
+fast_record(struct pb_reader *rd, const char *s, const char *lim)
 {
     size_t ncell = 0;
     const char *q = s;
-    if (e - s > FAST_LINE_MAX || memchr(s, '\r', (size_t)(e - s)))
-        return 0;
-    /* First pass: check the line is simple and count its cells. */
-    while (q < e && is_blank_ch(*q))
+    if (lim - s > FAST_RECORD_MAX)
+        lim = s + FAST_RECORD_MAX;
+    /* First pass: check the record is simple, find its end and count its cells. */
+    while (q < lim && is_blank_ch(*q))
         q++;
-    if (q == e) {
+    if (q == lim || *q == '\r')
+        return 0;
+    if (*q == '\n') {
         on_row('\n', rd); /* a blank line: libcsv reports the terminator only */
-        return 1;
+        return (size_t)(q - s) + 1;
     }
     for (;;) {
-        while (q < e && is_blank_ch(*q))
+        while (q < lim && is_blank_ch(*q))
             q++;
-        if (q < e && *q == '"') {
+        if (q < lim && *q == '"') {
             for (q++;; q += 2) {
-                const char *c = memchr(q, '"', (size_t)(e - q));
-                if (!c)
-                    return 0; /* the cell goes on past the line */
+                const char *c = memchr(q, '"', (size_t)(lim - q));
+                if (!c || c + 1 == lim)
+                    return 0; /* not closed in this chunk, or what follows is unseen */
                 q = c;
-                if (q + 1 < e && q[1] == '"')
-                    continue;
-                break;
+                if (q[1] != '"')
+                    break;
             }
             q++; /* past the closing quote */
-            if (q < e && *q != ',')
+            if (*q != ',' && *q != '\n')
                 return 0;
         } else {
-            while (q < e && *q != ',') {
-                if (*q == '"')
+            while (q < lim && *q != ',' && *q != '\n') {
+                if (*q == '"' || *q == '\r')
                     return 0;
                 q++;
             }
+            if (q == lim)
+                return 0;
         }
         ncell++;
-        if (q == e)
+        if (*q == '\n')
             break;
         q++; /* the comma */
     }
+    const char *e = q; /* the record's newline */
     /* Second pass: hand the cells over. */
     q = s;
     while (ncell--) {
-        while (q < e && is_blank_ch(*q))
+        while (is_blank_ch(*q))
             q++;
-        if (q < e && *q == '"') {
+        if (*q == '"') {
             const char *c = ++q;
             pb_buf_reset(&rd->unq);
             for (;;) {
                 const char *x = memchr(c, '"', (size_t)(e - c));
                 if (pb_buf_add(&rd->unq, c, (size_t)(x - c)) < 0) {
                     rd->oom = 1;
-                    return 1;
+                    return (size_t)(e - s) + 1;
                 }
-                if (x + 1 < e && x[1] == '"') {
+                if (x[1] == '"') {
                     if (pb_buf_addch(&rd->unq, '"') < 0) {
                         rd->oom = 1;
-                        return 1;
+                        return (size_t)(e - s) + 1;
                     }
                     c = x + 2;
                     continue;
@@ -194,11 +200,11 @@ fast_line(struct pb_reader *rd, const char *s, const char *e)
                 q = x + 1;
                 break;
             }
-            add_cell(rd, rd->unq.data, rd->unq.len, 0);
+            add_cell(rd, rd->unq.data, rd->unq.len, 1);
         } else {
             const char *c = q;
-            const char *comma = memchr(q, ',', (size_t)(e - q));
-            q = comma ? comma : e;
+            while (*q != ',' && *q != '\n')
+                q++;
             const char *end = q;
             while (end > c && is_blank_ch(end[-1]))
                 end--;
@@ -207,7 +213,7 @@ fast_line(struct pb_reader *rd, const char *s, const char *e)
         q++; /* the comma, or the newline after the last cell */
     }
     on_row('\n', rd);
-    return 1;
+    return (size_t)(e - s) + 1;
 }
 
 /* csv_parse's contract: the bytes consumed, short of n when libcsv failed. */
@@ -216,14 +222,19 @@ parse(struct pb_reader *rd, const char *p, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        /* libcsv's state 0 is ROW_NOT_BEGUN: nothing of a row is pending inside it. */
+        if (rd->p.pstate == 0) {
+            size_t k = fast_record(rd, p + i, p + n);
+            if (k) {
+                i += k;
+                continue;
+            }
+        }
         const char *nl = memchr(p + i, '\n', n - i);
         size_t end = nl ? (size_t)(nl - p) + 1 : n;
-        /* libcsv's state 0 is ROW_NOT_BEGUN: nothing of a row is pending inside it. */
-        if (!nl || rd->p.pstate != 0 || !fast_line(rd, p + i, nl)) {
-            size_t done = csv_parse(&rd->p, p + i, end - i, on_field, on_row, rd);
-            if (done != end - i)
-                return i + done;
-        }
+        size_t done = csv_parse(&rd->p, p + i, end - i, on_field, on_row, rd);
+        if (done != end - i)
+            return i + done;
         i = end;
     }
     return n;
