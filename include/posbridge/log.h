@@ -18,6 +18,15 @@ void pb_log_set_file(FILE *fp);
 
 void pb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Keep this thread's lines in `into` instead of writing them (NULL: write again), so
+ * threads working side by side can have their lines printed in a fixed order.
+ * pb_log_replay logs captured lines [lines, lines + len) as if they were logged now.
+ */
+struct pb_buf;
+void pb_log_capture(struct pb_buf *into);
+void pb_log_replay(const char *lines, size_t len);
+
 struct pb_error;
 /* Log an error record at `level`, rendered by pb_error_format. */
 void pb_log_error(int level, const struct pb_error *err);

@@ -37,6 +37,21 @@ int pb_sha256_async_finish(struct pb_sha256_async *a, char hex[65]);
 /* Free without a digest (on abort). */
 void pb_sha256_async_cancel(struct pb_sha256_async *a);
 
+/*
+ * A group of streams hashed by one thread, up to eight side by side in the lanes of the
+ * CPU's vector unit (AVX2 or AVX-512 when present): for a stage that writes several
+ * files at once, about the cost of hashing one.  The streams must be fed from threads
+ * other than the group's, at roughly the same pace (each may run ahead by a megabyte).
+ * new returns NULL when the thread cannot be started.  Free only once every stream
+ * started in it is finished or cancelled.
+ */
+struct pb_sha256_group;
+struct pb_sha256_group *pb_sha256_group_new(void);
+void pb_sha256_group_free(struct pb_sha256_group *g);
+/* As pb_sha256_async_start, hashed by g's thread (its own thread when g is NULL or
+ * full).  Feed, finish and cancel as above. */
+struct pb_sha256_async *pb_sha256_async_start_in(struct pb_sha256_group *g);
+
 /* Hash a whole file on a second thread; join with pb_sha256_file_join. */
 struct pb_sha256_job;
 struct pb_sha256_job *pb_sha256_file_start(const char *path);

@@ -15,15 +15,20 @@
 
 struct pb_error;
 
+/* A read position of its own for pb_spool_read_at. */
+struct pb_spool_cursor {
+    char *win;        /* read window */
+    uint64_t win_off; /* file offset of win[0] */
+    size_t win_len, win_cap;
+};
+
 struct pb_spool {
     FILE *fp;
     uint64_t count;
     uint64_t size;     /* bytes written */
     int reading;       /* the stream position is somewhere in the file */
     struct pb_buf io;
-    char *win;          /* read window for pb_spool_get_at */
-    uint64_t win_off;   /* file offset of win[0] */
-    size_t win_len;
+    struct pb_spool_cursor cur; /* pb_spool_get_at's */
     const char **files; /* origin file names, indexed */
     size_t nfiles;
 };
@@ -40,6 +45,16 @@ uint64_t pb_spool_tell(const struct pb_spool *sp);
 /* Read the record at offset (from pb_spool_tell) into r: 1, or -1 on error. */
 int pb_spool_get_at(struct pb_spool *sp, uint64_t offset, struct pb_rec *r, int *file_index,
                     struct pb_error *err);
+
+/*
+ * Several readers at once: after pb_spool_seal (which flushes what was written; no more
+ * puts), each thread reads with a cursor of its own (zeroed to start), which
+ * pb_spool_cursor_release frees.  read_at is pb_spool_get_at through a cursor.
+ */
+int pb_spool_seal(struct pb_spool *sp, struct pb_error *err);
+int pb_spool_read_at(const struct pb_spool *sp, struct pb_spool_cursor *c, uint64_t offset,
+                     struct pb_rec *r, int *file_index, struct pb_error *err);
+void pb_spool_cursor_release(struct pb_spool_cursor *c);
 
 /* Start reading from the first record. */
 int pb_spool_rewind(struct pb_spool *sp, struct pb_error *err);

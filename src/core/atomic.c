@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,25 +24,31 @@
 static char *live_files[MAX_LIVE];
 static char *live_dirs[MAX_LIVE];
 static volatile sig_atomic_t handlers_installed;
+/* Stages may open outputs from several threads (transform builds stores side by side). */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 track(char **list, char *p)
 {
+    pthread_mutex_lock(&live_mu);
     for (int i = 0; i < MAX_LIVE; i++)
         if (!list[i]) {
             list[i] = p;
-            return;
+            break;
         }
+    pthread_mutex_unlock(&live_mu);
 }
 
 static void
 untrack(char **list, const char *p)
 {
+    pthread_mutex_lock(&live_mu);
     for (int i = 0; i < MAX_LIVE; i++)
         if (list[i] == p || (list[i] && p && strcmp(list[i], p) == 0)) {
             list[i] = NULL;
-            return;
+            break;
         }
+    pthread_mutex_unlock(&live_mu);
 }
 
 static void

@@ -2,13 +2,16 @@
 #include "posbridge/log.h"
 
 #include <stdarg.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "posbridge/buf.h"
 #include "posbridge/err.h"
 #include "posbridge/banned.h"
 
 int pb_log_level = PB_LOG_WARN;
 static FILE *log_file;
+static _Thread_local struct pb_buf *capture;
 
 static const char *const names[] = {"error", "warning", "info", "debug", "trace"};
 
@@ -26,6 +29,18 @@ pb_log(int level, const char *fmt, ...)
         level = PB_LOG_ERROR;
     if (level > PB_LOG_TRACE)
         level = PB_LOG_TRACE;
+    if (capture) {
+        if (level > pb_log_level && !(log_file && level <= PB_LOG_DEBUG))
+            return;
+        /* A level byte, the text, a NUL; out of memory loses the line, never the run. */
+        size_t at = capture->len;
+        va_start(ap, fmt);
+        if (pb_buf_addch(capture, '0' + level) < 0 || pb_buf_vaddf(capture, fmt, ap) < 0 ||
+            pb_buf_addch(capture, '\0') < 0)
+            pb_buf_truncate(capture, at);
+        va_end(ap);
+        return;
+    }
     if (level <= pb_log_level) {
         fprintf(stderr, "posbridge: %s: ", names[level]);
         va_start(ap, fmt);
@@ -39,6 +54,22 @@ pb_log(int level, const char *fmt, ...)
         vfprintf(log_file, fmt, ap);
         va_end(ap);
         fputc('\n', log_file);
+    }
+}
+
+void
+pb_log_capture(struct pb_buf *into)
+{
+    capture = into;
+}
+
+void
+pb_log_replay(const char *lines, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        size_t n = strlen(lines + i);
+        pb_log(lines[i] - '0', "%s", lines + i + 1);
+        i += n + 1;
     }
 }
 

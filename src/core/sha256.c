@@ -77,6 +77,110 @@ block(struct pb_sha256 *s, const unsigned char *p)
     s->h[4] += e, s->h[5] += f, s->h[6] += g, s->h[7] += h;
 }
 
+/* ---- several streams at once: one stream per lane of a SIMD register ---- */
+
+#define LANES 8
+typedef uint32_t lanes_t __attribute__((vector_size(4 * LANES)));
+
+#define VROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+#define VS0(x) (VROR(x, 2) ^ VROR(x, 13) ^ VROR(x, 22))
+#define VS1(x) (VROR(x, 6) ^ VROR(x, 11) ^ VROR(x, 25))
+#define Vs0(x) (VROR(x, 7) ^ VROR(x, 18) ^ ((x) >> 3))
+#define Vs1(x) (VROR(x, 17) ^ VROR(x, 19) ^ ((x) >> 10))
+#define VROUND(a, b, c, d, e, f, g, h, i, wi)                                            \
+    do {                                                                                 \
+        lanes_t t1 = h + VS1(e) + CH(e, f, g) + K[i] + (wi);                             \
+        d += t1;                                                                         \
+        h = t1 + VS0(a) + MAJ(a, b, c);                                                  \
+    } while (0)
+
+/* nblocks 64-byte blocks of each lane's data; a lane whose p is NULL is left alone. */
+static inline __attribute__((always_inline)) void
+lanes_blocks(struct pb_sha256 *const st[LANES], const unsigned char *const p[LANES],
+             size_t nblocks)
+{
+    static const unsigned char zero[64];
+    const unsigned char *q[LANES];
+    lanes_t v[8], w[16];
+    for (int k = 0; k < 8; k++)
+        for (int l = 0; l < LANES; l++)
+            v[k][l] = p[l] ? st[l]->h[k] : 0;
+    for (int l = 0; l < LANES; l++)
+        q[l] = p[l] ? p[l] : zero;
+    for (size_t b = 0; b < nblocks; b++) {
+        for (int i = 0; i < 16; i++)
+            for (int l = 0; l < LANES; l++) {
+                const unsigned char *x = q[l] + 4 * i;
+                w[i][l] = (uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 |
+                          x[3];
+            }
+        lanes_t a = v[0], bb = v[1], c = v[2], d = v[3], e = v[4], f = v[5], g = v[6],
+                h = v[7];
+        for (int i = 0; i < 16; i += 8) {
+            VROUND(a, bb, c, d, e, f, g, h, i + 0, w[i + 0]);
+            VROUND(h, a, bb, c, d, e, f, g, i + 1, w[i + 1]);
+            VROUND(g, h, a, bb, c, d, e, f, i + 2, w[i + 2]);
+            VROUND(f, g, h, a, bb, c, d, e, i + 3, w[i + 3]);
+            VROUND(e, f, g, h, a, bb, c, d, i + 4, w[i + 4]);
+            VROUND(d, e, f, g, h, a, bb, c, i + 5, w[i + 5]);
+            VROUND(c, d, e, f, g, h, a, bb, i + 6, w[i + 6]);
+            VROUND(bb, c, d, e, f, g, h, a, i + 7, w[i + 7]);
+        }
+#define VW(i) (w[(i) & 15] += Vs1(w[((i) - 2) & 15]) + w[((i) - 7) & 15] + Vs0(w[((i) - 15) & 15]))
+        for (int i = 16; i < 64; i += 8) {
+            VROUND(a, bb, c, d, e, f, g, h, i + 0, VW(i + 0));
+            VROUND(h, a, bb, c, d, e, f, g, i + 1, VW(i + 1));
+            VROUND(g, h, a, bb, c, d, e, f, i + 2, VW(i + 2));
+            VROUND(f, g, h, a, bb, c, d, e, i + 3, VW(i + 3));
+            VROUND(e, f, g, h, a, bb, c, d, i + 4, VW(i + 4));
+            VROUND(d, e, f, g, h, a, bb, c, i + 5, VW(i + 5));
+            VROUND(c, d, e, f, g, h, a, bb, i + 6, VW(i + 6));
+            VROUND(bb, c, d, e, f, g, h, a, i + 7, VW(i + 7));
+        }
+#undef VW
+        v[0] += a, v[1] += bb, v[2] += c, v[3] += d;
+        v[4] += e, v[5] += f, v[6] += g, v[7] += h;
+        for (int l = 0; l < LANES; l++)
+            if (p[l])
+                q[l] += 64;
+    }
+    for (int l = 0; l < LANES; l++) {
+        if (!p[l])
+            continue;
+        for (int k = 0; k < 8; k++)
+            st[l]->h[k] = v[k][l];
+        st[l]->n += 64 * nblocks;
+    }
+}
+
+/* Rotations are single instructions with AVX-512VL; AVX2 still does eight lanes a step. */
+__attribute__((target("avx512f,avx512vl,avx2"))) static void
+lanes_avx512(struct pb_sha256 *const st[LANES], const unsigned char *const p[LANES], size_t n)
+{
+    lanes_blocks(st, p, n);
+}
+__attribute__((target("avx2"))) static void
+lanes_avx2(struct pb_sha256 *const st[LANES], const unsigned char *const p[LANES], size_t n)
+{
+    lanes_blocks(st, p, n);
+}
+static void
+lanes_plain(struct pb_sha256 *const st[LANES], const unsigned char *const p[LANES], size_t n)
+{
+    lanes_blocks(st, p, n);
+}
+
+static void
+lanes(struct pb_sha256 *const st[LANES], const unsigned char *const p[LANES], size_t n)
+{
+    if (__builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f"))
+        lanes_avx512(st, p, n);
+    else if (__builtin_cpu_supports("avx2"))
+        lanes_avx2(st, p, n);
+    else
+        lanes_plain(st, p, n);
+}
+
 void
 pb_sha256_init(struct pb_sha256 *s)
 {
@@ -170,12 +274,22 @@ pb_sha256_file(const char *path, char hex[65], unsigned long long *size, struct 
 #define ASYNC_BLOCKS 4
 #define ASYNC_BLOCK (256 * 1024)
 
+/*
+ * A stream is hashed either by its own thread or, when it belongs to a group, by the
+ * group's thread in one lane of lanes().  Either way the producer fills blocks of
+ * ASYNC_BLOCK bytes (a multiple of 64, so only a stream's last block can end mid-block)
+ * and the hashing thread takes them in order.  In a group, `mu` and `cv` are the group's.
+ */
 struct pb_sha256_async {
     pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_mutex_t own_mu;
+    pthread_cond_t own_cv;
+    pthread_mutex_t *mu;
+    pthread_cond_t *cv;
+    struct pb_sha256_group *group;
     unsigned char *blk[ASYNC_BLOCKS];
     size_t len[ASYNC_BLOCKS];
+    size_t pos; /* bytes of blk[head] already hashed (group only) */
     int head;   /* next block to hash */
     int queued; /* blocks waiting for the thread */
     int fill;   /* block being filled by the producer */
@@ -183,65 +297,228 @@ struct pb_sha256_async {
     struct pb_sha256 sha;
 };
 
+struct pb_sha256_group {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct pb_sha256_async *lane[LANES];
+    int nlanes;
+    int stop;
+};
+
 static void *
 async_main(void *arg)
 {
     struct pb_sha256_async *a = arg;
-    pthread_mutex_lock(&a->mu);
+    pthread_mutex_lock(a->mu);
     for (;;) {
         while (!a->queued && !a->done)
-            pthread_cond_wait(&a->cv, &a->mu);
+            pthread_cond_wait(a->cv, a->mu);
         if (!a->queued && a->done)
             break;
         int i = a->head;
-        pthread_mutex_unlock(&a->mu);
+        pthread_mutex_unlock(a->mu);
         pb_sha256_update(&a->sha, a->blk[i], a->len[i]);
-        pthread_mutex_lock(&a->mu);
+        pthread_mutex_lock(a->mu);
         a->len[i] = 0;
         a->head = (a->head + 1) % ASYNC_BLOCKS;
         a->queued--;
-        pthread_cond_broadcast(&a->cv);
+        pthread_cond_broadcast(a->cv);
     }
-    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_unlock(a->mu);
     return NULL;
 }
 
-struct pb_sha256_async *
-pb_sha256_async_start(void)
+/*
+ * The group's thread: hash when every stream has a block queued, or when one of them
+ * cannot wait (its producer is blocked on a full queue, or it is finishing).  The lanes
+ * go forward together by as many whole 64-byte blocks as the shortest one has.
+ */
+static void *
+group_main(void *arg)
+{
+    struct pb_sha256_group *g = arg;
+    pthread_mutex_lock(&g->mu);
+    for (;;) {
+        int ready = 0, urgent = 0;
+        for (int l = 0; l < g->nlanes; l++) {
+            struct pb_sha256_async *a = g->lane[l];
+            ready += a->queued > 0;
+            urgent |= a->queued == ASYNC_BLOCKS || (a->done && a->queued);
+        }
+        if (!ready || (ready < g->nlanes && !urgent)) {
+            if (g->stop && !g->nlanes)
+                break;
+            pthread_cond_wait(&g->cv, &g->mu);
+            continue;
+        }
+        struct pb_sha256 *st[LANES] = {0};
+        const unsigned char *p[LANES] = {0};
+        struct pb_sha256_async *take[LANES] = {0};
+        size_t avail[LANES] = {0}, n = SIZE_MAX;
+        for (int l = 0; l < g->nlanes; l++) {
+            struct pb_sha256_async *a = g->lane[l];
+            if (!a->queued)
+                continue;
+            take[l] = a;
+            avail[l] = a->len[a->head] - a->pos;
+            if (avail[l] / 64 < n)
+                n = avail[l] / 64;
+        }
+        pthread_mutex_unlock(&g->mu);
+        if (n) {
+            for (int l = 0; l < LANES; l++)
+                if (take[l]) {
+                    st[l] = &take[l]->sha;
+                    p[l] = take[l]->blk[take[l]->head] + take[l]->pos;
+                }
+            lanes(st, p, n);
+        }
+        for (int l = 0; l < LANES; l++) {
+            struct pb_sha256_async *a = take[l];
+            if (!a)
+                continue;
+            a->pos += 64 * n;
+            if (avail[l] - 64 * n < 64) {
+                /* The block is used up but for a tail, which only a stream's last block
+                 * has: the one-stream code buffers it for pb_sha256_hex. */
+                pb_sha256_update(&a->sha, a->blk[a->head] + a->pos, avail[l] - 64 * n);
+                a->pos = ASYNC_BLOCK + 1; /* retired below */
+            }
+        }
+        pthread_mutex_lock(&g->mu);
+        for (int l = 0; l < LANES; l++) {
+            struct pb_sha256_async *a = take[l];
+            if (!a || a->pos != ASYNC_BLOCK + 1)
+                continue;
+            a->pos = 0;
+            a->len[a->head] = 0;
+            a->head = (a->head + 1) % ASYNC_BLOCKS;
+            a->queued--;
+        }
+        pthread_cond_broadcast(&g->cv);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+struct pb_sha256_group *
+pb_sha256_group_new(void)
+{
+    struct pb_sha256_group *g = calloc(1, sizeof(*g));
+    if (!g)
+        return NULL;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    if (pthread_create(&g->th, NULL, group_main, g) != 0) {
+        pthread_mutex_destroy(&g->mu);
+        pthread_cond_destroy(&g->cv);
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void
+pb_sha256_group_free(struct pb_sha256_group *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->mu);
+    if (g->nlanes)
+        PB_BUG("a hash group freed with streams still in it");
+    g->stop = 1;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(g->th, NULL);
+    pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->cv);
+    free(g);
+}
+
+static struct pb_sha256_async *
+async_new(void)
 {
     struct pb_sha256_async *a = calloc(1, sizeof(*a));
     if (!a)
         return NULL;
     for (int i = 0; i < ASYNC_BLOCKS; i++)
-        if (!(a->blk[i] = malloc(ASYNC_BLOCK)))
-            goto fail;
+        if (!(a->blk[i] = malloc(ASYNC_BLOCK))) {
+            for (int k = 0; k < i; k++)
+                free(a->blk[k]);
+            free(a);
+            return NULL;
+        }
     pb_sha256_init(&a->sha);
-    pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->cv, NULL);
-    if (pthread_create(&a->th, NULL, async_main, a) != 0) {
-        pthread_mutex_destroy(&a->mu);
-        pthread_cond_destroy(&a->cv);
-        goto fail;
-    }
     return a;
-fail:
+}
+
+static void
+async_free(struct pb_sha256_async *a)
+{
     for (int i = 0; i < ASYNC_BLOCKS; i++)
         free(a->blk[i]);
     free(a);
-    return NULL;
+}
+
+struct pb_sha256_async *
+pb_sha256_async_start(void)
+{
+    struct pb_sha256_async *a = async_new();
+    if (!a)
+        return NULL;
+    pthread_mutex_init(&a->own_mu, NULL);
+    pthread_cond_init(&a->own_cv, NULL);
+    a->mu = &a->own_mu;
+    a->cv = &a->own_cv;
+    if (pthread_create(&a->th, NULL, async_main, a) != 0) {
+        pthread_mutex_destroy(&a->own_mu);
+        pthread_cond_destroy(&a->own_cv);
+        async_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+struct pb_sha256_async *
+pb_sha256_async_start_in(struct pb_sha256_group *g)
+{
+    if (!g)
+        return pb_sha256_async_start();
+    pthread_mutex_lock(&g->mu);
+    int full = g->nlanes == LANES;
+    pthread_mutex_unlock(&g->mu);
+    if (full)
+        return pb_sha256_async_start();
+    struct pb_sha256_async *a = async_new();
+    if (!a)
+        return NULL;
+    a->group = g;
+    a->mu = &g->mu;
+    a->cv = &g->cv;
+    pthread_mutex_lock(&g->mu);
+    if (g->nlanes == LANES) {
+        pthread_mutex_unlock(&g->mu);
+        async_free(a);
+        return pb_sha256_async_start();
+    }
+    g->lane[g->nlanes++] = a;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return a;
 }
 
 /* Hand the block being filled to the thread and wait for a free one. */
 static void
 async_submit(struct pb_sha256_async *a)
 {
-    pthread_mutex_lock(&a->mu);
+    pthread_mutex_lock(a->mu);
     a->queued++;
-    pthread_cond_broadcast(&a->cv);
+    pthread_cond_broadcast(a->cv);
     a->fill = (a->fill + 1) % ASYNC_BLOCKS;
     while (a->queued == ASYNC_BLOCKS)
-        pthread_cond_wait(&a->cv, &a->mu);
-    pthread_mutex_unlock(&a->mu);
+        pthread_cond_wait(a->cv, a->mu);
+    pthread_mutex_unlock(a->mu);
 }
 
 int
@@ -265,17 +542,28 @@ pb_sha256_async_feed(struct pb_sha256_async *a, const void *data, size_t len)
 static void
 async_stop(struct pb_sha256_async *a)
 {
-    pthread_mutex_lock(&a->mu);
+    pthread_mutex_lock(a->mu);
     if (a->len[a->fill])
         a->queued++;
     a->done = 1;
-    pthread_cond_broadcast(&a->cv);
-    pthread_mutex_unlock(&a->mu);
+    pthread_cond_broadcast(a->cv);
+    if (a->group) {
+        struct pb_sha256_group *g = a->group;
+        while (a->queued)
+            pthread_cond_wait(a->cv, a->mu);
+        int l = 0;
+        while (g->lane[l] != a)
+            l++;
+        memmove(&g->lane[l], &g->lane[l + 1], (size_t)(g->nlanes - l - 1) * sizeof(a));
+        g->nlanes--;
+        pthread_cond_broadcast(a->cv);
+        pthread_mutex_unlock(a->mu);
+        return;
+    }
+    pthread_mutex_unlock(a->mu);
     pthread_join(a->th, NULL);
-    pthread_mutex_destroy(&a->mu);
-    pthread_cond_destroy(&a->cv);
-    for (int i = 0; i < ASYNC_BLOCKS; i++)
-        free(a->blk[i]);
+    pthread_mutex_destroy(&a->own_mu);
+    pthread_cond_destroy(&a->own_cv);
 }
 
 int
@@ -285,7 +573,7 @@ pb_sha256_async_finish(struct pb_sha256_async *a, char hex[65])
         return -1;
     async_stop(a);
     pb_sha256_hex(&a->sha, hex);
-    free(a);
+    async_free(a);
     return 0;
 }
 
@@ -295,7 +583,7 @@ pb_sha256_async_cancel(struct pb_sha256_async *a)
     if (!a)
         return;
     async_stop(a);
-    free(a);
+    async_free(a);
 }
 
 struct pb_sha256_job {

@@ -45,8 +45,7 @@ pb_spool_close(struct pb_spool *sp)
 {
     if (sp->fp)
         fclose(sp->fp);
-    free(sp->win);
-    sp->win = NULL;
+    pb_spool_cursor_release(&sp->cur);
     pb_buf_release(&sp->io);
     sp->fp = NULL;
 }
@@ -91,7 +90,7 @@ pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index, struct
         if (fseeko(sp->fp, (off_t)sp->size, SEEK_SET) != 0)
             return pb_error_sys(err, PB_EIO, errno, "cannot write the spool file");
         sp->reading = 0;
-        sp->win_len = 0;
+        sp->cur.win_len = 0;
     }
     if (fwrite(b->data, 1, b->len, sp->fp) != b->len)
         return pb_error_sys(err, PB_EIO, errno, "cannot write the spool file");
@@ -126,12 +125,12 @@ get32(const char **p)
     return v;
 }
 
-/* Decode one record payload from sp->io. */
+/* Decode one record payload [p, p + payload). */
 static int
-decode(struct pb_spool *sp, uint32_t payload, struct pb_rec *r, int *file_index,
+decode(const char *p, uint32_t payload, struct pb_rec *r, int *file_index,
        struct pb_error *err)
 {
-    const char *p = sp->io.data, *end = p + payload;
+    const char *end = p + payload;
     int64_t line, rno;
     int32_t fi;
     if (payload < 28)
@@ -145,26 +144,36 @@ decode(struct pb_spool *sp, uint32_t payload, struct pb_rec *r, int *file_index,
     r->line = line;
     r->record_no = rno;
     *file_index = fi;
+    /* The values are at most the payload: one allocation check for all of them. */
+    if (pb_buf_grow(&r->text, payload) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
     for (uint32_t k = 0; k < nf; k++) {
         if (p + 8 > end)
             goto bad;
         uint32_t i = get32(&p), n = get32(&p);
         if (i >= (uint32_t)r->schema->nfields || p + n > end)
             goto bad;
-        if (pb_rec_set(r, (int)i, p, n) < 0)
-            return pb_error_set(err, PB_EOS, "out of memory");
+        char *t = r->text.data + r->text.len;
+        memcpy(t, p, n);
+        t[n] = '\0';
+        r->off[i] = r->text.len + 1;
+        r->len[i] = n;
+        r->text.len += n + 1;
         p += n;
     }
+    r->text.data[r->text.len] = '\0';
     for (uint32_t k = 0; k < ne; k++) {
         if (p + 4 > end)
             goto bad;
         uint32_t nn = get32(&p);
+        if ((size_t)(end - p) < nn)
+            goto bad;
         const char *name = p;
         p += nn;
         if (p + 4 > end)
             goto bad;
         uint32_t n = get32(&p);
-        if (p + n > end)
+        if ((size_t)(end - p) < n)
             goto bad;
         if (pb_rec_add_extra(r, name, nn, p, n) < 0)
             return pb_error_set(err, PB_EOS, "out of memory");
@@ -189,51 +198,73 @@ pb_spool_get(struct pb_spool *sp, struct pb_rec *r, int *file_index, struct pb_e
         return pb_error_set(err, PB_EOS, "out of memory");
     if (fread(sp->io.data, 1, payload, sp->fp) != payload)
         return pb_error_set(err, PB_EIO, "the spool file is damaged");
-    return decode(sp, payload, r, file_index, err);
+    return decode(sp->io.data, payload, r, file_index, err);
 }
 
 #define WINDOW (1024 * 1024)
 
-/* Make sure [offset, offset + n) is in the read window; -1 on a short read. */
+/* Make sure [offset, offset + n) is in the cursor's window; -1 on a short read. */
 static int
-window(struct pb_spool *sp, uint64_t offset, size_t n)
+window(const struct pb_spool *sp, struct pb_spool_cursor *c, uint64_t offset, size_t n)
 {
-    if (offset >= sp->win_off && offset + n <= sp->win_off + sp->win_len)
+    if (offset >= c->win_off && offset + n <= c->win_off + c->win_len)
         return 0;
     size_t want = n > WINDOW ? n : WINDOW;
-    char *w = realloc(sp->win, want);
-    if (!w)
-        return -1;
-    sp->win = w;
-    ssize_t got = pread(fileno(sp->fp), w, want, (off_t)offset);
+    if (want > c->win_cap) {
+        char *w = realloc(c->win, want);
+        if (!w)
+            return -1;
+        c->win = w;
+        c->win_cap = want;
+    }
+    ssize_t got = pread(fileno(sp->fp), c->win, want, (off_t)offset);
     if (got < (ssize_t)n)
         return -1;
-    sp->win_off = offset;
-    sp->win_len = (size_t)got;
+    c->win_off = offset;
+    c->win_len = (size_t)got;
     return 0;
+}
+
+int
+pb_spool_seal(struct pb_spool *sp, struct pb_error *err)
+{
+    if (!sp->reading) {
+        if (fflush(sp->fp) != 0)
+            return pb_error_sys(err, PB_EIO, errno, "cannot read back the spool file");
+        sp->reading = 1;
+        sp->cur.win_len = 0;
+    }
+    return 0;
+}
+
+int
+pb_spool_read_at(const struct pb_spool *sp, struct pb_spool_cursor *c, uint64_t offset,
+                 struct pb_rec *r, int *file_index, struct pb_error *err)
+{
+    /* Random access through a 1 MiB window read with pread: records of one style are
+     * usually near each other, so most reads are served from memory, and stdio's buffer
+     * is never thrown away by a seek. */
+    uint32_t payload;
+    if (window(sp, c, offset, 4) < 0)
+        return pb_error_set(err, PB_EIO, "the spool file is damaged");
+    memcpy(&payload, c->win + (offset - c->win_off), 4);
+    if (window(sp, c, offset, (size_t)payload + 4) < 0)
+        return pb_error_set(err, PB_EIO, "the spool file is damaged");
+    return decode(c->win + (offset - c->win_off) + 4, payload, r, file_index, err);
+}
+
+void
+pb_spool_cursor_release(struct pb_spool_cursor *c)
+{
+    free(c->win);
+    memset(c, 0, sizeof(*c));
 }
 
 int
 pb_spool_get_at(struct pb_spool *sp, uint64_t offset, struct pb_rec *r, int *file_index,
                 struct pb_error *err)
 {
-    /* Random access through a 1 MiB window read with pread: records of one style are
-     * usually near each other, so most reads are served from memory, and stdio's buffer
-     * is never thrown away by a seek. */
-    uint32_t payload;
-    if (!sp->reading) {
-        if (fflush(sp->fp) != 0)
-            return pb_error_sys(err, PB_EIO, errno, "cannot read back the spool file");
-        sp->reading = 1;
-        sp->win_len = 0;
-    }
-    if (window(sp, offset, 4) < 0)
-        return pb_error_set(err, PB_EIO, "the spool file is damaged");
-    memcpy(&payload, sp->win + (offset - sp->win_off), 4);
-    if (window(sp, offset, (size_t)payload + 4) < 0)
-        return pb_error_set(err, PB_EIO, "the spool file is damaged");
-    pb_buf_reset(&sp->io);
-    if (pb_buf_add(&sp->io, sp->win + (offset - sp->win_off) + 4, payload) < 0)
-        return pb_error_set(err, PB_EOS, "out of memory");
-    return decode(sp, payload, r, file_index, err);
+    if (pb_spool_seal(sp, err) < 0)
+        return -1;
+    return pb_spool_read_at(sp, &sp->cur, offset, r, file_index, err);
 }

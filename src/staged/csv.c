@@ -41,9 +41,8 @@ count_newlines(struct pb_reader *rd, const char *s, size_t n)
 }
 
 static void
-on_field(void *s, size_t len, void *data)
+add_cell(struct pb_reader *rd, const char *s, size_t len, int may_break)
 {
-    struct pb_reader *rd = data;
     rd->last_cr = 0;
     if (rd->oom)
         return;
@@ -52,7 +51,8 @@ on_field(void *s, size_t len, void *data)
         rd->row_line = rd->lines + 1;
         rd->cur_first = rd->ncells;
     }
-    count_newlines(rd, s, len);
+    if (may_break)
+        count_newlines(rd, s, len);
     if (rd->ncells == rd->cells_cap) {
         size_t cap = rd->cells_cap ? rd->cells_cap * 2 : 256;
         struct csv_cell *c = realloc(rd->cells, cap * sizeof(*c));
@@ -70,6 +70,12 @@ on_field(void *s, size_t len, void *data)
         return;
     }
     rd->ncells++;
+}
+
+static void
+on_field(void *s, size_t len, void *data)
+{
+    add_cell(data, s, len, 1);
 }
 
 static void
@@ -104,6 +110,136 @@ on_row(int c, void *data)
     rd->cur_first = rd->ncells;
 }
 
+/*
+ * Most records of a staged file are simple: unquoted cells, and quoted ones (which may
+ * hold line breaks) that close right before the comma or the newline.  Those are split
+ * here with memchr-speed scans and handed to the same callbacks libcsv would call, with
+ * the same arguments: a cell is trimmed of spaces and tabs when unquoted, unescaped
+ * ("" -> ") when quoted.  Any other record (a CR outside quotes, a quote where libcsv
+ * would improvise, one not complete in this chunk, a very long one) goes to libcsv, a
+ * line at a time, and so does everything while libcsv is inside a row.
+ */
+#define FAST_RECORD_MAX 65536
+
+static int
+is_blank_ch(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Split the record at s (the chunk ends at lim): the bytes it took, through its newline,
+ * or 0 having done nothing. */
+static size_t
+fast_record(struct pb_reader *rd, const char *s, const char *lim)
+{
+    size_t ncell = 0;
+    const char *q = s;
+    if (lim - s > FAST_RECORD_MAX)
+        lim = s + FAST_RECORD_MAX;
+    /* First pass: check the record is simple, find its end and count its cells. */
+    while (q < lim && is_blank_ch(*q))
+        q++;
+    if (q == lim || *q == '\r')
+        return 0;
+    if (*q == '\n') {
+        on_row('\n', rd); /* a blank line: libcsv reports the terminator only */
+        return (size_t)(q - s) + 1;
+    }
+    for (;;) {
+        while (q < lim && is_blank_ch(*q))
+            q++;
+        if (q < lim && *q == '"') {
+            for (q++;; q += 2) {
+                const char *c = memchr(q, '"', (size_t)(lim - q));
+                if (!c || c + 1 == lim)
+                    return 0; /* not closed in this chunk, or what follows is unseen */
+                q = c;
+                if (q[1] != '"')
+                    break;
+            }
+            q++; /* past the closing quote */
+            if (*q != ',' && *q != '\n')
+                return 0;
+        } else {
+            while (q < lim && *q != ',' && *q != '\n') {
+                if (*q == '"' || *q == '\r')
+                    return 0;
+                q++;
+            }
+            if (q == lim)
+                return 0;
+        }
+        ncell++;
+        if (*q == '\n')
+            break;
+        q++; /* the comma */
+    }
+    const char *e = q; /* the record's newline */
+    /* Second pass: hand the cells over. */
+    q = s;
+    while (ncell--) {
+        while (is_blank_ch(*q))
+            q++;
+        if (*q == '"') {
+            const char *c = ++q;
+            pb_buf_reset(&rd->unq);
+            for (;;) {
+                const char *x = memchr(c, '"', (size_t)(e - c));
+                if (pb_buf_add(&rd->unq, c, (size_t)(x - c)) < 0) {
+                    rd->oom = 1;
+                    return (size_t)(e - s) + 1;
+                }
+                if (x[1] == '"') {
+                    if (pb_buf_addch(&rd->unq, '"') < 0) {
+                        rd->oom = 1;
+                        return (size_t)(e - s) + 1;
+                    }
+                    c = x + 2;
+                    continue;
+                }
+                q = x + 1;
+                break;
+            }
+            add_cell(rd, rd->unq.data, rd->unq.len, 1);
+        } else {
+            const char *c = q;
+            while (*q != ',' && *q != '\n')
+                q++;
+            const char *end = q;
+            while (end > c && is_blank_ch(end[-1]))
+                end--;
+            add_cell(rd, c, (size_t)(end - c), 0);
+        }
+        q++; /* the comma, or the newline after the last cell */
+    }
+    on_row('\n', rd);
+    return (size_t)(e - s) + 1;
+}
+
+/* csv_parse's contract: the bytes consumed, short of n when libcsv failed. */
+static size_t
+parse(struct pb_reader *rd, const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        /* libcsv's state 0 is ROW_NOT_BEGUN: nothing of a row is pending inside it. */
+        if (rd->p.pstate == 0) {
+            size_t k = fast_record(rd, p + i, p + n);
+            if (k) {
+                i += k;
+                continue;
+            }
+        }
+        const char *nl = memchr(p + i, '\n', n - i);
+        size_t end = nl ? (size_t)(nl - p) + 1 : n;
+        size_t done = csv_parse(&rd->p, p + i, end - i, on_field, on_row, rd);
+        if (done != end - i)
+            return i + done;
+        i = end;
+    }
+    return n;
+}
+
 void
 pb_csv_free(struct pb_reader *rd)
 {
@@ -117,6 +253,7 @@ pb_csv_free(struct pb_reader *rd)
     free(rd->cells);
     free(rd->rows);
     pb_buf_release(&rd->cellbuf);
+    pb_buf_release(&rd->unq);
 }
 
 /* All queued rows are consumed: drop them, keeping a row still being parsed. */
@@ -176,7 +313,7 @@ feed(struct pb_reader *rd, struct pb_error *err)
                                "a quoted cell is never closed (it starts on this line)");
         on_row(-1, rd);
     } else {
-        done = csv_parse(&rd->p, p, (size_t)n, on_field, on_row, rd);
+        done = parse(rd, p, (size_t)n);
         if (done != (size_t)n) {
             int e = csv_error(&rd->p);
             if (e == CSV_ETOOBIG || e == CSV_ENOMEM)

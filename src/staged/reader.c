@@ -31,6 +31,7 @@ pb_reader_open(const char *path, const struct pb_schema *s, const struct pb_read
     pb_buf_init(&rd->scratch, PB_LINE_MAX * 4);
     pb_buf_init(&rd->line, PB_LINE_MAX);
     pb_buf_init(&rd->cellbuf, 0);
+    pb_buf_init(&rd->unq, 0);
     if (opts->force_enc >= 0)
         enc = (enum pb_enc)opts->force_enc;
     else if (pb_staged_encoding(path, &enc, &gz) < 0)

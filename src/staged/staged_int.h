@@ -54,6 +54,7 @@ struct pb_reader {
     long row_line;         /* line where the row being parsed started */
     int row_open;
     struct pb_buf cellbuf; /* cell text */
+    struct pb_buf unq;     /* a quoted cell, unescaped */
     struct csv_cell *cells;
     size_t ncells, cells_cap;
     struct csv_row *rows;

@@ -5,6 +5,7 @@
 #include "posbridge/staged.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,28 @@ formula_start(const char *v, size_t len)
 /* Bytes that force quoting: the separator, the quote and line breaks. */
 static const unsigned char special[256] = {[','] = 1, ['"'] = 1, ['\n'] = 1, ['\r'] = 1};
 
+#define ONES 0x0101010101010101ull
+/* Some byte of x is zero (exact: no false positives). */
+#define HAS_ZERO(x) (((x) - ONES) & ~(x) & (ONES * 0x80))
+
+/* Does v hold a byte of special[]?  Eight bytes at a time. */
+static int
+has_special(const char *v, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, v + i, 8);
+        if (HAS_ZERO(w ^ (ONES * ',')) | HAS_ZERO(w ^ (ONES * '"')) |
+            HAS_ZERO(w ^ (ONES * '\n')) | HAS_ZERO(w ^ (ONES * '\r')))
+            return 1;
+    }
+    for (; i < len; i++)
+        if (special[(unsigned char)v[i]])
+            return 1;
+    return 0;
+}
+
 int
 pb_csv_cell(struct pb_buf *out, const char *v, size_t len, int text)
 {
@@ -112,8 +135,8 @@ pb_csv_cell(struct pb_buf *out, const char *v, size_t len, int text)
     int esc = text && formula_start(v, len);
     /* Blanks at either end are quoted too: readers drop them around an unquoted cell. */
     int quote = len && (v[0] == ' ' || v[0] == '\t' || v[len - 1] == ' ' || v[len - 1] == '\t');
-    for (size_t i = 0; i < len && !quote; i++)
-        quote = special[(unsigned char)v[i]];
+    if (!quote)
+        quote = has_special(v, len);
     if (!quote && !esc)
         return pb_buf_add(out, v, len);
     if (quote && pb_buf_addch(out, '"') < 0)
@@ -228,6 +251,13 @@ struct pb_writer *
 pb_writer_open(const char *path, const struct pb_schema *s, enum pb_enc enc, int gz,
                const struct pb_columns *cols, struct pb_error *err)
 {
+    return pb_writer_open_in(NULL, path, s, enc, gz, cols, err);
+}
+
+struct pb_writer *
+pb_writer_open_in(struct pb_sha256_group *hash, const char *path, const struct pb_schema *s,
+                  enum pb_enc enc, int gz, const struct pb_columns *cols, struct pb_error *err)
+{
     struct pb_writer *w = calloc(1, sizeof(*w));
     if (!w) {
         pb_error_set(err, PB_EOS, "out of memory");
@@ -238,7 +268,7 @@ pb_writer_open(const char *path, const struct pb_schema *s, enum pb_enc enc, int
     w->gz = gz;
     w->cols = cols;
     pb_buf_init(&w->line, 0);
-    if (!(w->sha = pb_sha256_async_start())) {
+    if (!(w->sha = pb_sha256_async_start_in(hash))) {
         free(w);
         pb_error_set(err, PB_EOS, "cannot start a thread");
         return NULL;

@@ -6,6 +6,7 @@
 #include "posbridge/transform.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct tf {
     struct pb_store_out stores[PB_MAX_STORES];
     int nstores;
     struct pb_spool spool;
+    struct pb_sha256_group *hash; /* the stores' products files, hashed side by side */
     /* styles: a vector in first-seen order, and a hash index into it */
     struct pb_style *styles;
     size_t nstyles, styles_cap;
@@ -286,6 +288,7 @@ store_open(struct tf *t, struct pb_store_out *so, const struct pb_store_cfg *sc,
     struct pb_buf b = PB_BUF_INIT;
     memset(so, 0, sizeof(*so));
     pb_buf_init(&so->tags, 0);
+    pb_buf_init(&so->log, 0);
     so->cfg = sc;
     so->lim = pb_limits_for(sc->platform);
     if (!(so->maps = pb_maps_new(cfg->maps_ci)))
@@ -318,7 +321,8 @@ store_open(struct tf *t, struct pb_store_out *so, const struct pb_store_cfg *sc,
         free(rpath);
         return pb_error_set(err, PB_EOS, "out of memory");
     }
-    so->w = pb_writer_open(path, &pb_schema_products, cfg->format, cfg->gzip, &so->cols, err);
+    so->w = pb_writer_open_in(t->hash, path, &pb_schema_products, cfg->format, cfg->gzip,
+                              &so->cols, err);
     free(path);
     free(rpath);
     return so->w ? 0 : -1;
@@ -339,6 +343,8 @@ store_release(struct pb_store_out *so)
     free(so->keys);
     free(so->khash);
     pb_buf_release(&so->tags);
+    pb_buf_release(&so->log);
+    free(so->marks);
     free(so->dir);
     free(so->relpath);
     memset(so, 0, sizeof(*so));
@@ -386,14 +392,197 @@ mark_stale(const struct pb_store_out *so, json_t *rec)
     json_object_set_new(rec, "stale", stale);
 }
 
+/*
+ * Pass 2 on several threads: thread k builds stores k, k + nthreads, ... for a batch of
+ * styles, each thread reading the items from the spool itself.  What the stores log is
+ * kept and printed after the batch in the order one thread would have printed it (style
+ * by style, store by store), so the run reads the same however many threads there are.
+ */
+#define BATCH_STYLES 2048
+
+struct tf_worker {
+    struct tf *t;
+    const char *irel;
+    int first, step;
+    size_t from, to;
+    struct pb_spool_cursor cur;
+    struct pb_rec *items;
+    size_t items_cap;
+    struct pb_error err;
+    int failed;
+    size_t fail_style;
+    int fail_store;
+};
+
+static int
+worker_items(struct tf_worker *w, const struct pb_style *st)
+{
+    if (st->n > w->items_cap) {
+        struct pb_rec *v = realloc(w->items, st->n * sizeof(*v));
+        if (!v)
+            return pb_error_set(&w->err, PB_EOS, "out of memory");
+        w->items = v;
+        for (size_t k = w->items_cap; k < st->n; k++) {
+            if (pb_rec_init(&w->items[k], &pb_schema_items, &w->err) < 0)
+                return -1;
+            w->items_cap = k + 1;
+        }
+    }
+    for (uint32_t k = 0; k < st->n; k++) {
+        int fi;
+        if (pb_spool_read_at(&w->t->spool, &w->cur, st->offs[k], &w->items[k], &fi,
+                             &w->err) < 0)
+            return -1;
+        w->items[k].file = w->irel;
+    }
+    return 0;
+}
+
+static int
+log_mark(struct pb_store_out *so, size_t style)
+{
+    size_t end = so->nmarks ? so->marks[so->nmarks - 1].end : 0;
+    if (so->log.len == end)
+        return 0;
+    if (so->nmarks == so->marks_cap) {
+        size_t cap = so->marks_cap ? so->marks_cap * 2 : 64;
+        struct pb_log_mark *m = realloc(so->marks, cap * sizeof(*m));
+        if (!m)
+            return -1;
+        so->marks = m;
+        so->marks_cap = cap;
+    }
+    so->marks[so->nmarks].style = style;
+    so->marks[so->nmarks].end = so->log.len;
+    so->nmarks++;
+    return 0;
+}
+
+static void *
+worker_run(void *arg)
+{
+    struct tf_worker *w = arg;
+    struct tf *t = w->t;
+    for (size_t s = w->from; s < w->to; s++) {
+        const struct pb_style *st = &t->styles[s];
+        if (worker_items(w, st) < 0) {
+            w->failed = 1, w->fail_style = s, w->fail_store = w->first;
+            break;
+        }
+        for (int k = w->first; k < t->nstores && !w->failed; k += w->step) {
+            struct pb_store_out *so = &t->stores[k];
+            pb_log_capture(&so->log);
+            int rc = pb_product_write(so, t->cfg, st, w->items, (int)st->n, &w->err);
+            pb_log_capture(NULL);
+            if (log_mark(so, s) < 0 && rc == 0)
+                rc = pb_error_set(&w->err, PB_EOS, "out of memory");
+            if (rc < 0)
+                w->failed = 1, w->fail_style = s, w->fail_store = k;
+        }
+        if (w->failed)
+            break;
+    }
+    return NULL;
+}
+
+/* Print the batch's kept lines in style and store order, up to a failure if any. */
+static void
+replay_logs(struct tf *t, size_t from, size_t to, size_t stop_style, int stop_store)
+{
+    size_t next[PB_MAX_STORES] = {0}, done[PB_MAX_STORES] = {0};
+    for (size_t s = from; s < to; s++)
+        for (int k = 0; k < t->nstores; k++) {
+            if (s > stop_style || (s == stop_style && k > stop_store))
+                goto out;
+            struct pb_store_out *so = &t->stores[k];
+            if (next[k] < so->nmarks && so->marks[next[k]].style == s) {
+                pb_log_replay(so->log.data + done[k], so->marks[next[k]].end - done[k]);
+                done[k] = so->marks[next[k]].end;
+                next[k]++;
+            }
+        }
+out:
+    for (int k = 0; k < t->nstores; k++) {
+        pb_buf_reset(&t->stores[k].log);
+        t->stores[k].nmarks = 0;
+    }
+}
+
+static int
+online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+static int
+build_stores(struct tf *t, const char *irel, struct pb_progress *progress,
+             struct pb_error *err)
+{
+    struct tf_worker w[8];
+    int nth = online_cpus();
+    if (nth > t->nstores)
+        nth = t->nstores;
+    int rc = -1;
+    memset(w, 0, sizeof(w));
+    for (int i = 0; i < nth; i++) {
+        w[i].t = t;
+        w[i].irel = irel;
+        w[i].first = i;
+        w[i].step = nth;
+        pb_error_init(&w[i].err);
+    }
+    if (pb_spool_seal(&t->spool, err) < 0)
+        return -1;
+    for (size_t from = 0; from < t->nstyles; from += BATCH_STYLES) {
+        size_t to = t->nstyles - from < BATCH_STYLES ? t->nstyles : from + BATCH_STYLES;
+        pthread_t th[8];
+        int started[8] = {0};
+        for (int i = 0; i < nth; i++) {
+            w[i].from = from;
+            w[i].to = to;
+        }
+        for (int i = 1; i < nth; i++)
+            started[i] = pthread_create(&th[i], NULL, worker_run, &w[i]) == 0;
+        for (int i = 1; i < nth; i++)
+            if (!started[i]) /* no thread to be had: do its share here */
+                worker_run(&w[i]);
+        worker_run(&w[0]);
+        for (int i = 1; i < nth; i++)
+            if (started[i])
+                pthread_join(th[i], NULL);
+        /* The first failure in one thread's order is the one to report. */
+        int bad = -1;
+        for (int i = 0; i < nth; i++)
+            if (w[i].failed &&
+                (bad < 0 || w[i].fail_style < w[bad].fail_style ||
+                 (w[i].fail_style == w[bad].fail_style && w[i].fail_store < w[bad].fail_store)))
+                bad = i;
+        replay_logs(t, from, to, bad < 0 ? SIZE_MAX : w[bad].fail_style,
+                    bad < 0 ? PB_MAX_STORES : w[bad].fail_store);
+        if (bad >= 0) {
+            *err = w[bad].err;
+            goto out;
+        }
+        pb_progress_add(progress, (uint64_t)(to - from));
+    }
+    rc = 0;
+out:
+    for (int i = 0; i < nth; i++) {
+        for (size_t k = 0; k < w[i].items_cap; k++)
+            pb_rec_release(&w[i].items[k]);
+        free(w[i].items);
+        pb_spool_cursor_release(&w[i].cur);
+    }
+    return rc;
+}
+
 int
 pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
                  struct pb_transform_result *res, struct pb_error *err)
 {
     struct tf t;
     struct pb_rec rec;
-    struct pb_rec *items = NULL;
-    size_t items_cap = 0;
     struct pb_reader *rd = NULL;
     struct pb_sha256_job *job = NULL;
     char *ipath = NULL;
@@ -417,7 +606,8 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
                      o->batch_dir, kind ? kind : "unknown");
         goto out;
     }
-    /* Which stores. */
+    /* Which stores.  Without a hashing group each file is hashed on a thread of its own. */
+    t.hash = pb_sha256_group_new();
     for (int i = 0; i < cfg->nstores; i++) {
         int want = o->nstores == 0;
         for (int k = 0; k < o->nstores; k++)
@@ -503,35 +693,10 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
         goto out;
     }
 
-    /* Pass 2: one style at a time. */
+    /* Pass 2: one style at a time, the stores side by side. */
     pb_progress_start(&progress, "transform", (uint64_t)t.nstyles);
-    for (size_t s = 0; s < t.nstyles; s++) {
-        pb_progress_add(&progress, 1);
-        struct pb_style *st = &t.styles[s];
-        if (st->n > items_cap) {
-            struct pb_rec *v = realloc(items, st->n * sizeof(*v));
-            if (!v) {
-                pb_error_set(err, PB_EOS, "out of memory");
-                goto out;
-            }
-            items = v;
-            for (size_t k = items_cap; k < st->n; k++)
-                if (pb_rec_init(&items[k], &pb_schema_items, err) < 0) {
-                    items_cap = k;
-                    goto out;
-                }
-            items_cap = st->n;
-        }
-        for (uint32_t k = 0; k < st->n; k++) {
-            int fi;
-            if (pb_spool_get_at(&t.spool, st->offs[k], &items[k], &fi, err) < 0)
-                goto out;
-            items[k].file = irel;
-        }
-        for (int so = 0; so < t.nstores; so++)
-            if (pb_product_write(&t.stores[so], cfg, st, items, (int)st->n, err) < 0)
-                goto out;
-    }
+    if (build_stores(&t, irel, &progress, err) < 0)
+        goto out;
 
     pb_progress_end(&progress);
     pb_log(PB_LOG_DEBUG, "transform: built and wrote every store in %.3fs", elapsed(&t0));
@@ -598,15 +763,13 @@ out:
         pb_sha256_file_join(job, h, NULL, NULL);
     }
     pb_reader_close(rd, NULL);
-    for (size_t k = 0; k < items_cap; k++)
-        pb_rec_release(&items[k]);
-    free(items);
     if (rec.schema)
         pb_rec_release(&rec);
     pb_spool_close(&t.spool);
     for (int s = 0; s < t.nstores; s++) {
         store_release(&t.stores[s]);
     }
+    pb_sha256_group_free(t.hash);
     for (size_t s = 0; s < t.nstyles; s++) {
         free(t.styles[s].key);
         free(t.styles[s].handle);

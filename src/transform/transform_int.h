@@ -54,6 +54,13 @@ struct pb_store_out {
     uint64_t *khash;
     int scratch_cap;
     struct pb_buf tags;
+    /* Lines logged while the stores are built side by side, replayed in order:
+     * marks[i] ends the lines of style marks[i].style at offset marks[i].end of log. */
+    struct pb_buf log;
+    struct pb_log_mark {
+        size_t style, end;
+    } *marks;
+    size_t nmarks, marks_cap;
 };
 
 /* One QBPOS style: the items of a product. */

@@ -168,6 +168,50 @@ test_async(void)
     free(a);
 }
 
+/* Streams in a group (lanes side by side) give their one-stream digests: unequal
+ * lengths, uneven feeding, more streams than lanes, and one cancelled midway. */
+static void
+test_group(void)
+{
+    enum { N = 10 };
+    static const size_t lens[N] = {0, 1, 63, 64, 100000, 262144, 262145, 1234567, 3000000,
+                                   700001};
+    static const size_t steps[N] = {1, 7, 64, 4096, 60000, 65536, 1000, 262144, 99999, 5};
+    char *a = malloc(3000000);
+    for (size_t i = 0; i < 3000000; i++)
+        a[i] = (char)(i * 131 + (i >> 9));
+    struct pb_sha256_group *g = pb_sha256_group_new();
+    CHECK(g != NULL);
+    struct pb_sha256_async *h[N];
+    size_t at[N] = {0};
+    for (int k = 0; k < N; k++)
+        CHECK((h[k] = pb_sha256_async_start_in(g)) != NULL);
+    struct pb_sha256_async *gone = pb_sha256_async_start_in(g);
+    CHECK(pb_sha256_async_feed(gone, a, 300000) == 0);
+    pb_sha256_async_cancel(gone);
+    for (int more = 1; more;) {
+        more = 0;
+        for (int k = 0; k < N; k++) {
+            size_t n = lens[k] - at[k] < steps[k] ? lens[k] - at[k] : steps[k];
+            CHECK(pb_sha256_async_feed(h[k], a + at[k], n) == 0);
+            at[k] += n;
+            more |= at[k] < lens[k];
+        }
+    }
+    for (int k = 0; k < N; k++) {
+        char hex[65], want[65];
+        struct pb_sha256 s;
+        pb_sha256_init(&s);
+        pb_sha256_update(&s, a, lens[k]);
+        pb_sha256_hex(&s, want);
+        CHECK(pb_sha256_async_finish(h[k], hex) == 0);
+        CHECK_STR(hex, want);
+    }
+    pb_sha256_group_free(g);
+    pb_sha256_group_free(NULL);
+    free(a);
+}
+
 static void
 test_file(void)
 {
@@ -221,6 +265,7 @@ main(void)
     RUN(test_million_a);
     RUN(test_padding_boundaries);
     RUN(test_async);
+    RUN(test_group);
     RUN(test_file);
     return check_summary();
 }
