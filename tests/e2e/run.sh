@@ -68,10 +68,13 @@ $PB -c "$CFG" run > /dev/null 2> "$E2E/run4.err"
 check "a stale lock is taken over" eq "$?" 0
 check "the take-over is reported" grep -q "did not finish (killed?); taking over" "$E2E/run4.err"
 
-# 5. One store down: the other still gets its products, the exit code says so.
+# 5. One store down (its emulator stopped): the other still gets its products, the exit code
+# says so; once it is back, the replay status names brings it up to date.
+PORTD=$(start_emulator shopify-down shopify/server.py --token "$TOKEN" --shop down) || exit 1
+kill "$(tail -1 "$E2E/.emulator-pids")"; while [ -e "$E2E/shopify-down.port" ] && curl -s -o /dev/null "http://127.0.0.1:$PORTD/"; do sleep 0.1; done
 write_config "[store down]
 platform = shopify
-base_url = http://127.0.0.1:9
+base_url = http://127.0.0.1:$PORTD
 token = env:SHOP_TOKEN"
 touch "$E2E/source/items-1.xml"   # a new export
 $PB -c "$CFG" --json run > "$E2E/run5" 2>/dev/null
@@ -88,6 +91,16 @@ check "status: the store that was up has everything done" eq \
     "$(py '[(x["failed"], x["pending"], x["not_sent"]) for x in s[0]["stores"] if x["store"]=="shop"][0]' < "$E2E/status5")" "(0, 0, 0)"
 check "status: the store that was down has it all still to send, and says how" eq \
     "$(py '[(x["not_sent"], x["replay"].split()[1]) for x in s[0]["stores"] if x["store"]=="down"][0]' < "$E2E/status5")" "(12, 'upload')"
+rm -f "$E2E/shopify-down.port"
+start_emulator shopify-down shopify/server.py --token "$TOKEN" --shop down --port "$PORTD" > /dev/null || exit 1
+REPLAY=$(py '[x["replay"] for x in s[0]["stores"] if x["store"]=="down"][0]' < "$E2E/status5")
+# the command as status prints it, with this test's configuration
+eval "\$PB -c \"\$CFG\" ${REPLAY#posbridge }" > "$E2E/replay5" 2> "$E2E/replay5.err"
+check "back up: the replay status names exits 0" eq "$?" 0
+check "back up: the store has every product" eq "$(emu "$PORTD" /__emulator/state | py 'len(s["products"])')" 12
+$PB -c "$CFG" --json status "$CATB" > "$E2E/status5r" 2>/dev/null
+check "status: after the replay nothing is left to send" eq \
+    "$(py '[(x["created"], x["failed"], x["pending"], x["not_sent"]) for x in s[0]["stores"] if x["store"]=="down"][0]' < "$E2E/status5r")" "(12, 0, 0, 0)"
 $PB -c "$CFG" status > "$E2E/status5.txt" 2>&1
 check "status lists the recent batches" grep -q "catalog)" "$E2E/status5.txt"
 $PB -c "$CFG" run > "$E2E/run5b.txt" 2>/dev/null
