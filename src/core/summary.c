@@ -15,9 +15,10 @@
 #include "posbridge/staged.h"
 #include "posbridge/banned.h"
 
-/* key -> the last line about it in an append-only journal (read only, never created). */
+/* key -> the last line about it in an append-only journal (read only, never created);
+ * with `created`, also the set of keys an earlier line says were created. */
 static json_t *
-journal_last(const char *path)
+journal_last(const char *path, json_t *created)
 {
     FILE *fp = fopen(path, "r");
     json_t *last = json_object();
@@ -28,6 +29,10 @@ journal_last(const char *path)
         const char *key = json_string_value(json_object_get(j, "key"));
         if (key)
             json_object_set(last, key, j);
+        const char *op = json_string_value(json_object_get(j, "op"));
+        const char *st = json_string_value(json_object_get(j, "status"));
+        if (key && created && op && st && !strcmp(op, "create") && !strcmp(st, "ok"))
+            json_object_set_new(created, key, json_true());
         json_decref(j);
     }
     free(line);
@@ -167,7 +172,8 @@ store_status(const char *batch, const char *store, json_t *manifest,
     char *plan = dir ? join(dir, "plan.csv") : NULL;
     char *res = dir ? join(dir, "results.jsonl") : NULL;
     struct plan p = {json_object(), json_object()};
-    json_t *last = res ? journal_last(res) : json_object();
+    json_t *created_once = json_object();
+    json_t *last = res ? journal_last(res, created_once) : json_object();
     struct stat st;
     long created = 0, updated = 0, failed = 0, pending = 0, rejected = 0, unchanged = 0,
          planned = 0;
@@ -185,7 +191,9 @@ store_status(const char *batch, const char *store, json_t *manifest,
             state = PB_SUM_REJECTED, rejected++;
         else if (kind && !strcmp(kind, "intent"))
             state = PB_SUM_PENDING, pending++;
-        else if (s && !strcmp(s, "ok") && !strcmp(act, "create"))
+        else if (s && !strcmp(s, "ok") &&
+                 (!strcmp(act, "create") || json_object_get(created_once, key)))
+            /* created by this batch, in this run or an earlier one */
             state = PB_SUM_CREATED, created++;
         else if (s && !strcmp(s, "ok"))
             state = PB_SUM_UPDATED, updated++;
@@ -226,6 +234,7 @@ store_status(const char *batch, const char *store, json_t *manifest,
     json_decref(p.actions);
     json_decref(p.why);
     json_decref(last);
+    json_decref(created_once);
     free(dir);
     free(plan);
     free(res);
@@ -240,7 +249,7 @@ sales_status(const struct pb_config *cfg, const char *batch, json_t *manifest, l
     char *receipts = q ? pb_staged_find(q, "receipts") : NULL;
     char *state = pb_config_path(cfg, "state");
     char *ledger = state ? join(state, "qbpos/ledger.jsonl") : NULL;
-    json_t *keys = json_object(), *last = ledger ? journal_last(ledger) : json_object();
+    json_t *keys = json_object(), *last = ledger ? journal_last(ledger, NULL) : json_object();
     long confirmed = 0, refused = 0, waiting = 0, not_sent = 0;
     if (receipts)
         each_record(receipts, &pb_schema_receipts, receipt_row, keys);

@@ -26,3 +26,7 @@ check "each night wrote its report beside its log" eq "$(ls "$E2E"/demo/log/*-re
 check "the demo says where the last report is" grep -q "The last night's report (open it in a browser): .*-report.html" "$E2E/out"
 check "night 1's report shows the four stores' summary" eq \
     "$(grep -o '<tr data-store="[a-z-]*"><th scope="row">[a-z-]*</th><td class="n[a-z ]*" data-col="created">12<' "$(ls "$E2E"/demo/log/*-report.html | sort | head -1)" | wc -l | tr -d ' ')" 4
+check "night 2's report still says the catalog batch created the twelve products" eq \
+    "$(grep -o '<tr data-store="[a-z-]*"><th scope="row">[a-z-]*</th><td class="n[a-z ]*" data-col="created">12<' "$(ls "$E2E"/demo/log/*-report.html | sort | sed -n 2p)" | wc -l | tr -d ' ')" 4
+check "night 2's report shows no catalog update" eq \
+    "$(grep -c 'data-col="updated">[1-9]' "$(ls "$E2E"/demo/log/*-report.html | sort | sed -n 2p)")" 0
