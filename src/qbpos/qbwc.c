@@ -186,6 +186,24 @@ sha_hex(const char *data, size_t len, char out[65])
     pb_sha256_hex(&s, out);
 }
 
+/*
+ * Which outbox document this is: its content and the file that holds it (inode and
+ * modification time).  `emit` may write the same bytes again on another night (a receipt
+ * QBPOS refused, sent again): a new file, so a new document, though the content is not.
+ */
+#define DOC_ID 128
+static void
+doc_id(const char *path, const struct pb_buf *doc, char out[DOC_ID])
+{
+    char sha[65];
+    struct stat st;
+    sha_hex(doc->data, doc->len, sha);
+    if (stat(path, &st) < 0)
+        memset(&st, 0, sizeof(st));
+    snprintf(out, DOC_ID, "%s:%llu:%lld.%09ld", sha, (unsigned long long)st.st_ino,
+             (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
 static int
 file_exists(const char *path)
 {
@@ -553,15 +571,15 @@ out:
 /* What the journal says of an outbox document with this content: 0 never sent, 1 sent and
  * unanswered, 2 answered. */
 static int
-outbox_state(struct svc *s, const char *name, const char *sha)
+outbox_state(struct svc *s, const char *name, const char *id)
 {
     struct pb_buf key = PB_BUF_INIT;
     if (pb_buf_addf(&key, "outbox:%s", name) < 0)
         return 0;
     json_t *last = pb_journal_last(&s->journal, key.data);
     pb_buf_release(&key);
-    const char *was = json_string_value(json_object_get(last, "sha256"));
-    if (!last || !was || strcmp(was, sha))
+    const char *was = json_string_value(json_object_get(last, "doc"));
+    if (!last || !was || strcmp(was, id))
         return 0;
     return !strcmp(json_string_value(json_object_get(last, "kind")), "intent") ? 1 : 2;
 }
@@ -679,7 +697,7 @@ send_outbox(struct svc *s, json_t *item, struct pb_buf *doc, struct pb_error *er
     const char *name = json_string_value(json_object_get(item, "name"));
     const char *outbox = s->cfg->run_outbox;
     char *path = path2(outbox, name);
-    char sha[65];
+    char sha[DOC_ID];
     int rc = 0;
     if (!path)
         return pb_error_set(err, PB_EOS, "out of memory");
@@ -687,7 +705,7 @@ send_outbox(struct svc *s, json_t *item, struct pb_buf *doc, struct pb_error *er
         pb_log(PB_LOG_INFO, "qbwc: %s is no longer in the outbox; going on", name);
         goto out; /* rc 0, doc empty: the caller goes on */
     }
-    sha_hex(doc->data, doc->len, sha);
+    doc_id(path, doc, sha);
     int st = outbox_state(s, name, sha);
     if (st == 2) {
         move_into(outbox, name, "sent");
@@ -701,7 +719,7 @@ send_outbox(struct svc *s, json_t *item, struct pb_buf *doc, struct pb_error *er
             pb_buf_reset(doc);
             goto out;
         }
-        sha_hex(doc->data, doc->len, sha);
+        doc_id(path, doc, sha);
     }
     struct pb_buf key = PB_BUF_INIT;
     if (pb_buf_addf(&key, "outbox:%s", name) < 0) {
@@ -710,11 +728,11 @@ send_outbox(struct svc *s, json_t *item, struct pb_buf *doc, struct pb_error *er
     }
     /* durable before the document leaves */
     if (!pb_journal_intent(&s->journal, "qbwc-send", key.data,
-                           json_pack("{s:s, s:s}", "sha256", sha, "ticket", s->ticket), err) ||
+                           json_pack("{s:s, s:s}", "doc", sha, "ticket", s->ticket), err) ||
         pb_journal_sync(&s->journal, err) < 0)
         rc = -1;
     pb_buf_release(&key);
-    json_object_set_new(item, "sha256", json_string(sha));
+    json_object_set_new(item, "doc", json_string(sha));
 out:
     free(path);
     return rc;
@@ -870,7 +888,7 @@ static int
 receive_outbox(struct svc *s, json_t *item, const char *resp, struct pb_error *err)
 {
     const char *name = json_string_value(json_object_get(item, "name"));
-    const char *sha = json_string_value(json_object_get(item, "sha256"));
+    const char *sha = json_string_value(json_object_get(item, "doc"));
     const char *inbox = s->cfg->run_inbox;
     char *inbox_dflt = inbox ? NULL : home_path(s, "qbwc/inbox");
     char *file = NULL, *stored = NULL;
@@ -905,7 +923,7 @@ receive_outbox(struct svc *s, json_t *item, const char *resp, struct pb_error *e
     if (last && !strcmp(json_string_value(json_object_get(last, "kind")), "intent"))
         seq = (uint64_t)json_integer_value(json_object_get(last, "seq"));
     if (pb_journal_outcome(&s->journal, seq, "qbwc-send", key.data,
-                           json_pack("{s:s, s:s?, s:s}", "status", "received", "sha256", sha,
+                           json_pack("{s:s, s:s?, s:s}", "status", "received", "doc", sha,
                                      "inbox", stored),
                            err) < 0 ||
         pb_journal_sync(&s->journal, err) < 0)
@@ -913,9 +931,9 @@ receive_outbox(struct svc *s, json_t *item, const char *resp, struct pb_error *e
     /* the outbox copy has its answer now (unless `run` replaced it meanwhile) */
     struct pb_buf cur = PB_BUF_INIT;
     char *op = path2(s->cfg->run_outbox, name);
-    char now[65] = "";
+    char now[DOC_ID] = "";
     if (op && read_all(op, MAX_DOC, &cur) == 0)
-        sha_hex(cur.data, cur.len, now);
+        doc_id(op, &cur, now);
     if (sha && !strcmp(now, sha))
         move_into(s->cfg->run_outbox, name, "sent");
     free(op);
@@ -1244,9 +1262,9 @@ on_authenticate(struct svc *s, const struct pb_soap_call *c, struct pb_buf *out)
         const char *name = json_string_value(v);
         char *p = path2(cfg->run_outbox, name);
         struct pb_buf doc = PB_BUF_INIT;
-        char sha[65];
+        char sha[DOC_ID];
         if (p && read_all(p, MAX_DOC, &doc) == 0) {
-            sha_hex(doc.data, doc.len, sha);
+            doc_id(p, &doc, sha);
             int st = outbox_state(s, name, sha);
             if (st == 2)
                 move_into(cfg->run_outbox, name, "sent");

@@ -50,6 +50,12 @@ nseq(xmlTextReaderPtr rd, const char *ns)
     return u && !strcmp(u, ns);
 }
 
+static void
+quiet(void *arg, xmlErrorPtr e)
+{
+    (void)arg, (void)e;
+}
+
 int
 pb_soap_parse(const char *data, size_t len, struct pb_soap_call *c, struct pb_error *err)
 {
@@ -59,9 +65,22 @@ pb_soap_parse(const char *data, size_t len, struct pb_soap_call *c, struct pb_er
                             PB_SOAP_MAX_BODY >> 20);
     if (!len)
         return pb_error_set(err, PB_EDATA, "the request is empty");
-    xmlTextReaderPtr rd = xmlReaderForMemory(data, (int)len, "soap", NULL, XML_PARSE_NONET);
+    /* Read as UTF-8 whatever it declares (QBWC sends UTF-8), so the bytes seen here are the
+     * characters the parser sees: a DTD is refused before the parser meets it. */
+    if (memchr(data, '\0', len))
+        return pb_error_set(err, PB_EDATA, "the request is not UTF-8 text (a NUL byte)");
+    static const char dt[] = "<!DOCTYPE";
+    for (size_t i = 0, line = 1, col = 1; i + sizeof(dt) - 1 <= len; i++, col++) {
+        if (data[i] == '\n')
+            line++, col = 0;
+        else if (data[i] == '<' && !memcmp(data + i, dt, sizeof(dt) - 1))
+            return pb_error_at(err, PB_EDATA, NULL, (long)line, (long)col, -1, NULL,
+                               "a DOCTYPE is not accepted");
+    }
+    xmlTextReaderPtr rd = xmlReaderForMemory(data, (int)len, "soap", "UTF-8", XML_PARSE_NONET);
     if (!rd)
         return pb_error_set(err, PB_EOS, "out of memory");
+    xmlTextReaderSetStructuredErrorHandler(rd, quiet, NULL); /* reported below, with position */
     int r, rc = 0, saw_env = 0, saw_body = 0, in_body = 0, param = -1;
     const char *why = NULL;
     while ((r = xmlTextReaderRead(rd)) == 1) {
