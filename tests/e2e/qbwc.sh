@@ -243,6 +243,29 @@ check "nothing is left to send for it" eq "$(py '(s["receipts"], s["checks"])' <
 sim s5 --connection-error
 check "connectionError ends the session and is reported" eq "$(j s5 's["end"], "could not open QBPOS" in s["last_error"]')" "connectionError True"
 
+# ---- a failed call (HRESULT) on the item query; the config's extra request documents ----
+printf '<?xml version="1.0"?>\n<?qbposxml version="3.0"?>\n<QBPOSXML><QBPOSXMLMsgsRq onError="stopOnError"><DepartmentQueryRq requestID="dept"/></QBPOSXMLMsgsRq></QBPOSXML>\n' > "$E2E/departments.xml"
+sed -i "s|^lock_wait = 1$|lock_wait = 1\nrequests = $E2E/departments.xml|" "$CFG"
+sim s6 --fail 1:hresult
+check "an HRESULT on the item query is recorded and the session goes on" eq \
+    "$(j s6 's["end"], s["percent"], "could not run the item query: 0x80040400" in s["close"]')" "done [50, 100] True"
+check "the extra request document's answer is kept" grep -q '<DepartmentQueryRs requestID="dept"' "$E2E/home/qbwc/responses/departments.xml"
+
+# ---- a session past its ticket's lifetime ----
+call() { # METHOD PARAMS-XML: prints the result text
+    curl -s -H 'Content-Type: text/xml; charset=utf-8' -H "SOAPAction: \"http://developer.intuit.com/$1\"" \
+        --data-binary "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><$1 xmlns=\"http://developer.intuit.com/\">$2</$1></soap:Body></soap:Envelope>" "$URL" |
+        python3 -c 'import sys,xml.etree.ElementTree as E; r=E.parse(sys.stdin).getroot(); print("|".join(x.text or "" for x in r.iter() if x.tag.endswith("Result") or x.tag.endswith("}string")))'
+}
+T=$(call authenticate "<strUserName>shop-qbwc</strUserName><strPassword>$PW</strPassword>" | cut -d'|' -f2)
+check "a ticket is 128 random bits in hex" eq "$(echo "$T" | grep -cE '^[0-9a-f]{32}$')" 1
+python3 - "$E2E/home/qbwc/sessions/$T.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); s["expires"] = 1; json.dump(s, open(sys.argv[1], "w"))
+PY
+check "an expired ticket gets nothing to do" eq "$(call sendRequestXML "<ticket>$T</ticket><qbXMLMajorVers>3</qbXMLMajorVers><qbXMLMinorVers>0</qbXMLMinorVers>")" ""
+check "and getLastError says why" eq "$(call getLastError "<ticket>$T</ticket>" | grep -c 'session expired')" 1
+
 # ---- hostile or broken calls ----
 soap() { curl -s -o "$E2E/$1.body" -w '%{http_code}' -H 'Content-Type: text/xml; charset=utf-8' --data-binary @- "$URL"; }
 code=$(soap bad <<< '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><authenticate')
