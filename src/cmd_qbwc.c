@@ -163,6 +163,8 @@ cmd_qbwc(int argc, char **argv, struct pb_ctx *ctx)
     const char *why;
     memset(&call, 0, sizeof(call));
     const char *ctype = getenv("CONTENT_TYPE");
+    char stamp[32]; /* the log file's lines have no time of their own */
+    pb_time_format((int64_t)time(NULL), stamp);
     if (strcmp(method, "POST")) {
         rc = fault(405, "Client", "the Web Connector service answers POST only");
     } else if (ctype && !strncmp(ctype, "application/soap+xml", 20)) {
@@ -175,10 +177,11 @@ cmd_qbwc(int argc, char **argv, struct pb_ctx *ctx)
         pb_error_format(&err, msg, sizeof(msg));
         snprintf(line, sizeof(line), "not a SOAP 1.1 call: %s", msg);
         pb_log(PB_LOG_WARN, "qbwc: refused a request: %s", line);
-        rc = fault(err.code == PB_EOS ? 500 : 500, err.code == PB_EOS ? "Server" : "Client", line);
+        rc = fault(500, err.code == PB_EOS ? "Server" : "Client", line);
     } else if (!action_matches(getenv("HTTP_SOAPACTION"), call.method)) {
         rc = fault(500, "Client", "SOAPAction does not name the call in the body");
-    } else if (pb_qbwc_handle(&cfg, &call, getenv("REMOTE_ADDR"), &reply) < 0) {
+    } else if (pb_log(PB_LOG_DEBUG, "qbwc: %s: %s", stamp, call.method),
+               pb_qbwc_handle(&cfg, &call, getenv("REMOTE_ADDR"), &reply) < 0) {
         rc = fault(500, "Server", "out of memory");
     } else {
         rc = respond(reply.status, &reply.body);

@@ -728,7 +728,7 @@ send_outbox(struct svc *s, json_t *item, struct pb_buf *doc, struct pb_error *er
     }
     /* durable before the document leaves */
     if (!pb_journal_intent(&s->journal, "qbwc-send", key.data,
-                           json_pack("{s:s, s:s}", "doc", sha, "ticket", s->ticket), err) ||
+                           json_pack("{s:s}", "doc", sha), err) ||
         pb_journal_sync(&s->journal, err) < 0)
         rc = -1;
     pb_buf_release(&key);
