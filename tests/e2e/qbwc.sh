@@ -24,6 +24,12 @@ PORT=$(start_emulator shopify shopify/server.py --token "$TOKEN" --shop qbwc) ||
 echo '{"company": {"taxRates": {"Tax": "8.25", "Non": "0"}}}' > "$E2E/seed.json"
 $Q seed --state "$S" --json "$E2E/seed.json" \
     --samples samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml >/dev/null
+# a name QBPOS writes in windows-1252, which QBWC passes on as text
+python3 - "$S" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); s["items"]["5271517108806162881"]["Desc2"] = "Bain moussant \u00e0 la cr\u00e8me"
+json.dump(s, open(sys.argv[1], "w"))
+PY
 mkdir -p "$E2E/source" "$E2E/inbox" "$E2E/outbox"
 cp samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml "$E2E/source/"
 printf 'field,from,to\ntender,*,CreditCard:Visa\n' > "$E2E/tenders.csv"
@@ -182,6 +188,8 @@ check "the new batch holds every QBPOS item ($NITEMS)" eq "$(python3 -c 'import 
 check "the new batch has the tub's new stock" eq \
     "$(python3 -c 'import csv,sys; print([r["on_hand_store_01"] for r in csv.DictReader(open(sys.argv[1], encoding="utf-8-sig")) if r["list_id"]==sys.argv[2]][0])' "$NEWB/items.csv" $AQUA | cut -d. -f1)" \
     "$(qty | cut -d. -f1)"
+check "a windows-1252 name arrives intact (UTF-8) in the batch" \
+    grep -q "Bain moussant $(printf '\303\240') la cr$(printf '\303\250')me" "$NEWB/items.csv"
 check "closeConnection sums the session up" grep -q "$NITEMS items exported to $(basename "$NEWB")" "$E2E/s1.json"
 check "the session file is gone after closeConnection" eq "$(ls "$E2E/home/qbwc/sessions" | wc -l | tr -d ' ')" 0
 check "the next nightly run carries the new batch" eq \
