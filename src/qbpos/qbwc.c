@@ -1104,6 +1104,17 @@ receive_items(struct svc *s, const char *resp, struct pb_error *err)
         pb_buf_release(&doc);
         return 0;
     }
+    if (iget(s, "chunks") > 0 && a.remaining >= iget(s, "remaining")) {
+        /* an iterator that does not move would be asked for the same chunk for ever */
+        snprintf(line, sizeof(line), "QBPOS's item iterator does not advance (%ld items still to "
+                                     "come, as before); the item export is dropped for this session",
+                 a.remaining);
+        set_error(s, line);
+        drop_iteration(s);
+        next_item(s);
+        pb_buf_release(&doc);
+        return 0;
+    }
     char *dir = chunk_dir(s);
     struct pb_buf f = PB_BUF_INIT;
     int rc = -1;
