@@ -247,6 +247,31 @@ check "the receipt is confirmed from QBPOS's answer" eq \
 $PB -c "$CFG" --json emit "$(ls -d "$E2E/home/batches/"*-sales-shop | tail -1)" > "$E2E/emit4" 2>/dev/null
 check "nothing is left to send for it" eq "$(py '(s["receipts"], s["checks"])' < "$E2E/emit4")" "(0, 0)"
 
+# ---- the service dies after storing QBPOS's answer, before recording it: nothing lost ----
+python3 - "$PORT" <<'PY'
+import json, sys, urllib.request
+o = {"name": "#2004", "status": "shipped", "gateway": "shopify_payments",
+     "customer": {"email": "cy@example.com", "firstName": "Pat", "lastName": "Lund"},
+     "lines": [{"sku": "2238-Aqua", "quantity": 1, "price": "34.99", "tax": "2.89"}]}
+r = urllib.request.Request("http://127.0.0.1:%s/__emulator/seed" % sys.argv[1],
+                           data=json.dumps({"orders": [o]}).encode(), headers={"Content-Type": "application/json"})
+urllib.request.urlopen(r).read()
+PY
+sleep 1
+$PB -c "$CFG" run > "$E2E/run4" 2>&1
+DOC4=$(grep -l "add:${O}04" "$E2E/outbox"/*.xml | head -1)
+check "the fourth order is in the outbox" test -n "$DOC4"
+sim s7 --drop 1:after --keep-answer "$E2E/answer4.xml"
+cp "$E2E/answer4.xml" "$E2E/inbox/$(basename "$DOC4")"   # stored, then the process died
+sim s8
+check "the answer left in the inbox is ingested first" eq \
+    "$(python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; print([l["status"] for l in L if l.get("key")==sys.argv[2] and l["kind"]=="outcome"])' "$E2E/home/state/qbpos/ledger.jsonl" ${O}04)" \
+    "['confirmed']"
+check "so nothing about it is sent again, not even a query" eq \
+    "$(j s8 'sum(1 for c in s["calls"] if c["call"]=="sendRequestXML" and any("${O}04" in r for r in c["answer"]))')" 0
+check "the fourth receipt is in QBPOS once" eq "$(marked ${O}04)" 1
+check "the answer is filed under done/" test -s "$E2E/inbox/done/$(basename "$DOC4")"
+
 # ---- QBWC cannot open QBPOS ----
 sim s5 --connection-error
 check "connectionError ends the session and is reported" eq "$(j s5 's["end"], "could not open QBPOS" in s["last_error"]')" "connectionError True"

@@ -22,6 +22,8 @@ Faults, to test the service:
                      receiveResponseXML, no closeConnection (a crash or a cable pulled)
   --drop N:before    the connection drops right after the Nth sendRequestXML
   --connection-error QBWC cannot open QBPOS: connectionError instead of the loop
+  --keep-answer F    with --drop N:after, QBPOS's answer to that request goes to F (as QBPOS
+                     wrote it), so a test can play "the service stored it, then died"
 
 The password is read from the environment variable named by --password-env, so it is in no
 command line.  A JSON summary of the session goes to stdout (or --out): every call and answer
@@ -207,6 +209,9 @@ def run(a):
                 hresult, message = e.hresult, e.message
             save_state(a.qbpos_state, state)
         if n == drop_n and drop_kind == "after":
+            if a.keep_answer:   # what the service would have received, for a test to place by hand
+                with open(a.keep_answer, "wb") as f:
+                    f.write(response.encode("cp1252"))
             out["dropped"] = True
             out["end"] = "dropped after request %d" % n
             return out
@@ -237,6 +242,7 @@ def main(argv=None):
     p.add_argument("--fail", help="N:status or N:hresult")
     p.add_argument("--drop", help="N:before or N:after")
     p.add_argument("--connection-error", action="store_true")
+    p.add_argument("--keep-answer", help="with --drop N:after: write QBPOS's answer to the dropped request here")
     p.add_argument("--noop-wait", type=float, default=5.0, help="seconds QBWC waits after NoOp (5)")
     p.add_argument("--max-noops", type=int, default=3)
     p.add_argument("--max-requests", type=int, default=200, help="a guard against a service that never ends")
