@@ -31,6 +31,9 @@ static const struct pb_cmd {
     {"export", cmd_export, CMD_USES_XML, "QBPOS item files -> a new batch of staged items"},
     {"help", cmd_help, 0, "list the commands"},
     {"ingest", cmd_ingest, CMD_USES_XML, "QBPOS's response documents -> results and the ledger"},
+    {"qbwc", cmd_qbwc, CMD_USES_XML, "the QuickBooks Web Connector endpoint (a CGI program)"},
+    {"qbwc-file", cmd_qbwc_file, 0, "the .qwc file to add posbridge to the Web Connector"},
+    {"qbwc-passwd", cmd_qbwc_passwd, 0, "a password (from stdin) -> [qbwc] password_hash"},
     {"replay", cmd_replay, CMD_NEEDS_NETWORK, "send again what failed or never finished"},
     {"report", cmd_report, 0, "a batch as one HTML page to open in a browser"},
     {"run", cmd_run, CMD_NEEDS_NETWORK | CMD_USES_XML, "the nightly job: every stage, every store, under a lock"},
@@ -56,7 +59,7 @@ cmd_help(int argc, char **argv, struct pb_ctx *ctx)
     (void)argc, (void)argv, (void)ctx;
     printf("usage: posbridge [-qv] [-c FILE] [--json] COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+        printf("  %-12s %s\n", commands[i].name, commands[i].summary);
     printf("\n'posbridge COMMAND --help' describes one command.\n");
     return 0;
 }

@@ -46,6 +46,9 @@ int cmd_run(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_status(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_report(int argc, char **argv, struct pb_ctx *ctx);
 int cmd_ingest(int argc, char **argv, struct pb_ctx *ctx);
+int cmd_qbwc(int argc, char **argv, struct pb_ctx *ctx);
+int cmd_qbwc_file(int argc, char **argv, struct pb_ctx *ctx);
+int cmd_qbwc_passwd(int argc, char **argv, struct pb_ctx *ctx);
 
 struct pb_emit_result;
 /* Print emit's summary; returns the exit code it means. */

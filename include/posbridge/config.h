@@ -118,6 +118,23 @@ struct pb_config {
     char *run_outbox;                 /* outbox: where request documents for QBPOS go */
     unsigned run_stages;              /* stages = ...: which stages run (PB_RUN_*) */
 
+    /* [qbwc]: the Web Connector endpoint (posbridge qbwc) */
+    int qbwc_section;                 /* the file has a [qbwc] section */
+    char *qbwc_user;                  /* user: the UserName in the .qwc file */
+    char *qbwc_password_hash;         /* password_hash: from posbridge qbwc-passwd */
+    int qbwc_max_returned;            /* max_returned: items per iterator chunk (100) */
+    int qbwc_ticket_lifetime;         /* ticket_lifetime: seconds a session lives (3600) */
+    int qbwc_run_every;               /* run_every_minutes: the .qwc scheduler (60) */
+    int qbwc_lock_wait;               /* lock_wait: seconds to wait for the home's lock (10) */
+    char *qbwc_app_url;               /* app_url: where the Web Connector reaches us */
+    char *qbwc_app_name;              /* app_name (posbridge) */
+    char *qbwc_app_support;           /* app_support (default: app_url) */
+    char *qbwc_owner_id;              /* owner_id, {GUID} (default: derived from app_name) */
+    char *qbwc_file_id;               /* file_id, {GUID} (default: derived from app_url, user) */
+    char *qbwc_company;               /* company: the QBPOS connection string ("" = open) */
+    int qbwc_items;                   /* items = modified (1, default) | all (2) | off (0) */
+    struct pb_strlist qbwc_requests;  /* requests: more request documents each session */
+
     struct pb_store_cfg stores[PB_MAX_STORES];
     int nstores;
 };

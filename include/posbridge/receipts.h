@@ -49,6 +49,8 @@ struct pb_qbpos_answer {
     long code;                /* statusCode, -1 when absent */
     char *id;                 /* the first TxnID or ListID of a ...Ret */
     int rets;                 /* how many ...Ret it holds */
+    char *iterator_id;        /* iteratorID, or NULL */
+    long remaining;           /* iteratorRemainingCount, -1 when absent */
 };
 typedef int (*pb_answer_fn)(void *user, const struct pb_qbpos_answer *a, struct pb_error *err);
 

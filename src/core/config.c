@@ -16,6 +16,7 @@
 #include "posbridge/buf.h"
 #include "posbridge/err.h"
 #include "posbridge/money.h"
+#include "posbridge/qbwc.h"
 #include "posbridge/timefmt.h"
 #include "posbridge/banned.h"
 
@@ -385,6 +386,83 @@ run_key(struct load *ld, const char *key, const char *v)
     return 1;
 }
 
+/* {8-4-4-4-12 hex digits}, as QBWC wants OwnerID and FileID. */
+static int
+is_guid(const char *v)
+{
+    static const char shape[] = "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}";
+    if (strlen(v) != sizeof(shape) - 1)
+        return 0;
+    for (size_t i = 0; shape[i]; i++)
+        if (shape[i] == 'x' ? !strchr("0123456789abcdefABCDEF", v[i]) : v[i] != shape[i])
+            return 0;
+    return 1;
+}
+
+static int
+qbwc_key(struct load *ld, const char *key, const char *v)
+{
+    struct pb_config *c = ld->cfg;
+    int *num = !strcmp(key, "max_returned")        ? &c->qbwc_max_returned
+               : !strcmp(key, "ticket_lifetime")   ? &c->qbwc_ticket_lifetime
+               : !strcmp(key, "run_every_minutes") ? &c->qbwc_run_every
+               : !strcmp(key, "lock_wait")         ? &c->qbwc_lock_wait
+                                                   : NULL;
+    char **str = !strcmp(key, "user")          ? &c->qbwc_user
+                 : !strcmp(key, "app_url")     ? &c->qbwc_app_url
+                 : !strcmp(key, "app_name")    ? &c->qbwc_app_name
+                 : !strcmp(key, "app_support") ? &c->qbwc_app_support
+                 : !strcmp(key, "company")     ? &c->qbwc_company
+                                               : NULL;
+    if (num) {
+        static const struct {
+            const char *key;
+            long lo, hi;
+        } range[] = {{"max_returned", 1, 10000}, {"ticket_lifetime", 60, 86400},
+                     {"run_every_minutes", 1, 1440}, {"lock_wait", 0, 60}};
+        for (size_t i = 0; i < sizeof(range) / sizeof(range[0]); i++)
+            if (!strcmp(range[i].key, key) && parse_int(v, range[i].lo, range[i].hi, num) < 0)
+                return bad(ld, key, "'%s' is not a whole number from %ld to %ld", v, range[i].lo,
+                           range[i].hi);
+    } else if (str) {
+        if (!*v && str != &c->qbwc_company)
+            return bad(ld, key, "%s", "must not be empty");
+        if (str == &c->qbwc_app_url && strncmp(v, "https://", 8) &&
+            strncmp(v, "http://localhost", 16) && strncmp(v, "http://127.0.0.1", 16))
+            return bad(ld, key, "'%s': the Web Connector needs https:// (plain http only for "
+                                "localhost)", v);
+        if (set_str(str, v) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "password_hash")) {
+        if (pb_qbwc_hash_valid(v) < 0)
+            return bad(ld, key, "%s", "not a hash from 'posbridge qbwc-passwd' "
+                                      "(pbkdf2-sha256$ITERATIONS$SALT$HASH)");
+        if (set_str(&c->qbwc_password_hash, v) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "owner_id") || !strcmp(key, "file_id")) {
+        if (!is_guid(v))
+            return bad(ld, key, "'%s' is not a GUID like {8A5B7C3D-1E2F-4A5B-8C7D-9E0F1A2B3C4D}",
+                       v);
+        if (set_str(key[0] == 'o' ? &c->qbwc_owner_id : &c->qbwc_file_id, v) < 0)
+            return oom(ld, key);
+    } else if (!strcmp(key, "items")) {
+        if (!strcmp(v, "modified"))
+            c->qbwc_items = 1;
+        else if (!strcmp(v, "all"))
+            c->qbwc_items = 2;
+        else if (!strcmp(v, "off"))
+            c->qbwc_items = 0;
+        else
+            return bad(ld, key, "'%s' is not modified, all or off", v);
+    } else if (!strcmp(key, "requests")) {
+        if (set_list(ld, &c->qbwc_requests, v, 1) < 0)
+            return oom(ld, key);
+    } else {
+        return bad(ld, key, "%s", "unknown key");
+    }
+    return 1;
+}
+
 static int
 transform_key(struct load *ld, const char *key, const char *v)
 {
@@ -637,10 +715,14 @@ handler(void *user, const char *section, const char *key, const char *value)
         return transform_key(ld, key, value);
     if (!strcmp(section, "run"))
         return run_key(ld, key, value);
+    if (!strcmp(section, "qbwc")) {
+        c->qbwc_section = 1;
+        return qbwc_key(ld, key, value);
+    }
     if (ld->store)
         return store_key(ld, key, value);
     return bad(ld, key, "%s",
-               "unknown section (expected general, qbpos, transform, run or store NAME)");
+               "unknown section (expected general, qbpos, transform, run, qbwc or store NAME)");
 }
 
 static int
@@ -648,6 +730,11 @@ defaults(struct pb_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->run_stages = PB_RUN_ALL;
+    cfg->qbwc_max_returned = 100;
+    cfg->qbwc_ticket_lifetime = 3600;
+    cfg->qbwc_run_every = 60;
+    cfg->qbwc_lock_wait = 10;
+    cfg->qbwc_items = 1;
     cfg->format = PB_ENC_CSV;
     cfg->home = strdup(".");
     cfg->currency = strdup("USD");
@@ -797,6 +884,15 @@ pb_config_release(struct pb_config *cfg)
     free(cfg->run_source);
     free(cfg->run_inbox);
     free(cfg->run_outbox);
+    free(cfg->qbwc_user);
+    free(cfg->qbwc_password_hash);
+    free(cfg->qbwc_app_url);
+    free(cfg->qbwc_app_name);
+    free(cfg->qbwc_app_support);
+    free(cfg->qbwc_owner_id);
+    free(cfg->qbwc_file_id);
+    free(cfg->qbwc_company);
+    list_free(&cfg->qbwc_requests);
     list_free(&cfg->maps);
     free(cfg->attribute_option);
     free(cfg->size_option);
@@ -962,6 +1058,24 @@ pb_config_print(const struct pb_config *c, FILE *fp)
             if (c->run_stages & (1u << k))
                 fprintf(fp, "%s %s", n++ ? "," : "", names[k]);
         fputc('\n', fp);
+    }
+    if (c->qbwc_section) {
+        static const char *const items[] = {"off", "modified", "all"};
+        fprintf(fp, "\n[qbwc]\n");
+        if (c->qbwc_user)
+            fprintf(fp, "user = %s\n", c->qbwc_user);
+        if (c->qbwc_password_hash) /* a salted hash, but still nothing to show */
+            fprintf(fp, "password_hash = (set)\n");
+        if (c->qbwc_app_url)
+            fprintf(fp, "app_url = %s\n", c->qbwc_app_url);
+        if (c->qbwc_company)
+            fprintf(fp, "company = %s\n", c->qbwc_company);
+        fprintf(fp, "items = %s\nmax_returned = %d\nticket_lifetime = %d\nrun_every_minutes = %d\n"
+                    "lock_wait = %d\n",
+                items[c->qbwc_items], c->qbwc_max_returned, c->qbwc_ticket_lifetime,
+                c->qbwc_run_every, c->qbwc_lock_wait);
+        if (c->qbwc_requests.n)
+            print_list(fp, "requests", &c->qbwc_requests);
     }
     for (int i = 0; i < c->nstores; i++) {
         const struct pb_store_cfg *s = &c->stores[i];

@@ -637,3 +637,90 @@ pb_sha256_file_join(struct pb_sha256_job *j, char hex[65], unsigned long long *s
     free(j);
     return rc;
 }
+
+/* ---- PBKDF2-HMAC-SHA-256 (RFC 8018), with the HMAC keyed once ---- */
+
+static void
+hmac_keys(struct pb_sha256 *inner, struct pb_sha256 *outer, const void *key, size_t klen)
+{
+    unsigned char k[64], pad[64];
+    memset(k, 0, sizeof(k));
+    if (klen > 64) {
+        struct pb_sha256 s;
+        pb_sha256_init(&s);
+        pb_sha256_update(&s, key, klen);
+        pb_sha256_final(&s, k);
+    } else if (klen) {
+        memcpy(k, key, klen);
+    }
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x36;
+    pb_sha256_init(inner);
+    pb_sha256_update(inner, pad, 64);
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x5c;
+    pb_sha256_init(outer);
+    pb_sha256_update(outer, pad, 64);
+    memset(k, 0, sizeof(k));
+    memset(pad, 0, sizeof(pad));
+}
+
+/* The MAC of msg from the keyed states (copied, so they can be used again). */
+static void
+hmac_with(const struct pb_sha256 *inner, const struct pb_sha256 *outer, const void *msg,
+          size_t len, unsigned char out[32])
+{
+    struct pb_sha256 s = *inner;
+    unsigned char h[32];
+    pb_sha256_update(&s, msg, len);
+    pb_sha256_final(&s, h);
+    s = *outer;
+    pb_sha256_update(&s, h, 32);
+    pb_sha256_final(&s, out);
+}
+
+void
+pb_pbkdf2_sha256(const void *pw, size_t pwlen, const void *salt, size_t saltlen,
+                 unsigned long iterations, unsigned char *out, size_t outlen)
+{
+    struct pb_sha256 in, ou;
+    hmac_keys(&in, &ou, pw, pwlen);
+    for (uint32_t blockno = 1; outlen; blockno++) {
+        unsigned char u[32], t[32], cnt[4] = {(unsigned char)(blockno >> 24),
+                                               (unsigned char)(blockno >> 16),
+                                               (unsigned char)(blockno >> 8),
+                                               (unsigned char)blockno};
+        struct pb_sha256 s = in;
+        unsigned char h[32];
+        pb_sha256_update(&s, salt, saltlen);
+        pb_sha256_update(&s, cnt, 4);
+        pb_sha256_final(&s, h);
+        s = ou;
+        pb_sha256_update(&s, h, 32);
+        pb_sha256_final(&s, u);
+        memcpy(t, u, 32);
+        for (unsigned long i = 1; i < iterations; i++) {
+            hmac_with(&in, &ou, u, 32, u);
+            for (int k = 0; k < 32; k++)
+                t[k] ^= u[k];
+        }
+        size_t n = outlen < 32 ? outlen : 32;
+        memcpy(out, t, n);
+        out += n;
+        outlen -= n;
+        memset(u, 0, sizeof(u));
+        memset(t, 0, sizeof(t));
+    }
+    memset(&in, 0, sizeof(in));
+    memset(&ou, 0, sizeof(ou));
+}
+
+int
+pb_const_equal(const void *a, const void *b, size_t n)
+{
+    const volatile unsigned char *x = a, *y = b;
+    unsigned char d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= x[i] ^ y[i];
+    return d == 0;
+}

@@ -36,7 +36,9 @@ answer_reset(struct pb_qbpos_answer *a)
     free(a->severity);
     free(a->message);
     free(a->id);
+    free(a->iterator_id);
     memset(a, 0, sizeof(*a));
+    a->remaining = -1;
 }
 
 struct ingest {
@@ -213,6 +215,10 @@ pb_qbpos_read_responses(const char *path, const char *data, size_t size, pb_answ
             char *code = attr(rd, "statusCode");
             a.code = code ? strtol(code, NULL, 10) : -1;
             free(code);
+            a.iterator_id = attr(rd, "iteratorID");
+            char *rem = attr(rd, "iteratorRemainingCount");
+            a.remaining = rem ? strtol(rem, NULL, 10) : -1;
+            free(rem);
             rs_depth = 2;
             if (xmlTextReaderIsEmptyElement(rd)) {
                 if ((rc = fn(user, &a, err)) < 0)

@@ -118,6 +118,15 @@ test_errors(void)
         {"[general]\nformat = xml\ncolour = blue\n", 2, "format"},
         {"[general]\n\n\n\n\n\n\n\n\n\nwhat = 1\n", 11, "what"},
         {"[general]\r\nformat = csv\r\ncolour = blue\r\n", 3, "colour"},
+        /* [qbwc] */
+        {"[qbwc]\nuser = shop\npassword = hunter2\n", 3, "[qbwc] password: unknown key"},
+        {"[qbwc]\npassword_hash = hunter2\n", 2, "[qbwc] password_hash: not a hash from"},
+        {"[qbwc]\nmax_returned = 0\n", 2, "[qbwc] max_returned: '0' is not a whole number from 1"},
+        {"[qbwc]\nticket_lifetime = 1h\n", 2, "ticket_lifetime"},
+        {"[qbwc]\napp_url = http://pos.example.com/qbwc\n", 2, "needs https://"},
+        {"[qbwc]\nowner_id = 1234\n", 2, "[qbwc] owner_id: '1234' is not a GUID"},
+        {"[qbwc]\nitems = some\n", 2, "is not modified, all or off"},
+        {"[qbwc]\nuser =\n", 2, "[qbwc] user: must not be empty"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *p = write_ini("bad.ini", cases[i].text);
@@ -144,6 +153,38 @@ test_errors(void)
  * own: a valid config with a long comment is refused ("cannot parse this line") and the
  * line numbers after it are one too high.
  */
+static void
+test_qbwc(void)
+{
+    const char *p = write_ini("qbwc.ini",
+                              "[qbwc]\nuser = shop\npassword_hash = pbkdf2-sha256$1000$"
+                              "000102030405060708090a0b0c0d0e0f$00010203040506070809101112131415"
+                              "16171819202122232425262728293031\napp_url = https://pos.example.com/qbwc\n"
+                              "company = Computer Name=fd;Company Data=harbor lane;Version=12\n"
+                              "file_id = {8A5B7C3D-1E2F-4A5B-8C7D-9E0F1A2B3C4D}\nitems = all\n"
+                              "requests = extra.xml\nlock_wait = 0\n");
+    struct pb_config c;
+    struct pb_error e;
+    pb_error_init(&e);
+    CHECK(pb_config_load(&c, p, &e) == 0);
+    CHECK(c.qbwc_section == 1);
+    CHECK_STR(c.qbwc_user, "shop");
+    CHECK_STR(c.qbwc_company, "Computer Name=fd;Company Data=harbor lane;Version=12");
+    CHECK_STR(c.qbwc_file_id, "{8A5B7C3D-1E2F-4A5B-8C7D-9E0F1A2B3C4D}");
+    CHECK(c.qbwc_items == 2 && c.qbwc_lock_wait == 0 && c.qbwc_max_returned == 100);
+    CHECK(c.qbwc_ticket_lifetime == 3600 && c.qbwc_run_every == 60);
+    CHECK(c.qbwc_requests.n == 1 && strstr(c.qbwc_requests.v[0], "/extra.xml"));
+    /* the effective config shows that a hash is set, not the hash */
+    char *text = NULL;
+    size_t n = 0;
+    FILE *fp = open_memstream(&text, &n);
+    pb_config_print(&c, fp);
+    fclose(fp);
+    CHECK(text && strstr(text, "password_hash = (set)") && !strstr(text, "0001020304"));
+    free(text);
+    pb_config_release(&c);
+}
+
 static void
 test_long_lines(void)
 {
@@ -399,6 +440,7 @@ main(void)
     RUN(test_paths);
     RUN(test_defaults_and_search);
     RUN(test_long_lines);
+    RUN(test_qbwc);
     RUN(test_stores);
     RUN(test_store_refusals);
     pb_rmtree(tmpdir);
