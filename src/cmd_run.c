@@ -411,14 +411,23 @@ stage_export(struct run *r, const char *batches, json_t *runstate, int *fresh)
 static void
 hash_file(struct pb_sha256 *s, const char *path)
 {
+    /* The content only, never the path as typed: a hand run with `-c etc/posbridge.ini`
+     * after cron's absolute path must not count as a change (it would transform again and
+     * replace any hand edit of the stores' products files). */
     FILE *fp = path ? fopen(path, "rb") : NULL;
     char buf[65536];
     size_t n;
-    pb_sha256_update(s, path ? path : "", path ? strlen(path) + 1 : 1);
+    int found = fp != NULL;
+    struct pb_sha256 f;
+    unsigned char d[32];
+    pb_sha256_init(&f);
     while (fp && (n = fread(buf, 1, sizeof(buf), fp)) > 0)
-        pb_sha256_update(s, buf, n);
+        pb_sha256_update(&f, buf, n);
     if (fp)
         fclose(fp);
+    pb_sha256_final(&f, d);
+    pb_sha256_update(s, found ? "F" : "-", 1); /* a missing file differs from an empty one */
+    pb_sha256_update(s, d, sizeof(d));
 }
 
 /* The configuration file and every mapping table: what decides what transform makes. */

@@ -50,6 +50,29 @@ check "the source is seen unchanged" eq "$(py '[l["text"][:31] for l in s["stage
 check "an unchanged night sends no product request" eq \
     "$(emu "$PORT" /__emulator/requests | py 'sum(1 for r in s["requests"] if "orders" not in r.get("body",""))')" 0
 
+# 2b. A price edited by hand in the store's products.csv, then a run started by hand with the
+# configuration's path typed another way: the settings are the same, so the edit is not
+# transformed away, and it is what goes to the store.
+CAT1=$(py '[l["text"].split(" -> ")[1] for l in s["stages"] if l["stage"]=="export"][0]' < "$E2E/run1")
+python3 - "$CAT1/shop/products.csv" <<'PY'
+import csv, io, sys
+p = sys.argv[1]
+rows = list(csv.reader(io.StringIO(open(p, encoding="utf-8-sig", newline="").read())))
+h = rows[0]
+for r in rows[1:]:
+    if r[h.index("sku")] == "5203":
+        r[h.index("price")] = "77.77"
+out = io.StringIO(); csv.writer(out, lineterminator="\n").writerows(rows)
+open(p, "w", encoding="utf-8-sig", newline="").write(out.getvalue())
+PY
+(cd "$E2E" && $PB -c ./posbridge.ini --json run > "$E2E/run2b" 2>/dev/null)
+check "a run by hand after the edit exits 0" eq "$?" 0
+check "the settings are seen unchanged: no transform" eq \
+    "$(py 'sum(1 for l in s["stages"] if l["stage"]=="transform")' < "$E2E/run2b")" 0
+check "the hand edit is still in products.csv" grep -q '77.77' "$CAT1/shop/products.csv"
+check "the store has the edited price" eq \
+    "$(emu "$PORT" /__emulator/state | py '[v["price"] for v in s["variants"] if v["sku"]=="5203"][0]')" 77.77
+
 # 3. A second run while one holds the lock: refused at once with 75.
 exec 8< "$E2E/home/lock"
 flock -x 8                      # this shell holds the lock now
