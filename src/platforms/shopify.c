@@ -361,7 +361,9 @@ ensure_location(struct pb_upload *u, struct pb_error *err)
     }
     int rc = 0;
     if (!u->primary_location)
-        rc = pb_error_set(err, u->res->auth_failed ? PB_ENOPERM : PB_EUNAVAIL,
+        rc = pb_error_set(err, u->res->auth_failed ? PB_ENOPERM
+                               : u->res->unreachable || u->res->temp_failed ? PB_ETEMP
+                                                                             : PB_EUNAVAIL,
                           "%s: cannot find a location for the quantities: %s", s->name,
                           g.error[0] ? g.error : "the store lists none");
     else

@@ -671,6 +671,7 @@ pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,
     char *dir = NULL, *ppath = NULL, *spath = NULL, *jpath = NULL;
     const char *prel = NULL;
     int rc = -1;
+    uint64_t first_seq = UINT64_MAX;
     memset(&u, 0, sizeof(u));
     memset(&batch, 0, sizeof(batch));
     memset(res, 0, sizeof(*res));
@@ -710,6 +711,7 @@ pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,
     pb_buf_release(&rel);
     if (pb_state_load(&u.state, spath, err) < 0 || pb_journal_open(&u.journal, jpath, err) < 0)
         goto out;
+    first_seq = u.journal.seq + 1; /* the journal's lines from this run on */
     absorb_journal(&u);
 
     for (int i = 0; i < u.nproducts; i++)
@@ -797,6 +799,15 @@ out:
         if (p->failed) {
             res->failed++;
             continue;
+        }
+        if (rc != 0 && (p->action == PB_UP_CREATE || p->action == PB_UP_UPDATE ||
+                        p->action == PB_UP_INVENTORY)) {
+            /* the run stopped: only what the store confirmed in this run counts as done */
+            json_t *last = pb_journal_last(&u.journal, p->key);
+            const char *st = json_string_value(json_object_get(last, "status"));
+            if (!st || strcmp(st, "ok") ||
+                (uint64_t)json_integer_value(json_object_get(last, "seq")) < first_seq)
+                continue;
         }
         switch (p->action) {
         case PB_UP_CREATE: res->created++; break;

@@ -217,6 +217,35 @@ write_config "$E2E/home4" 9
 $PB -c "$CFG" upload --store shop "$B2" > "$E2E/out12" 2> "$E2E/err12"
 check "a store that does not answer exits 75" eq "$?" 75
 
+# 7b2. A store that stops answering before an update, where the first request asks for its
+# location: 75 (try again later), and nothing is counted as updated.
+cp -r "$E2E/home" "$E2E/home7"
+B7=$E2E/batch7
+cp -r "$B" "$B7" && rm -f "$B7/shop/plan.csv"
+python3 - "$B7/shop/products.csv" <<'PY'
+import csv, io, sys
+p = sys.argv[1]
+rows = list(csv.reader(io.StringIO(open(p, encoding="utf-8-sig", newline="").read())))
+h = rows[0]
+for r in rows[1:]:
+    if r[h.index("sku")] == "5203":
+        r[h.index("price")] = "88.88"
+out = io.StringIO(); csv.writer(out, lineterminator="\n").writerows(rows)
+open(p, "w", encoding="utf-8-sig", newline="").write(out.getvalue())
+PY
+cat > "$E2E/p7.ini" <<EOF
+[general]
+home = $E2E/home7
+[store shop]
+platform = shopify
+base_url = http://127.0.0.1:9
+api_version = 2026-01
+token = env:SHOP_TOKEN
+EOF
+$PB -c "$E2E/p7.ini" --json upload --store shop "$B7" > "$E2E/out17" 2> "$E2E/err17"
+check "a store that stops answering before an update exits 75" eq "$?" 75
+check "nothing is counted as created or updated" eq "$(py '(s["created"], s["updated"], s["inventory"])' < "$E2E/out17")" "(0, 0, 0)"
+
 # 7c. A SKU that is on two variants in the store is refused, never guessed.
 PORT4=$(start_emulator shopify4 shopify/server.py --token "$TOKEN" --shop dup) || exit 1
 emu "$PORT4" /__emulator/seed -X POST -H 'Content-Type: application/json' -d '{"products":[
