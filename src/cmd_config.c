@@ -1,10 +1,12 @@
 /* posbridge config check: load the configuration and print it, secrets as references. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "posbridge/cli.h"
 #include "posbridge/config.h"
 #include "posbridge/err.h"
+#include "posbridge/log.h"
 #include "posbridge/maps.h"
 #include "posbridge/banned.h"
 
@@ -46,6 +48,22 @@ cmd_config(int argc, char **argv, struct pb_ctx *ctx)
     pb_maps_free(m);
     if (!rc)
         pb_config_print(&cfg, stdout);
+    /* A secret that does not resolve stops the store's every run: say so, and fail. */
+    for (int s = 0; !rc && s < cfg.nstores; s++)
+        for (int k = 0; k < PB_SECRET__COUNT; k++) {
+            if (!cfg.stores[s].secret_ref[k])
+                continue;
+            struct pb_error e;
+            pb_error_init(&e);
+            char *v = pb_config_secret(&cfg.stores[s], k, &e);
+            if (v) {
+                memset(v, 0, strlen(v));
+                free(v);
+                continue;
+            }
+            pb_log_error(PB_LOG_ERROR, &e);
+            rc = PB_EX_CONFIG;
+        }
     pb_config_release(&cfg);
     return rc;
 }
