@@ -50,6 +50,48 @@ join(const char *a, const char *b)
     return pb_buf_detach(&p, NULL);
 }
 
+/* Append `s` as one shell word (single-quoted when it needs to be). */
+static int
+add_word(struct pb_buf *b, const char *s)
+{
+    int plain = *s != 0;
+    for (const char *p = s; *p && plain; p++)
+        plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:=@",
+                       *p) != NULL;
+    if (plain)
+        return pb_buf_adds(b, s);
+    if (pb_buf_adds(b, "'") < 0)
+        return -1;
+    for (const char *p = s; *p; p++)
+        if ((*p == '\'' ? pb_buf_adds(b, "'\\''") : pb_buf_add(b, p, 1)) < 0)
+            return -1;
+    return pb_buf_adds(b, "'");
+}
+
+/* "posbridge VERB -c CONFIG --store STORE BATCH": a command that works from any directory. */
+static char *
+command(const struct pb_config *cfg, const char *verb, const char *store, const char *batch)
+{
+    struct pb_buf c = PB_BUF_INIT;
+    char *conf = cfg->path ? realpath(cfg->path, NULL) : NULL;
+    char *dir = realpath(batch, NULL);
+    int bad = pb_buf_addf(&c, "posbridge %s", verb) < 0;
+    if (!bad && (conf || cfg->path))
+        bad = pb_buf_adds(&c, " -c ") < 0 || add_word(&c, conf ? conf : cfg->path) < 0;
+    if (!bad && store)
+        bad = pb_buf_adds(&c, " --store ") < 0 || add_word(&c, store) < 0;
+    if (!bad)
+        bad = pb_buf_adds(&c, " ") < 0 || add_word(&c, dir ? dir : batch) < 0;
+    free(conf);
+    free(dir);
+    if (bad) {
+        pb_buf_release(&c);
+        return NULL;
+    }
+    return pb_buf_detach(&c, NULL);
+}
+
+
 static int
 is_batch(const char *dir)
 {
@@ -165,7 +207,7 @@ visit_rec(const struct pb_summary_visit *v, const char *store, const char *key,
 
 /* One catalog store: counts and the replay line. */
 static json_t *
-store_status(const char *batch, const char *store, json_t *manifest,
+store_status(const struct pb_config *cfg, const char *batch, const char *store, json_t *manifest,
              const struct pb_summary_visit *visit)
 {
     char *dir = join(batch, store);
@@ -225,11 +267,11 @@ store_status(const char *batch, const char *store, json_t *manifest,
                           (json_int_t)pending, "rejected", (json_int_t)rejected, "not_sent",
                           (json_int_t)planned);
     if (o && failed + pending + planned) {
-        struct pb_buf c = PB_BUF_INIT;
-        if (pb_buf_addf(&c, "posbridge %s --store %s %s",
-                        planned && !failed && !pending ? "upload" : "replay", store, batch) == 0)
-            json_object_set_new(o, "replay", json_string(c.data));
-        pb_buf_release(&c);
+        char *c = command(cfg, planned && !failed && !pending ? "upload" : "replay", store,
+                          batch);
+        if (c)
+            json_object_set_new(o, "replay", json_string(c));
+        free(c);
     }
     json_decref(p.actions);
     json_decref(p.why);
@@ -307,10 +349,10 @@ sales_status(const struct pb_config *cfg, const char *batch, json_t *manifest, l
                                       "returns", json_object_get(tr, "returns")));
     }
     if (o && refused + not_sent) {
-        struct pb_buf c = PB_BUF_INIT;
-        if (pb_buf_addf(&c, "posbridge replay %s", batch) == 0)
-            json_object_set_new(o, "replay", json_string(c.data));
-        pb_buf_release(&c);
+        char *c = command(cfg, "replay", NULL, batch);
+        if (c)
+            json_object_set_new(o, "replay", json_string(c));
+        free(c);
     }
     json_decref(keys);
     json_decref(last);
@@ -347,7 +389,7 @@ pb_summary_batch(const struct pb_config *cfg, const char *batch,
         char *d = join(batch, cfg->stores[i].name);
         struct stat st;
         if (d && stat(d, &st) == 0 && S_ISDIR(st.st_mode))
-            json_array_append_new(stores, store_status(batch, cfg->stores[i].name, m, visit));
+            json_array_append_new(stores, store_status(cfg, batch, cfg->stores[i].name, m, visit));
         free(d);
     }
     char *q = join(batch, "qbpos");

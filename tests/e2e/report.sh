@@ -207,7 +207,7 @@ check "the other rejected row (bad quantity) is shown" grep -q "not a number: 'a
 check "woo's error from the store is shown" grep -q 'Invalid or duplicated SKU' "$E2E/dom.html"
 check "shop's failures show the store's answer" grep -q 'the store answered HTTP 400' "$E2E/dom.html"
 check "the product transform refused is listed with its reason" grep -q "item 9105 has no price" "$E2E/dom.html"
-check "the replay command is shown" grep -q "posbridge replay --store woo $B" "$E2E/dom.html"
+check "the replay command is shown" grep -q "posbridge replay -c /[^ ]*\.ini --store woo $B" "$E2E/dom.html"
 check "the unmapped colour is listed with its mapping table" \
     grep -q '<td>attribute</td><td><code>Teal</code></td><td class="n" data-col="count">1</td><td><code>[^<]*departments.csv</code>' "$E2E/dom.html"
 check "the staged files are linked, relative" grep -q '<a href="woo/plan.csv">woo/plan.csv</a>' "$E2E/dom.html"
