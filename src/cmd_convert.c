@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "posbridge/cli.h"
 #include "posbridge/err.h"
@@ -14,7 +15,7 @@
 #include "posbridge/staged.h"
 #include "posbridge/banned.h"
 
-static const char usage[] = "posbridge convert [-qv] [--kind KIND] [--tz ZONE] IN OUT";
+static const char usage[] = "posbridge convert [-qv] [--kind KIND] [--tz ZONE] [--force] IN OUT";
 
 static char *
 dir_of(const char *path)
@@ -30,10 +31,11 @@ cmd_convert(int argc, char **argv, struct pb_ctx *ctx)
         PB_COMMON_LONG,
         {"kind", required_argument, NULL, 'k'},
         {"tz", required_argument, NULL, 't'},
+        {"force", no_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     const char *kind = NULL, *tz = NULL;
-    int opt;
+    int force = 0, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, PB_COMMON_SHORT "k:", longopts, NULL)) != -1) {
         if (pb_cli_common(opt, optarg, ctx))
@@ -42,6 +44,7 @@ cmd_convert(int argc, char **argv, struct pb_ctx *ctx)
         case 'h': return pb_cli_help(usage);
         case 'k': kind = optarg; break;
         case 't': tz = optarg; break;
+        case 'F': force = 1; break;
         default: return pb_cli_usage(usage);
         }
     }
@@ -62,6 +65,10 @@ cmd_convert(int argc, char **argv, struct pb_ctx *ctx)
         return PB_EX_USAGE;
     }
 
+    if (!force && access(out, F_OK) == 0) {
+        fprintf(stderr, "posbridge: convert: '%s' already exists; --force to replace it\n", out);
+        return PB_EX_CANTCREAT;
+    }
     struct pb_error err, bad;
     struct pb_rec rec;
     struct pb_spool sp;

@@ -14,7 +14,7 @@
 #include "posbridge/banned.h"
 
 static const char usage[] =
-    "posbridge export [-qv] [-c FILE] [-o BATCH_DIR] [--format csv|jsonl] [--gzip] FILE...";
+    "posbridge export [-qv] [-c FILE] [-o BATCH_DIR [--force]] [--format csv|jsonl] [--gzip] FILE...";
 
 int
 cmd_export(int argc, char **argv, struct pb_ctx *ctx)
@@ -25,16 +25,18 @@ cmd_export(int argc, char **argv, struct pb_ctx *ctx)
         {"gzip", no_argument, NULL, 'z'},
         {"json", no_argument, NULL, 'j'},
         {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     const char *out = NULL, *format = NULL;
-    int gzip = -1, opt;
+    int gzip = -1, force = 0, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, PB_COMMON_SHORT "f:jo:z", longopts, NULL)) != -1) {
         if (pb_cli_common(opt, optarg, ctx))
             continue;
         switch (opt) {
         case 'f': format = optarg; break;
+        case 'F': force = 1; break;
         case 'h': return pb_cli_help(usage);
         case 'j': ctx->json = 1; break;
         case 'o': out = optarg; break;
@@ -56,6 +58,7 @@ cmd_export(int argc, char **argv, struct pb_ctx *ctx)
     o.inputs = (const char *const *)argv + optind;
     o.ninputs = argc - optind;
     o.out_dir = out;
+    o.force = force;
     o.enc = cfg.format;
     o.gzip = gzip >= 0 ? gzip : cfg.gzip;
     o.tz = cfg.qbpos_tz;

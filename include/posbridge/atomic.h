@@ -38,6 +38,9 @@ int pb_fsync_dir(const char *dir, struct pb_error *err);
 char *pb_tmpdir_make(const char *parent, const char *tag, struct pb_error *err);
 /* Move a finished temp directory to its final path (which must not exist); unregister. */
 int pb_tmpdir_publish(const char *tmp, const char *path, struct pb_error *err);
+/* The same, replacing a directory already at `path` (--force): the two are swapped in one
+ * step (renameat2 RENAME_EXCHANGE), so `path` is never missing, then the old one is removed. */
+int pb_tmpdir_replace(const char *tmp, const char *path, struct pb_error *err);
 /* Remove a temp directory tree now and unregister it. */
 void pb_tmpdir_remove(const char *tmp);
 /* Remove ".tmp-<pid>-*" directories under parent whose process is gone. */

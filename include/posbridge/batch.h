@@ -17,6 +17,7 @@ struct pb_batch {
     char *final_dir; /* where it will be published (NULL once published or opened) */
     char *id;        /* "20261127T020000Z-catalog" */
     json_t *manifest;
+    int replace;     /* publish over an existing final_dir */
 };
 
 /*
@@ -26,6 +27,10 @@ struct pb_batch {
  */
 int pb_batch_create(struct pb_batch *b, const char *batches_dir, const char *out_dir,
                     const char *kind, int64_t now, struct pb_error *err);
+/* The same; with replace, an existing out_dir is replaced whole when the batch is
+ * published (--force), never emptied first. */
+int pb_batch_create_ex(struct pb_batch *b, const char *batches_dir, const char *out_dir,
+                       const char *kind, int64_t now, int replace, struct pb_error *err);
 
 /* Record an input file and its sha256. */
 int pb_batch_add_input(struct pb_batch *b, const char *path, struct pb_error *err);

@@ -22,6 +22,7 @@ struct pb_export_opts {
     int ninputs;
     const char *batches_dir; /* where a new batch goes, unless out_dir */
     const char *out_dir;     /* -o: publish exactly here */
+    int force;               /* --force: replace out_dir if it exists */
     enum pb_enc enc;
     int gzip;
     const char *tz;          /* QBPOS time zone for times without offset */

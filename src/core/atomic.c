@@ -309,6 +309,23 @@ pb_tmpdir_publish(const char *tmp, const char *path, struct pb_error *err)
     return rc;
 }
 
+int
+pb_tmpdir_replace(const char *tmp, const char *path, struct pb_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return pb_tmpdir_publish(tmp, path, err);
+    if (!S_ISDIR(st.st_mode))
+        return pb_error_set(err, PB_ECANTCREAT, "'%s' exists and is not a directory", path);
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) < 0)
+        return pb_error_sys(err, PB_ECANTCREAT, errno, "cannot replace '%s'", path);
+    char *dir = dir_of(path);
+    int rc = dir ? pb_fsync_dir(dir, err) : 0;
+    free(dir);
+    pb_tmpdir_remove(tmp); /* the old directory, under the temp name now */
+    return rc;
+}
+
 void
 pb_tmpdir_remove(const char *tmp)
 {

@@ -54,6 +54,13 @@ int
 pb_batch_create(struct pb_batch *b, const char *batches_dir, const char *out_dir,
                 const char *kind, int64_t now, struct pb_error *err)
 {
+    return pb_batch_create_ex(b, batches_dir, out_dir, kind, now, 0, err);
+}
+
+int
+pb_batch_create_ex(struct pb_batch *b, const char *batches_dir, const char *out_dir,
+                   const char *kind, int64_t now, int replace, struct pb_error *err)
+{
     char ts[32], stamp[32];
     char *parent = NULL;
     memset(b, 0, sizeof(*b));
@@ -67,9 +74,14 @@ pb_batch_create(struct pb_batch *b, const char *batches_dir, const char *out_dir
 
     if (out_dir) {
         struct stat st;
-        if (stat(out_dir, &st) == 0 && !(S_ISDIR(st.st_mode) && empty_dir(out_dir)))
+        if (stat(out_dir, &st) == 0 && !(S_ISDIR(st.st_mode) && (replace || empty_dir(out_dir))))
             return pb_error_set(err, PB_ECANTCREAT,
-                                "'%s' already exists; choose a new directory", out_dir);
+                                S_ISDIR(st.st_mode)
+                                    ? "'%s' already exists; choose a new directory, or --force "
+                                      "to replace it"
+                                    : "'%s' already exists and is not a directory",
+                                out_dir);
+        b->replace = replace;
         parent = parent_of(out_dir);
         if (!parent || pb_mkdirs(parent, 0755, err) < 0)
             goto fail;
@@ -190,10 +202,15 @@ pb_batch_publish(struct pb_batch *b, struct pb_error *err)
         return -1;
     if (!b->final_dir)
         return 0;
-    if (access(b->final_dir, F_OK) == 0)
-        rmdir(b->final_dir); /* only an empty directory goes; anything else fails below */
-    if (pb_tmpdir_publish(b->dir, b->final_dir, err) < 0)
-        return -1;
+    if (b->replace) {
+        if (pb_tmpdir_replace(b->dir, b->final_dir, err) < 0)
+            return -1;
+    } else {
+        if (access(b->final_dir, F_OK) == 0)
+            rmdir(b->final_dir); /* only an empty directory goes; anything else fails below */
+        if (pb_tmpdir_publish(b->dir, b->final_dir, err) < 0)
+            return -1;
+    }
     free(b->dir);
     b->dir = b->final_dir;
     b->final_dir = NULL;

@@ -306,7 +306,7 @@ pb_export_run(const struct pb_export_opts *o, struct pb_export_result *res,
     x.res = res;
     pb_buf_init(&x.key, 4096);
     rec.schema = NULL;
-    if (pb_batch_create(&x.batch, o->batches_dir, o->out_dir, "catalog", o->now, err) < 0)
+    if (pb_batch_create_ex(&x.batch, o->batches_dir, o->out_dir, "catalog", o->now, o->force, err) < 0)
         goto out;
     char *rpath = pb_batch_file(&x.batch, "rejects.csv");
     if (!rpath || pb_rejects_init(&x.rejects, rpath, "export", err) < 0) {
