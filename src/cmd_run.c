@@ -89,7 +89,8 @@ say(struct run *r, const char *stage, const char *store, int code, const char *f
     r->worst = pb_exit_worst(r->worst, code);
     json_array_append_new(r->lines, json_pack("{s:s, s:s?, s:i, s:s}", "stage", stage, "store",
                                               store, "exit", code, "text", text));
-    if (!r->json)
+    /* -q: nothing on a good night; on a bad one every line at the end (cron mails it) */
+    if (!r->json && pb_log_level > PB_LOG_ERROR)
         printf("%-9s %-16s %s%s\n", stage, store ? store : "-", code ? "FAILED " : "", text);
     pb_log(code ? PB_LOG_WARN : PB_LOG_INFO, "run: %s %s: %s", stage, store ? store : "-", text);
 }
@@ -751,7 +752,17 @@ cmd_run(int argc, char **argv, struct pb_ctx *ctx)
             printf("%s\n", text);
         free(text);
         json_decref(j);
-    } else {
+    } else if (pb_log_level > PB_LOG_ERROR || r.worst) {
+        size_t i;
+        json_t *l;
+        if (pb_log_level <= PB_LOG_ERROR) /* -q, and something went wrong: the whole story */
+            json_array_foreach(r.lines, i, l) {
+                const char *store = json_string_value(json_object_get(l, "store"));
+                printf("%-9s %-16s %s%s\n", json_string_value(json_object_get(l, "stage")),
+                       store ? store : "-",
+                       json_integer_value(json_object_get(l, "exit")) ? "FAILED " : "",
+                       json_string_value(json_object_get(l, "text")));
+            }
         printf("run %s: exit %d%s%s%s%s\n", r.id, r.worst, logpath ? "; log " : "",
                logpath ? logpath : "", report ? "; report " : "", report ? report : "");
     }

@@ -73,6 +73,11 @@ check "the hand edit is still in products.csv" grep -q '77.77' "$CAT1/shop/produ
 check "the store has the edited price" eq \
     "$(emu "$PORT" /__emulator/state | py '[v["price"] for v in s["variants"] if v["sku"]=="5203"][0]')" 77.77
 
+# 2c. Quiet, as cron runs it: a good night prints nothing at all.
+$PB -q -c "$CFG" run > "$E2E/run2c" 2>&1
+check "-q: a good night exits 0" eq "$?" 0
+check "-q: a good night prints nothing (cron sends no mail)" test ! -s "$E2E/run2c"
+
 # 3. A second run while one holds the lock: refused at once with 75.
 exec 8< "$E2E/home/lock"
 flock -x 8                      # this shell holds the lock now
@@ -109,6 +114,10 @@ check "the store that is down is reported" eq \
     "$(py '[l["exit"] for l in s["stages"] if l["stage"]=="upload" and l["store"]=="down"][0]' < "$E2E/run5")" 75
 
 CATB=$(py '[l["text"].split(" -> ")[1] for l in s["stages"] if l["stage"]=="export"][0]' < "$E2E/run5")
+$PB -q -c "$CFG" run > "$E2E/run5q" 2>&1
+check "-q: a bad night still exits 75" eq "$?" 75
+check "-q: a bad night prints the failed line" grep -q "^upload .*down .*FAILED" "$E2E/run5q"
+check "-q: and the last line, with the log and the report" grep -q "^run .*: exit 75; log .*; report " "$E2E/run5q"
 $PB -c "$CFG" --json status "$CATB" > "$E2E/status5" 2>/dev/null
 check "status: the store that was up has everything done" eq \
     "$(py '[(x["failed"], x["pending"], x["not_sent"]) for x in s[0]["stores"] if x["store"]=="shop"][0]' < "$E2E/status5")" "(0, 0, 0)"
