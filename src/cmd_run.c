@@ -41,6 +41,7 @@
 #include "posbridge/timefmt.h"
 #include "posbridge/transform.h"
 #include "posbridge/upload.h"
+#include "posbridge/buf.h"
 #include "posbridge/banned.h"
 
 static const char usage[] = "posbridge run [-qv] [-c FILE] [--stores A,B] [--dry-run] [--json]";
@@ -113,21 +114,13 @@ store_wanted(const struct run *r, const char *name)
     return 0;
 }
 
-static char *
-path2(const char *a, const char *b)
-{
-    struct pb_buf p = PB_BUF_INIT;
-    if (pb_buf_addf(&p, "%s/%s", a, b) < 0)
-        return NULL;
-    return pb_buf_detach(&p, NULL);
-}
 
 /* ---- the lock ---- */
 
 static int
 take_lock(struct run *r, int *fd_out)
 {
-    char *path = path2(r->home, "lock");
+    char *path = pb_path_join(r->home, "lock");
     struct pb_error err;
     pb_error_init(&err);
     if (!path || pb_mkdirs(r->home, 0755, &err) < 0) {
@@ -196,7 +189,7 @@ list_dir(const char *dir, int dirs, const char *suffix1, const char *suffix2)
     while (d && (de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
-        char *p = path2(dir, de->d_name);
+        char *p = pb_path_join(dir, de->d_name);
         struct stat st;
         int ok = p && stat(p, &st) == 0 && (dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));
         free(p);
@@ -238,7 +231,7 @@ free_list(char **v)
 static int
 has_receipts(const char *batch)
 {
-    char *q = path2(batch, "qbpos");
+    char *q = pb_path_join(batch, "qbpos");
     char *f = q ? pb_staged_find(q, "receipts") : NULL;
     int yes = f != NULL;
     free(q);
@@ -250,7 +243,7 @@ has_receipts(const char *batch)
 static void
 move_into(const char *dir, const char *name, const char *sub)
 {
-    char *from = path2(dir, name), *to_dir = path2(dir, sub), *to = to_dir ? path2(to_dir, name) : NULL;
+    char *from = pb_path_join(dir, name), *to_dir = pb_path_join(dir, sub), *to = to_dir ? pb_path_join(to_dir, name) : NULL;
     struct pb_error err;
     pb_error_init(&err);
     if (from && to && pb_mkdirs(to_dir, 0755, &err) == 0 && rename(from, to) < 0)
@@ -278,13 +271,13 @@ stage_ingest(struct run *r, const char *batches)
         size_t len = strlen(files[i]);
         for (size_t k = 0; sales && sales[k]; k++)
             if (strlen(sales[k]) + 4 == len && !strncmp(files[i], sales[k], len - 4))
-                batch = path2(batches, sales[k]);
+                batch = pb_path_join(batches, sales[k]);
         for (size_t k = 0; !batch && sales && sales[k]; k++) {
             size_t j = 0;
             while (sales[j])
                 j++;
             for (size_t m = j; m-- > 0 && !batch;) {
-                char *b = path2(batches, sales[m]);
+                char *b = pb_path_join(batches, sales[m]);
                 if (b && has_receipts(b))
                     batch = b;
                 else
@@ -292,7 +285,7 @@ stage_ingest(struct run *r, const char *batches)
             }
             break;
         }
-        char *file = path2(inbox, files[i]);
+        char *file = pb_path_join(inbox, files[i]);
         if (!batch || !file) {
             say(r, "ingest", NULL, PB_EX_DATAERR, "%s: no sales batch to record it in", files[i]);
             free(batch);
@@ -331,7 +324,7 @@ fingerprint(const char *dir, char **files, char hex[65])
     struct pb_sha256 s;
     pb_sha256_init(&s);
     for (size_t i = 0; files && files[i]; i++) {
-        char *p = path2(dir, files[i]);
+        char *p = pb_path_join(dir, files[i]);
         struct stat st;
         char line[512];
         if (p && stat(p, &st) == 0) {
@@ -357,12 +350,12 @@ stage_export(struct run *r, const char *batches, json_t *runstate, int *fresh)
     if (!files) {
         say(r, "export", NULL, 0, "no QBPOS item files in %s%s%s", src, last ? "; keeping " : "",
             last ? last : "");
-        return last ? path2(batches, last) : NULL;
+        return last ? pb_path_join(batches, last) : NULL;
     }
     char fp[65];
     fingerprint(src, files, fp);
     const char *was = json_string_value(json_object_get(runstate, "source_fingerprint"));
-    char *lastdir = last ? path2(batches, last) : NULL;
+    char *lastdir = last ? pb_path_join(batches, last) : NULL;
     struct stat st;
     if (was && !strcmp(was, fp) && lastdir && stat(lastdir, &st) == 0) {
         say(r, "export", NULL, 0, "QBPOS item files unchanged since %s", last);
@@ -375,7 +368,7 @@ stage_export(struct run *r, const char *batches, json_t *runstate, int *fresh)
         n++;
     char **paths = calloc(n + 1, sizeof(*paths));
     for (size_t i = 0; paths && i < n; i++)
-        paths[i] = path2(src, files[i]);
+        paths[i] = pb_path_join(src, files[i]);
     struct pb_export_opts o = {0};
     struct pb_export_result res;
     struct pb_error err;
@@ -547,7 +540,7 @@ stage_emit(struct run *r, const char *batches)
     int any = 0;
     struct pb_error err;
     for (size_t i = 0; all && all[i]; i++) {
-        char *b = path2(batches, all[i]);
+        char *b = pb_path_join(batches, all[i]);
         if (!b || !has_receipts(b)) {
             free(b);
             continue;
@@ -561,10 +554,10 @@ stage_emit(struct run *r, const char *batches)
             say(r, "emit", NULL, pb_exit_code(err.code), "%s: %s", all[i], msg);
         } else if (res.written) {
             /* hand it to QBPOS: outbox/<batch id>.xml, whole or not at all */
-            char *src = path2(b, "qbpos/requests.xml");
+            char *src = pb_path_join(b, "qbpos/requests.xml");
             char name[512];
             snprintf(name, sizeof(name), "%s.xml", all[i]);
-            char *dst = r->cfg.run_outbox ? path2(r->cfg.run_outbox, name) : NULL;
+            char *dst = r->cfg.run_outbox ? pb_path_join(r->cfg.run_outbox, name) : NULL;
             FILE *fp = src ? fopen(src, "rb") : NULL;
             struct pb_buf doc = PB_BUF_INIT;
             char chunk[65536];
@@ -606,7 +599,7 @@ write_report(struct run *r, const char *logdir)
     struct pb_error err;
     struct pb_atomic af;
     snprintf(name, sizeof(name), "%s-report.html", r->id);
-    char *path = logdir ? path2(logdir, name) : NULL;
+    char *path = logdir ? pb_path_join(logdir, name) : NULL;
     char title[64];
     snprintf(title, sizeof(title), "run %s%s", r->id, r->dry ? " (dry run)" : "");
     struct pb_report_opts o = {(const char *const *)r->touched, r->ntouched, logdir, title, 0,
@@ -685,7 +678,7 @@ cmd_run(int argc, char **argv, struct pb_ctx *ctx)
     char *logdir = pb_config_path(&r.cfg, "log");
     char logname[64];
     snprintf(logname, sizeof(logname), "%s-run.log", r.id);
-    char *logpath = logdir ? path2(logdir, logname) : NULL;
+    char *logpath = logdir ? pb_path_join(logdir, logname) : NULL;
     FILE *log = NULL;
     if (logpath && pb_mkdirs(logdir, 0755, &err) == 0)
         log = fopen(logpath, "a");
@@ -696,7 +689,7 @@ cmd_run(int argc, char **argv, struct pb_ctx *ctx)
 
     char *batches = pb_config_path(&r.cfg, "batches");
     char *state = pb_config_path(&r.cfg, "state");
-    char *rspath = state ? path2(state, "run.json") : NULL;
+    char *rspath = state ? pb_path_join(state, "run.json") : NULL;
     json_error_t je;
     json_t *runstate = rspath ? json_load_file(rspath, 0, &je) : NULL;
     if (!runstate)

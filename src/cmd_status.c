@@ -19,18 +19,11 @@
 #include "posbridge/err.h"
 #include "posbridge/log.h"
 #include "posbridge/summary.h"
+#include "posbridge/buf.h"
 #include "posbridge/banned.h"
 
 static const char usage[] = "posbridge status [-qv] [-c FILE] [--json] [--last N] [BATCH]";
 
-static char *
-join(const char *a, const char *b)
-{
-    struct pb_buf p = PB_BUF_INIT;
-    if (pb_buf_addf(&p, "%s/%s", a, b) < 0)
-        return NULL;
-    return pb_buf_detach(&p, NULL);
-}
 
 static void
 print_batch(json_t *b)
@@ -139,7 +132,7 @@ cmd_status(int argc, char **argv, struct pb_ctx *ctx)
         if (names)
             qsort(names, n, sizeof(*names), cmp_desc);
         for (size_t i = 0; i < n && (long)json_array_size(all) < lastn; i++) {
-            char *b = names[i] ? join(bdir, names[i]) : NULL;
+            char *b = names[i] ? pb_path_join(bdir, names[i]) : NULL;
             json_t *s = b ? pb_summary_batch(&cfg, b, NULL) : NULL;
             if (s)
                 json_array_append_new(all, s);

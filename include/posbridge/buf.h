@@ -79,4 +79,7 @@ void pb_buf_release(struct pb_buf *b);
 /* Hand the malloc'd string to the caller (never NULL unless out of memory); re-init. */
 char *pb_buf_detach(struct pb_buf *b, size_t *len);
 
+/* "a/b", malloc'd (NULL when out of memory). */
+char *pb_path_join(const char *a, const char *b);
+
 #endif

@@ -15,14 +15,6 @@
 #include "posbridge/timefmt.h"
 #include "posbridge/banned.h"
 
-static char *
-join(const char *a, const char *b)
-{
-    struct pb_buf p = PB_BUF_INIT;
-    if (pb_buf_addf(&p, "%s/%s", a, b) < 0)
-        return NULL;
-    return pb_buf_detach(&p, NULL);
-}
 
 static char *
 parent_of(const char *path)
@@ -101,7 +93,7 @@ pb_batch_create_ex(struct pb_batch *b, const char *batches_dir, const char *out_
                 pb_error_set(err, PB_EOS, "out of memory");
                 goto fail;
             }
-            char *dir = join(batches_dir, id.data);
+            char *dir = pb_path_join(batches_dir, id.data);
             if (dir && access(dir, F_OK) != 0) {
                 b->id = pb_buf_detach(&id, NULL);
                 b->final_dir = dir;
@@ -181,7 +173,7 @@ int
 pb_batch_save(struct pb_batch *b, struct pb_error *err)
 {
     char *text = json_dumps(b->manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    char *path = join(b->dir, "manifest.json");
+    char *path = pb_path_join(b->dir, "manifest.json");
     int rc = -1;
     if (!text || !path) {
         pb_error_set(err, PB_EOS, "out of memory");
@@ -222,7 +214,7 @@ pb_batch_open(struct pb_batch *b, const char *dir, struct pb_error *err)
 {
     json_error_t je;
     memset(b, 0, sizeof(*b));
-    char *path = join(dir, "manifest.json");
+    char *path = pb_path_join(dir, "manifest.json");
     if (!path)
         return pb_error_set(err, PB_EOS, "out of memory");
     b->manifest = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -261,5 +253,5 @@ pb_batch_release(struct pb_batch *b)
 char *
 pb_batch_file(const struct pb_batch *b, const char *name)
 {
-    return join(b->dir, name);
+    return pb_path_join(b->dir, name);
 }

@@ -127,3 +127,12 @@ pb_buf_detach(struct pb_buf *b, size_t *len)
     pb_buf_init(b, b->max);
     return p;
 }
+
+char *
+pb_path_join(const char *a, const char *b)
+{
+    struct pb_buf p = PB_BUF_INIT;
+    if (pb_buf_addf(&p, "%s/%s", a, b) < 0)
+        return NULL;
+    return pb_buf_detach(&p, NULL);
+}

@@ -69,14 +69,6 @@ text(struct rep *r, const char *s)
     text_n(r, s, SHOW_MAX);
 }
 
-static char *
-join(const char *a, const char *b)
-{
-    struct pb_buf p = PB_BUF_INIT;
-    if (pb_buf_addf(&p, "%s/%s", a, b) < 0)
-        return NULL;
-    return pb_buf_detach(&p, NULL);
-}
 
 /* The path of abs (absolute, no "..") relative to the page's directory. */
 static char *
@@ -120,7 +112,7 @@ href(struct rep *r, const char *file)
     if (slash)
         *slash = '\0';
     if (dir && realpath(slash ? (dir[0] ? dir : "/") : ".", real)) {
-        char *abs = *name ? join(real, name) : strdup(real);
+        char *abs = *name ? pb_path_join(real, name) : strdup(real);
         rel = abs ? relative(r, abs) : NULL;
         free(abs);
     }
@@ -473,7 +465,7 @@ plan_rejects(struct rep *r, const char *batch, const char *store, json_t *c)
     json_t *a = json_object_get(c, "rejected");
     if (!json_array_size(a))
         return 0;
-    char *dir = join(batch, store), *plan = dir ? join(dir, "plan.csv") : NULL;
+    char *dir = pb_path_join(batch, store), *plan = dir ? pb_path_join(dir, "plan.csv") : NULL;
     out(r, "<h4>");
     text(r, store);
     out(r, ": refused by the upload plan (");
@@ -509,7 +501,7 @@ rejected_section(struct rep *r, const char *batch, json_t *sum, json_t *coll)
 {
     out(r, "<h3>Rejected records</h3>\n");
     int any = 0;
-    char *p = join(batch, "rejects.csv");
+    char *p = pb_path_join(batch, "rejects.csv");
     if (p)
         any |= rejects_table(r, p, !strcmp(json_string_value(json_object_get(sum, "kind")),
                                            "catalog")
@@ -520,13 +512,13 @@ rejected_section(struct rep *r, const char *batch, json_t *sum, json_t *coll)
     json_t *s;
     json_array_foreach(json_object_get(sum, "stores"), i, s) {
         const char *store = json_string_value(json_object_get(s, "store"));
-        char *dir = join(batch, store);
-        char *rj = dir ? join(dir, "rejects.csv") : NULL;
+        char *dir = pb_path_join(batch, store);
+        char *rj = dir ? pb_path_join(dir, "rejects.csv") : NULL;
         struct pb_buf label = PB_BUF_INIT;
         if (rj && pb_buf_addf(&label, "%s: refused by transform", store) == 0)
             any |= rejects_table(r, rj, label.data);
         pb_buf_release(&label);
-        char *urj = dir ? join(dir, "rejects-upload.csv") : NULL;
+        char *urj = dir ? pb_path_join(dir, "rejects-upload.csv") : NULL;
         if (urj && pb_buf_addf(&label, "%s: edited rows refused by upload", store) == 0)
             any |= rejects_table(r, urj, label.data);
         pb_buf_release(&label);
@@ -557,14 +549,14 @@ failed_section(struct rep *r, const char *batch, json_t *sum, json_t *coll)
         if (!json_array_size(a))
             continue;
         any = 1;
-        char *dir = join(batch, store);
+        char *dir = pb_path_join(batch, store);
         char *journal = NULL;
         if (sales) {
             char *st = pb_config_path(r->cfg, "state");
-            journal = st ? join(st, "qbpos/ledger.jsonl") : NULL;
+            journal = st ? pb_path_join(st, "qbpos/ledger.jsonl") : NULL;
             free(st);
         } else {
-            journal = dir ? join(dir, "results.jsonl") : NULL;
+            journal = dir ? pb_path_join(dir, "results.jsonl") : NULL;
         }
         out(r, "<h4 class=\"failed-store\">");
         text(r, sales ? "QBPOS" : store);
@@ -745,8 +737,8 @@ list_files(struct rep *r, const char *dir, const char *rel, int depth, long *sho
     if (names)
         qsort(names, n, sizeof(*names), cmp_str);
     for (size_t i = 0; i < n; i++) {
-        char *p = join(dir, names[i]);
-        char *q = rel[0] ? join(rel, names[i]) : strdup(names[i]);
+        char *p = pb_path_join(dir, names[i]);
+        char *q = rel[0] ? pb_path_join(rel, names[i]) : strdup(names[i]);
         struct stat st;
         if (p && q && stat(p, &st) == 0) {
             if (S_ISDIR(st.st_mode) && depth < 3) {
@@ -866,7 +858,7 @@ pb_report_write(const struct pb_config *cfg, const struct pb_report_opts *o, FIL
         rejected_section(&r, o->batches[b], sums[b], colls[b]);
         failed_section(&r, o->batches[b], sums[b], colls[b]);
         out(&r, "<h3>Values with no mapping</h3>\n");
-        char *mp = join(o->batches[b], "manifest.json");
+        char *mp = pb_path_join(o->batches[b], "manifest.json");
         json_t *m = mp ? json_load_file(mp, 0, NULL) : NULL;
         if (!unmapped_section(&r, m))
             out(&r, "<p class=\"none\">Every mapped field found its value in a mapping "

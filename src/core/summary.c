@@ -41,14 +41,6 @@ journal_last(const char *path, json_t *created)
     return last;
 }
 
-static char *
-join(const char *a, const char *b)
-{
-    struct pb_buf p = PB_BUF_INIT;
-    if (pb_buf_addf(&p, "%s/%s", a, b) < 0)
-        return NULL;
-    return pb_buf_detach(&p, NULL);
-}
 
 /* Append `s` as one shell word (single-quoted when it needs to be). */
 static int
@@ -95,7 +87,7 @@ command(const struct pb_config *cfg, const char *verb, const char *store, const 
 static int
 is_batch(const char *dir)
 {
-    char *m = join(dir, "manifest.json");
+    char *m = pb_path_join(dir, "manifest.json");
     struct stat st;
     int yes = m && stat(m, &st) == 0 && S_ISREG(st.st_mode);
     free(m);
@@ -112,7 +104,7 @@ pb_summary_find_batch(const struct pb_config *cfg, const char *arg)
     if (strchr(arg, '/') || !strcmp(arg, ".") || !strcmp(arg, ".."))
         return NULL; /* a path that is not a batch; an id has no '/' */
     char *bdir = pb_config_path(cfg, "batches");
-    char *b = bdir ? join(bdir, arg) : NULL;
+    char *b = bdir ? pb_path_join(bdir, arg) : NULL;
     free(bdir);
     if (b && is_batch(b))
         return b;
@@ -210,9 +202,9 @@ static json_t *
 store_status(const struct pb_config *cfg, const char *batch, const char *store, json_t *manifest,
              const struct pb_summary_visit *visit)
 {
-    char *dir = join(batch, store);
-    char *plan = dir ? join(dir, "plan.csv") : NULL;
-    char *res = dir ? join(dir, "results.jsonl") : NULL;
+    char *dir = pb_path_join(batch, store);
+    char *plan = dir ? pb_path_join(dir, "plan.csv") : NULL;
+    char *res = dir ? pb_path_join(dir, "results.jsonl") : NULL;
     struct plan p = {json_object(), json_object()};
     json_t *created_once = json_object();
     json_t *last = res ? journal_last(res, created_once) : json_object();
@@ -256,7 +248,7 @@ store_status(const struct pb_config *cfg, const char *batch, const char *store, 
         store);
     rejected += (long)json_integer_value(json_object_get(ts, "rejected_products"));
     /* rows of a hand-edited products file that upload refused */
-    char *urj = dir ? join(dir, "rejects-upload.csv") : NULL;
+    char *urj = dir ? pb_path_join(dir, "rejects-upload.csv") : NULL;
     if (urj && stat(urj, &st) == 0)
         rejected += count_rows(urj);
     free(urj);
@@ -287,10 +279,10 @@ static json_t *
 sales_status(const struct pb_config *cfg, const char *batch, json_t *manifest, long rejects,
              const struct pb_summary_visit *visit)
 {
-    char *q = join(batch, "qbpos");
+    char *q = pb_path_join(batch, "qbpos");
     char *receipts = q ? pb_staged_find(q, "receipts") : NULL;
     char *state = pb_config_path(cfg, "state");
-    char *ledger = state ? join(state, "qbpos/ledger.jsonl") : NULL;
+    char *ledger = state ? pb_path_join(state, "qbpos/ledger.jsonl") : NULL;
     json_t *keys = json_object(), *last = ledger ? journal_last(ledger, NULL) : json_object();
     long confirmed = 0, refused = 0, waiting = 0, not_sent = 0;
     if (receipts)
@@ -367,7 +359,7 @@ json_t *
 pb_summary_batch(const struct pb_config *cfg, const char *batch,
                  const struct pb_summary_visit *visit)
 {
-    char *mpath = join(batch, "manifest.json");
+    char *mpath = pb_path_join(batch, "manifest.json");
     json_t *m = mpath ? json_load_file(mpath, 0, NULL) : NULL;
     free(mpath);
     if (!m)
@@ -381,21 +373,21 @@ pb_summary_batch(const struct pb_config *cfg, const char *batch,
     }
     json_t *stores = json_object_get(o, "stores");
     long rejects = 0;
-    char *rj = join(batch, "rejects.csv");
+    char *rj = pb_path_join(batch, "rejects.csv");
     if (rj)
         rejects += count_rows(rj);
     free(rj);
     for (int i = 0; i < cfg->nstores; i++) {
-        char *d = join(batch, cfg->stores[i].name);
+        char *d = pb_path_join(batch, cfg->stores[i].name);
         struct stat st;
         if (d && stat(d, &st) == 0 && S_ISDIR(st.st_mode))
             json_array_append_new(stores, store_status(cfg, batch, cfg->stores[i].name, m, visit));
         free(d);
     }
-    char *q = join(batch, "qbpos");
+    char *q = pb_path_join(batch, "qbpos");
     char *receipts = q ? pb_staged_find(q, "receipts") : NULL;
     if (receipts) {
-        char *qr = join(q, "rejects.csv");
+        char *qr = pb_path_join(q, "rejects.csv");
         long qrej = qr ? count_rows(qr) : 0;
         free(qr);
         json_array_append_new(stores, sales_status(cfg, batch, m, rejects + qrej, visit));

@@ -36,6 +36,7 @@
 #include "posbridge/sha256.h"
 #include "posbridge/state.h"
 #include "posbridge/timefmt.h"
+#include "posbridge/buf.h"
 #include "posbridge/banned.h"
 
 #define MAX_DOC ((size_t)64 << 20)  /* a request document we hand out */
@@ -143,14 +144,6 @@ struct svc {
     int journal_open;
 };
 
-static char *
-path2(const char *a, const char *b)
-{
-    struct pb_buf p = PB_BUF_INIT;
-    if (pb_buf_addf(&p, "%s/%s", a, b) < 0)
-        return NULL;
-    return pb_buf_detach(&p, NULL);
-}
 
 static char *
 home_path(const struct svc *s, const char *sub)
@@ -215,8 +208,8 @@ file_exists(const char *path)
 static void
 move_into(const char *dir, const char *name, const char *sub)
 {
-    char *from = path2(dir, name), *to_dir = path2(dir, sub);
-    char *to = to_dir ? path2(to_dir, name) : NULL;
+    char *from = pb_path_join(dir, name), *to_dir = pb_path_join(dir, sub);
+    char *to = to_dir ? pb_path_join(to_dir, name) : NULL;
     struct pb_error err;
     pb_error_init(&err);
     if (from && to && pb_mkdirs(to_dir, 0755, &err) == 0 && rename(from, to) < 0 && errno != ENOENT)
@@ -288,7 +281,7 @@ journal(struct svc *s, struct pb_error *err)
     if (s->journal_open)
         return 0;
     char *dir = home_path(s, "state/qbwc");
-    char *p = dir ? path2(dir, "journal.jsonl") : NULL;
+    char *p = dir ? pb_path_join(dir, "journal.jsonl") : NULL;
     int rc = !p ? pb_error_set(err, PB_EOS, "out of memory")
                 : pb_mkdirs(dir, 0700, err) < 0 ? -1 : pb_journal_open(&s->journal, p, err);
     free(dir);
@@ -434,7 +427,7 @@ sweep_sessions(struct svc *s)
         size_t n = strlen(de->d_name);
         if (n != 37 || strcmp(de->d_name + 32, ".json"))
             continue;
-        char *p = path2(dir, de->d_name);
+        char *p = pb_path_join(dir, de->d_name);
         json_error_t je;
         json_t *j = p ? json_load_file(p, 0, &je) : NULL;
         json_int_t exp = json_integer_value(json_object_get(j, "expires"));
@@ -474,7 +467,7 @@ list_xml(const char *dir)
         size_t k = strlen(de->d_name);
         if (de->d_name[0] == '.' || k < 5 || strcmp(de->d_name + k - 4, ".xml"))
             continue;
-        char *p = path2(dir, de->d_name);
+        char *p = pb_path_join(dir, de->d_name);
         struct stat st;
         int reg = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
         free(p);
@@ -530,7 +523,7 @@ static int
 reemit(struct svc *s, const char *name)
 {
     const char *outbox = s->cfg->run_outbox;
-    char *batch = batch_of(s, name), *path = path2(outbox, name);
+    char *batch = batch_of(s, name), *path = pb_path_join(outbox, name);
     int rc = 0;
     if (!batch || !path) {
         pb_log(PB_LOG_WARN,
@@ -591,7 +584,7 @@ outbox_state(struct svc *s, const char *name, const char *id)
 static long
 ingest_file(struct svc *s, const char *inbox, const char *name, const char *batch)
 {
-    char *file = path2(inbox, name);
+    char *file = pb_path_join(inbox, name);
     struct pb_ingest_result res;
     struct pb_error err;
     long rc;
@@ -696,7 +689,7 @@ send_outbox(struct svc *s, json_t *item, struct pb_buf *doc, struct pb_error *er
 {
     const char *name = json_string_value(json_object_get(item, "name"));
     const char *outbox = s->cfg->run_outbox;
-    char *path = path2(outbox, name);
+    char *path = pb_path_join(outbox, name);
     char sha[DOC_ID];
     int rc = 0;
     if (!path)
@@ -902,7 +895,7 @@ receive_outbox(struct svc *s, json_t *item, const char *resp, struct pb_error *e
     }
     /* an earlier answer of the same name still waiting there is not overwritten */
     stored = strdup(name);
-    for (int k = 2; stored && (file = path2(inbox, stored)) && file_exists(file) && k < 1000; k++) {
+    for (int k = 2; stored && (file = pb_path_join(inbox, stored)) && file_exists(file) && k < 1000; k++) {
         free(file);
         file = NULL;
         free(stored);
@@ -930,7 +923,7 @@ receive_outbox(struct svc *s, json_t *item, const char *resp, struct pb_error *e
         goto out;
     /* the outbox copy has its answer now (unless `run` replaced it meanwhile) */
     struct pb_buf cur = PB_BUF_INIT;
-    char *op = path2(s->cfg->run_outbox, name);
+    char *op = pb_path_join(s->cfg->run_outbox, name);
     char now[DOC_ID] = "";
     if (op && read_all(op, MAX_DOC, &cur) == 0)
         doc_id(op, &cur, now);
@@ -1026,7 +1019,7 @@ finish_items(struct svc *s, struct pb_error *err)
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        if (!(paths[i] = path2(dir, json_string_value(json_array_get(names, i))))) {
+        if (!(paths[i] = pb_path_join(dir, json_string_value(json_array_get(names, i))))) {
             pb_error_set(err, PB_EOS, "out of memory");
             goto out;
         }
@@ -1156,7 +1149,7 @@ receive_request(struct svc *s, json_t *item, const char *resp, struct pb_error *
     const char *p = json_string_value(json_object_get(item, "path"));
     const char *base = strrchr(p, '/');
     char *dir = home_path(s, "qbwc/responses");
-    char *file = dir ? path2(dir, base ? base + 1 : p) : NULL;
+    char *file = dir ? pb_path_join(dir, base ? base + 1 : p) : NULL;
     struct pb_buf doc = PB_BUF_INIT;
     int rc = !file || as_utf8_doc(resp, &doc) < 0 ? pb_error_set(err, PB_EOS, "out of memory")
              : pb_mkdirs(dir, 0755, err) < 0       ? -1
@@ -1271,7 +1264,7 @@ on_authenticate(struct svc *s, const struct pb_soap_call *c, struct pb_buf *out)
     json_t *v;
     json_array_foreach(names, i, v) {
         const char *name = json_string_value(v);
-        char *p = path2(cfg->run_outbox, name);
+        char *p = pb_path_join(cfg->run_outbox, name);
         struct pb_buf doc = PB_BUF_INIT;
         char sha[DOC_ID];
         if (p && read_all(p, MAX_DOC, &doc) == 0) {
