@@ -172,61 +172,6 @@ drop_lock(int fd)
 
 /* ---- directories ---- */
 
-static int
-cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Names in dir (files, or directories with dirs), sorted, NULL-terminated; NULL if none. */
-static char **
-list_dir(const char *dir, int dirs, const char *suffix1, const char *suffix2)
-{
-    DIR *d = opendir(dir);
-    char **v = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char *p = pb_path_join(dir, de->d_name);
-        struct stat st;
-        int ok = p && stat(p, &st) == 0 && (dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));
-        free(p);
-        size_t len = strlen(de->d_name);
-        if (ok && suffix1) {
-            size_t a = strlen(suffix1), b = suffix2 ? strlen(suffix2) : 0;
-            ok = (len > a && !strcmp(de->d_name + len - a, suffix1)) ||
-                 (suffix2 && len > b && !strcmp(de->d_name + len - b, suffix2));
-        }
-        if (!ok)
-            continue;
-        if (n + 1 >= cap) {
-            cap = cap ? 2 * cap : 16;
-            char **nv = realloc(v, cap * sizeof(*v));
-            if (!nv)
-                break;
-            v = nv;
-        }
-        if ((v[n] = strdup(de->d_name)))
-            n++;
-        v[n] = NULL;
-    }
-    if (d)
-        closedir(d);
-    if (v)
-        qsort(v, n, sizeof(*v), cmp_str);
-    return v;
-}
-
-static void
-free_list(char **v)
-{
-    for (size_t i = 0; v && v[i]; i++)
-        free(v[i]);
-    free(v);
-}
-
 /* The batch has qbpos/receipts.* (a sales batch transform has made receipts for). */
 static int
 has_receipts(const char *batch)
@@ -259,12 +204,12 @@ static void
 stage_ingest(struct run *r, const char *batches)
 {
     const char *inbox = r->cfg.run_inbox;
-    char **files = list_dir(inbox, 0, ".xml", ".XML");
+    char **files = pb_dir_list(inbox, 0, ".xml", ".XML");
     if (!files) {
         say(r, "ingest", NULL, 0, "no QBPOS responses waiting in %s", inbox);
         return;
     }
-    char **sales = list_dir(batches, 1, NULL, NULL);
+    char **sales = pb_dir_list(batches, 1, NULL, NULL);
     for (size_t i = 0; files[i]; i++) {
         /* <batch id>.xml answers that batch; anything else goes to the newest sales batch */
         char *batch = NULL;
@@ -313,8 +258,8 @@ stage_ingest(struct run *r, const char *batches)
         free(batch);
         free(file);
     }
-    free_list(files);
-    free_list(sales);
+    pb_dir_list_free(files);
+    pb_dir_list_free(sales);
 }
 
 /* A fingerprint of the source folder: names, sizes and modification times. */
@@ -345,7 +290,7 @@ stage_export(struct run *r, const char *batches, json_t *runstate, int *fresh)
 {
     *fresh = 0;
     const char *src = r->cfg.run_source;
-    char **files = list_dir(src, 0, ".xml", ".csv");
+    char **files = pb_dir_list(src, 0, ".xml", ".csv");
     const char *last = json_string_value(json_object_get(runstate, "catalog_batch"));
     if (!files) {
         say(r, "export", NULL, 0, "no QBPOS item files in %s%s%s", src, last ? "; keeping " : "",
@@ -359,7 +304,7 @@ stage_export(struct run *r, const char *batches, json_t *runstate, int *fresh)
     struct stat st;
     if (was && !strcmp(was, fp) && lastdir && stat(lastdir, &st) == 0) {
         say(r, "export", NULL, 0, "QBPOS item files unchanged since %s", last);
-        free_list(files);
+        pb_dir_list_free(files);
         return lastdir;
     }
     free(lastdir);
@@ -398,7 +343,7 @@ stage_export(struct run *r, const char *batches, json_t *runstate, int *fresh)
     for (size_t i = 0; paths && i < n; i++)
         free(paths[i]);
     free(paths);
-    free_list(files);
+    pb_dir_list_free(files);
     return out;
 }
 
@@ -536,7 +481,7 @@ stage_download(struct run *r, const struct pb_store_cfg *sc)
 static void
 stage_emit(struct run *r, const char *batches)
 {
-    char **all = list_dir(batches, 1, NULL, NULL);
+    char **all = pb_dir_list(batches, 1, NULL, NULL);
     int any = 0;
     struct pb_error err;
     for (size_t i = 0; all && all[i]; i++) {
@@ -588,7 +533,7 @@ stage_emit(struct run *r, const char *batches)
     }
     if (!any)
         say(r, "emit", NULL, 0, "nothing for QBPOS");
-    free_list(all);
+    pb_dir_list_free(all);
 }
 
 /* The run's report beside its log: every batch it touched.  Returns its path or NULL. */

@@ -7,7 +7,6 @@
  * with the command that sends it again.  The counting is src/core/summary.c, which
  * `posbridge report` shares.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "posbridge/err.h"
 #include "posbridge/log.h"
 #include "posbridge/summary.h"
+#include "posbridge/atomic.h"
 #include "posbridge/buf.h"
 #include "posbridge/banned.h"
 
@@ -55,11 +55,6 @@ print_batch(json_t *b)
     }
 }
 
-static int
-cmp_desc(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)b, *(char *const *)a);
-}
 
 int
 cmd_status(int argc, char **argv, struct pb_ctx *ctx)
@@ -111,36 +106,19 @@ cmd_status(int argc, char **argv, struct pb_ctx *ctx)
         }
     } else {
         char *bdir = pb_config_path(&cfg, "batches");
-        DIR *d = bdir ? opendir(bdir) : NULL;
-        char **names = NULL;
-        size_t n = 0, cap = 0;
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-            if (de->d_name[0] == '.')
-                continue;
-            if (n == cap) {
-                cap = cap ? 2 * cap : 32;
-                char **v = realloc(names, cap * sizeof(*v));
-                if (!v)
-                    break;
-                names = v;
-            }
-            names[n++] = strdup(de->d_name);
-        }
-        if (d)
-            closedir(d);
-        if (names)
-            qsort(names, n, sizeof(*names), cmp_desc);
-        for (size_t i = 0; i < n && (long)json_array_size(all) < lastn; i++) {
-            char *b = names[i] ? pb_path_join(bdir, names[i]) : NULL;
+        char **names = bdir ? pb_dir_list(bdir, 1, NULL, NULL) : NULL;
+        size_t n = 0;
+        while (names && names[n])
+            n++;
+        /* newest first: the ids start with their time */
+        for (size_t i = n; i-- > 0 && (long)json_array_size(all) < lastn;) {
+            char *b = pb_path_join(bdir, names[i]);
             json_t *s = b ? pb_summary_batch(&cfg, b, NULL) : NULL;
             if (s)
                 json_array_append_new(all, s);
             free(b);
         }
-        for (size_t i = 0; i < n; i++)
-            free(names[i]);
-        free(names);
+        pb_dir_list_free(names);
         free(bdir);
     }
     if (ctx->json) {

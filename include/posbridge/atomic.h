@@ -46,6 +46,13 @@ void pb_tmpdir_remove(const char *tmp);
 /* Remove ".tmp-<pid>-*" directories under parent whose process is gone. */
 void pb_tmpdir_sweep(const char *parent);
 
+/* The names in dir that are regular files (dirs 1: directories; 2: both) not starting with
+ * '.', and
+ * when suffix1 is given ending in suffix1 or suffix2; sorted (strcmp), NULL-terminated.
+ * NULL when there are none or dir cannot be read.  Free with pb_dir_list_free. */
+char **pb_dir_list(const char *dir, int dirs, const char *suffix1, const char *suffix2);
+void pb_dir_list_free(char **names);
+
 /* Remove a directory tree (files and subdirectories).  Best effort. */
 void pb_rmtree(const char *path);
 

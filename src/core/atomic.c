@@ -360,3 +360,60 @@ pb_tmpdir_sweep(const char *parent)
     }
     closedir(d);
 }
+
+static int
+cmp_name(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+char **
+pb_dir_list(const char *dir, int dirs, const char *suffix1, const char *suffix2)
+{
+    DIR *d = opendir(dir);
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *p = pb_path_join(dir, de->d_name);
+        struct stat st;
+        int ok = p && stat(p, &st) == 0 &&
+                 (dirs == 2   ? S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)
+                  : dirs == 1 ? S_ISDIR(st.st_mode)
+                              : S_ISREG(st.st_mode));
+        free(p);
+        size_t len = strlen(de->d_name);
+        if (ok && suffix1) {
+            size_t a = strlen(suffix1), b = suffix2 ? strlen(suffix2) : 0;
+            ok = (len > a && !strcmp(de->d_name + len - a, suffix1)) ||
+                 (suffix2 && len > b && !strcmp(de->d_name + len - b, suffix2));
+        }
+        if (!ok)
+            continue;
+        if (n + 1 >= cap) {
+            cap = cap ? 2 * cap : 16;
+            char **nv = realloc(v, cap * sizeof(*v));
+            if (!nv)
+                break;
+            v = nv;
+        }
+        if ((v[n] = strdup(de->d_name)))
+            n++;
+        v[n] = NULL;
+    }
+    if (d)
+        closedir(d);
+    if (v)
+        qsort(v, n, sizeof(*v), cmp_name);
+    return v;
+}
+
+void
+pb_dir_list_free(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}

@@ -1,7 +1,6 @@
 /* The batch report page.  See include/posbridge/report.h. */
 #include "posbridge/report.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -12,6 +11,7 @@
 #include <jansson.h>
 
 #include "pb_schemas.h"
+#include "posbridge/atomic.h"
 #include "posbridge/buf.h"
 #include "posbridge/config.h"
 #include "posbridge/err.h"
@@ -691,11 +691,6 @@ unmapped_section(struct rep *r, json_t *manifest)
 
 /* ---- staged files ---- */
 
-static int
-cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static void
 size_text(char *buf, size_t n, long long size)
@@ -715,28 +710,10 @@ static void
 list_files(struct rep *r, const char *dir, const char *rel, int depth, long *shown,
            long *more)
 {
-    DIR *d = opendir(dir);
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.' || !strcmp(de->d_name, "report.html"))
+    char **names = pb_dir_list(dir, 2, NULL, NULL);
+    for (size_t i = 0; names && names[i]; i++) {
+        if (!strcmp(names[i], "report.html"))
             continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            char **v = realloc(names, cap * sizeof(*v));
-            if (!v)
-                break;
-            names = v;
-        }
-        if ((names[n] = strdup(de->d_name)))
-            n++;
-    }
-    if (d)
-        closedir(d);
-    if (names)
-        qsort(names, n, sizeof(*names), cmp_str);
-    for (size_t i = 0; i < n; i++) {
         char *p = pb_path_join(dir, names[i]);
         char *q = rel[0] ? pb_path_join(rel, names[i]) : strdup(names[i]);
         struct stat st;
@@ -759,9 +736,8 @@ list_files(struct rep *r, const char *dir, const char *rel, int depth, long *sho
         }
         free(p);
         free(q);
-        free(names[i]);
     }
-    free(names);
+    pb_dir_list_free(names);
 }
 
 static void

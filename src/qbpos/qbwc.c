@@ -448,50 +448,16 @@ sweep_sessions(struct svc *s)
 
 /* ---- the outbox ---- */
 
-static int
-cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 /* *.xml files in dir, sorted, in a JSON array of names. */
 static json_t *
 list_xml(const char *dir)
 {
     json_t *v = json_array();
-    DIR *d = dir ? opendir(dir) : NULL;
-    struct dirent *de;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    while (d && (de = readdir(d))) {
-        size_t k = strlen(de->d_name);
-        if (de->d_name[0] == '.' || k < 5 || strcmp(de->d_name + k - 4, ".xml"))
-            continue;
-        char *p = pb_path_join(dir, de->d_name);
-        struct stat st;
-        int reg = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
-        free(p);
-        if (!reg)
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            char **nv = realloc(names, cap * sizeof(*nv));
-            if (!nv)
-                break;
-            names = nv;
-        }
-        if ((names[n] = strdup(de->d_name)))
-            n++;
-    }
-    if (d)
-        closedir(d);
-    if (names)
-        qsort(names, n, sizeof(*names), cmp_str);
-    for (size_t i = 0; i < n; i++) {
+    char **names = dir ? pb_dir_list(dir, 0, ".xml", NULL) : NULL;
+    for (size_t i = 0; names && names[i]; i++)
         json_array_append_new(v, json_string(names[i]));
-        free(names[i]);
-    }
-    free(names);
+    pb_dir_list_free(names);
     return v;
 }
 
