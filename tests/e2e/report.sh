@@ -251,3 +251,8 @@ check "and says where the other is" grep -q '1 more not shown; the full list is 
 # Progress: nothing drawn when stderr is not a terminal (a cron run).
 check "no progress line in a non-terminal's stderr" \
     bash -c "! cat '$E2E'/export.err '$E2E'/transform.err '$E2E'/up-woo.err '$E2E'/up-shop.err | grep -q \$'\\r'"
+# ... and drawn on one when there is (script(1) gives the command a terminal).
+script -qec "$PB export -o '$E2E/tty-batch' '$ROOT/samples/qbpos/items-1.xml'" /dev/null > "$E2E/tty.out" 2>&1
+check "a terminal gets the progress line, redrawn in place" grep -q $'\rexport (bytes) \\[#' "$E2E/tty.out"
+check "-q draws none, even on a terminal" \
+    bash -c "script -qec \"$PB -q export -o '$E2E/tty-batch-q' '$ROOT/samples/qbpos/items-1.xml'\" /dev/null | { ! grep -q 'export (bytes)'; }"
