@@ -480,7 +480,8 @@ build(struct pb_reader *rd, const struct csv_row *row, struct pb_rec *rec, struc
             }
         }
         const char *why;
-        if (pb_rec_set_checked(rec, col, v, len, rd->o.tz, &why) < 0) {
+        /* pb_reader_utf8 has made v valid UTF-8 (converting it if need be). */
+        if (pb_rec_set_checked_utf8(rec, col, v, len, rd->o.tz, &why) < 0) {
             char msg[160];
             snprintf(msg, sizeof(msg), "%s: '%.*s%s'", why, len > 40 ? 40 : (int)len, v,
                      len > 40 ? "..." : "");
