@@ -5,6 +5,7 @@
  * column of an error is the spreadsheet column number.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,16 +128,51 @@ is_blank_ch(char c)
     return c == ' ' || c == '\t';
 }
 
+/* Bytes that end an unquoted cell's plain run: the separator, the quote, line breaks. */
+static const unsigned char csv_special[256] = {[','] = 1, ['"'] = 1, ['\n'] = 1, ['\r'] = 1};
+
+#define ONES 0x0101010101010101ull
+/* The lowest set bit marks the first zero byte of x (higher ones may be false). */
+#define HAS_ZERO(x) (((x) - ONES) & ~(x) & (ONES * 0x80))
+
+/* The first byte of [q, lim) in csv_special, or lim.  Eight bytes at a time. */
+static const char *
+find_special(const char *q, const char *lim)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (lim - q >= 8) {
+        uint64_t w;
+        memcpy(&w, q, 8);
+        uint64_t m = HAS_ZERO(w ^ (ONES * ',')) | HAS_ZERO(w ^ (ONES * '"')) |
+                     HAS_ZERO(w ^ (ONES * '\n')) | HAS_ZERO(w ^ (ONES * '\r'));
+        if (m)
+            return q + (__builtin_ctzll(m) >> 3);
+        q += 8;
+    }
+#endif
+    while (q < lim && !csv_special[(unsigned char)*q])
+        q++;
+    return q;
+}
+
+/* A cell found by the first pass: its text [b, e) (inside the quotes when quoted). */
+struct fast_cell {
+    const char *b, *e;
+    unsigned char quoted, doubled; /* doubled: holds "" pairs to unescape */
+};
+#define FAST_CELLS 512
+
 /* Split the record at s (the chunk ends at lim): the bytes it took, through its newline,
  * or 0 having done nothing. */
 static size_t
 fast_record(struct pb_reader *rd, const char *s, const char *lim)
 {
+    struct fast_cell cell[FAST_CELLS];
     size_t ncell = 0;
     const char *q = s;
     if (lim - s > FAST_RECORD_MAX)
         lim = s + FAST_RECORD_MAX;
-    /* First pass: check the record is simple, find its end and count its cells. */
+    /* First pass: check the record is simple, find its end and its cells. */
     while (q < lim && is_blank_ch(*q))
         q++;
     if (q == lim || *q == '\r')
@@ -146,28 +182,34 @@ fast_record(struct pb_reader *rd, const char *s, const char *lim)
         return (size_t)(q - s) + 1;
     }
     for (;;) {
+        if (ncell == FAST_CELLS)
+            return 0;
+        struct fast_cell *c = &cell[ncell];
         while (q < lim && is_blank_ch(*q))
             q++;
         if (q < lim && *q == '"') {
-            for (q++;; q += 2) {
-                const char *c = memchr(q, '"', (size_t)(lim - q));
-                if (!c || c + 1 == lim)
+            c->quoted = 1;
+            c->doubled = 0;
+            c->b = ++q;
+            for (;; q += 2) {
+                const char *x = memchr(q, '"', (size_t)(lim - q));
+                if (!x || x + 1 == lim)
                     return 0; /* not closed in this chunk, or what follows is unseen */
-                q = c;
+                q = x;
                 if (q[1] != '"')
                     break;
+                c->doubled = 1;
             }
-            q++; /* past the closing quote */
+            c->e = q++; /* past the closing quote */
             if (*q != ',' && *q != '\n')
                 return 0;
         } else {
-            while (q < lim && *q != ',' && *q != '\n') {
-                if (*q == '"' || *q == '\r')
-                    return 0;
-                q++;
-            }
-            if (q == lim)
+            c->quoted = 0;
+            c->b = q;
+            q = find_special(q, lim);
+            if (q == lim || *q == '"' || *q == '\r')
                 return 0;
+            c->e = q;
         }
         ncell++;
         if (*q == '\n')
@@ -176,41 +218,28 @@ fast_record(struct pb_reader *rd, const char *s, const char *lim)
     }
     const char *e = q; /* the record's newline */
     /* Second pass: hand the cells over. */
-    q = s;
-    while (ncell--) {
-        while (is_blank_ch(*q))
-            q++;
-        if (*q == '"') {
-            const char *c = ++q;
+    for (size_t k = 0; k < ncell; k++) {
+        const struct fast_cell *c = &cell[k];
+        if (!c->quoted) {
+            const char *end = c->e;
+            while (end > c->b && is_blank_ch(end[-1]))
+                end--;
+            add_cell(rd, c->b, (size_t)(end - c->b), 0);
+        } else if (!c->doubled) {
+            add_cell(rd, c->b, (size_t)(c->e - c->b), 1);
+        } else {
             pb_buf_reset(&rd->unq);
-            for (;;) {
-                const char *x = memchr(c, '"', (size_t)(e - c));
-                if (pb_buf_add(&rd->unq, c, (size_t)(x - c)) < 0) {
+            for (const char *p = c->b; p < c->e;) {
+                const char *x = memchr(p, '"', (size_t)(c->e - p));
+                size_t k2 = x ? (size_t)(x - p) + 1 : (size_t)(c->e - p);
+                if (pb_buf_add(&rd->unq, p, k2) < 0) {
                     rd->oom = 1;
                     return (size_t)(e - s) + 1;
                 }
-                if (x[1] == '"') {
-                    if (pb_buf_addch(&rd->unq, '"') < 0) {
-                        rd->oom = 1;
-                        return (size_t)(e - s) + 1;
-                    }
-                    c = x + 2;
-                    continue;
-                }
-                q = x + 1;
-                break;
+                p += k2 + (x != NULL); /* the second quote of the pair */
             }
             add_cell(rd, rd->unq.data, rd->unq.len, 1);
-        } else {
-            const char *c = q;
-            while (*q != ',' && *q != '\n')
-                q++;
-            const char *end = q;
-            while (end > c && is_blank_ch(end[-1]))
-                end--;
-            add_cell(rd, c, (size_t)(end - c), 0);
         }
-        q++; /* the comma, or the newline after the last cell */
     }
     on_row('\n', rd);
     return (size_t)(e - s) + 1;
