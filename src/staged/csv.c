@@ -252,7 +252,7 @@ parse(struct pb_reader *rd, const char *p, size_t n)
     size_t i = 0;
     while (i < n) {
         /* libcsv's state 0 is ROW_NOT_BEGUN: nothing of a row is pending inside it. */
-        if (rd->p.pstate == 0) {
+        if (rd->p.pstate == 0 && !rd->no_fast) {
             size_t k = fast_record(rd, p + i, p + n);
             if (k) {
                 i += k;
@@ -306,9 +306,8 @@ compact(struct pb_reader *rd)
 }
 
 static int
-feed(struct pb_reader *rd, struct pb_error *err)
+start(struct pb_reader *rd, struct pb_error *err)
 {
-    char chunk[CHUNK];
     if (!rd->p_live) {
         if (csv_init(&rd->p, CSV_REPALL_NL | CSV_STRICT_FINI) != 0)
             return pb_error_set(err, PB_EOS, "out of memory");
@@ -318,16 +317,13 @@ feed(struct pb_reader *rd, struct pb_error *err)
         csv_set_realloc_func(&rd->p, capped_realloc);
         rd->p_live = 1;
     }
-    long n = pb_reader_fill(rd, chunk, sizeof(chunk), err);
-    if (n < 0)
-        return -1;
-    const char *p = chunk;
-    if (!rd->bom_checked) {
-        rd->bom_checked = 1;
-        if (n >= 3 && memcmp(chunk, "\xef\xbb\xbf", 3) == 0)
-            p += 3, n -= 3;
-    }
-    size_t done;
+    return 0;
+}
+
+/* Split the next n bytes of the file into rows; n == 0 is the end of the file. */
+static int
+feed_bytes(struct pb_reader *rd, const char *p, size_t n, struct pb_error *err)
+{
     if (n == 0) {
         rd->eof = 1;
         /* libcsv only honours CSV_STRICT_FINI with CSV_STRICT, which would also refuse a
@@ -341,16 +337,13 @@ feed(struct pb_reader *rd, struct pb_error *err)
             return pb_error_at(err, PB_EDATA, rd->path, rd->row_line, -1, -1, NULL,
                                "a quoted cell is never closed (it starts on this line)");
         on_row(-1, rd);
-    } else {
-        done = parse(rd, p, (size_t)n);
-        if (done != (size_t)n) {
-            int e = csv_error(&rd->p);
-            if (e == CSV_ETOOBIG || e == CSV_ENOMEM)
-                return pb_error_at(err, PB_EDATA, rd->path, rd->lines + 1, -1, -1, NULL,
-                                   "a cell is longer than %d bytes", PB_LINE_MAX);
+    } else if (parse(rd, p, n) != n) {
+        int e = csv_error(&rd->p);
+        if (e == CSV_ETOOBIG || e == CSV_ENOMEM)
             return pb_error_at(err, PB_EDATA, rd->path, rd->lines + 1, -1, -1, NULL,
-                               "%s", csv_strerror(e));
-        }
+                               "a cell is longer than %d bytes", PB_LINE_MAX);
+        return pb_error_at(err, PB_EDATA, rd->path, rd->lines + 1, -1, -1, NULL, "%s",
+                           csv_strerror(e));
     }
     if (rd->oom)
         return pb_error_set(err, PB_EOS, "out of memory");
@@ -358,6 +351,93 @@ feed(struct pb_reader *rd, struct pb_error *err)
         return pb_error_at(err, PB_EDATA, rd->path, rd->row_line, -1, -1, NULL,
                            "a row is longer than %d bytes", PB_LINE_MAX);
     return 0;
+}
+
+static int
+feed(struct pb_reader *rd, struct pb_error *err)
+{
+    char chunk[CHUNK];
+    if (start(rd, err) < 0)
+        return -1;
+    long n = pb_reader_fill(rd, chunk, sizeof(chunk), err);
+    if (n < 0)
+        return -1;
+    const char *p = chunk;
+    if (!rd->bom_checked) {
+        rd->bom_checked = 1;
+        if (n >= 3 && memcmp(chunk, "\xef\xbb\xbf", 3) == 0)
+            p += 3, n -= 3;
+    }
+    return feed_bytes(rd, p, (size_t)n, err);
+}
+
+/* Hand the queued rows to row() and drop them. */
+static int
+split_rows(struct pb_reader *rd,
+           int (*row)(void *user, long line, size_t n, const char *const *v,
+                      const size_t *len),
+           void *user, struct pb_error *err)
+{
+    for (size_t r = 0; r < rd->nrows; r++) {
+        const struct csv_row *w = &rd->rows[r];
+        const char **v = malloc((w->n + 1) * sizeof(*v));
+        size_t *len = malloc((w->n + 1) * sizeof(*len));
+        int rc = v && len ? 0 : -1;
+        for (size_t j = 0; j < w->n && rc == 0; j++) {
+            v[j] = rd->cellbuf.data + rd->cells[w->first + j].off;
+            len[j] = rd->cells[w->first + j].len;
+        }
+        if (rc == 0)
+            rc = row(user, w->line, w->n, v, len);
+        free(v);
+        free(len);
+        if (rc < 0)
+            return pb_error_set(err, PB_EOS, "out of memory");
+    }
+    compact(rd);
+    return 0;
+}
+
+int
+pb_csv_split(const char *text, size_t len, const size_t *cuts, size_t ncuts, int fast,
+             int (*row)(void *user, long line, size_t n, const char *const *v,
+                        const size_t *len),
+             void *user, long *lines, struct pb_error *err)
+{
+    int rc = -1;
+    struct pb_reader *rd = calloc(1, sizeof(*rd));
+    if (!rd)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    rd->no_fast = !fast;
+    if (!(rd->path = strdup("split"))) {
+        free(rd);
+        return pb_error_set(err, PB_EOS, "out of memory");
+    }
+    pb_buf_init(&rd->cellbuf, 0);
+    pb_buf_init(&rd->unq, 0);
+    if (start(rd, err) < 0)
+        goto out;
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+        text += 3, len -= 3;
+    size_t at = 0;
+    for (size_t k = 0; k <= ncuts; k++) {
+        size_t to = k < ncuts && cuts[k] < len ? cuts[k] : len;
+        if (to <= at)
+            continue;
+        if (feed_bytes(rd, text + at, to - at, err) < 0 || split_rows(rd, row, user, err) < 0)
+            goto out;
+        at = to;
+    }
+    if (feed_bytes(rd, "", 0, err) < 0 || split_rows(rd, row, user, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (lines)
+        *lines = rd->lines;
+    free(rd->path);
+    pb_csv_free(rd);
+    free(rd);
+    return rc;
 }
 
 static int
