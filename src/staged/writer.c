@@ -207,6 +207,7 @@ struct pb_writer {
     unsigned char zout[65536];
     const struct pb_columns *cols;
     uint64_t count;
+    struct cell_memo *memo; /* per field: its last text value and that value's cell */
 };
 
 static int
@@ -364,9 +365,64 @@ cell_to(char *o, const char *v, size_t len, int text)
     return o;
 }
 
+/*
+ * Rows often repeat a value in a column (a product's fields in each of its variants):
+ * the cell made for the last value of each text column is kept and copied when the same
+ * value comes again.  Short values are cheaper to encode than to compare.
+ */
+#define MEMO_MIN 16
+
+struct cell_memo {
+    char *v, *cell;
+    size_t vlen, cell_len, v_cap, cell_cap;
+};
+
+static void
+memo_free(struct pb_writer *w)
+{
+    if (!w->memo)
+        return;
+    for (int i = 0; i < w->s->nfields; i++) {
+        free(w->memo[i].v);
+        free(w->memo[i].cell);
+    }
+    free(w->memo);
+    w->memo = NULL;
+}
+
+static void
+memo_keep(struct cell_memo *m, const char *v, size_t vlen, const char *cell, size_t cell_len)
+{
+    m->vlen = SIZE_MAX; /* matches nothing until both copies are in */
+    if (vlen > m->v_cap) {
+        char *p = realloc(m->v, vlen);
+        if (!p)
+            return;
+        m->v = p;
+        m->v_cap = vlen;
+    }
+    if (cell_len > m->cell_cap) {
+        char *p = realloc(m->cell, cell_len);
+        if (!p)
+            return;
+        m->cell = p;
+        m->cell_cap = cell_len;
+    }
+    memcpy(m->v, v, vlen);
+    memcpy(m->cell, cell, cell_len);
+    m->cell_len = cell_len;
+    m->vlen = vlen;
+}
+
 static int
 put_csv(struct pb_writer *w, const struct pb_rec *r)
 {
+    if (!w->memo) {
+        if (!(w->memo = calloc((size_t)w->s->nfields, sizeof(*w->memo))))
+            return -1;
+        for (int i = 0; i < w->s->nfields; i++)
+            w->memo[i].vlen = SIZE_MAX;
+    }
     /* Room for the worst case first (every cell quoted, every byte a doubled quote), then
      * the cells go straight in. */
     size_t need = 2;
@@ -393,7 +449,20 @@ put_csv(struct pb_writer *w, const struct pb_rec *r)
         if (!v)
             continue;
         enum pb_ftype t = w->s->fields[i].type;
-        o = cell_to(o, v, n, t == PB_T_TEXT || t == PB_T_ID ? 1 : t == PB_T_ENUM ? 0 : -1);
+        int kind = t == PB_T_TEXT || t == PB_T_ID ? 1 : t == PB_T_ENUM ? 0 : -1;
+        if (kind < 0 || n < MEMO_MIN) {
+            o = cell_to(o, v, n, kind);
+            continue;
+        }
+        struct cell_memo *m = &w->memo[i];
+        if (m->vlen == n && memcmp(m->v, v, n) == 0) {
+            memcpy(o, m->cell, m->cell_len);
+            o += m->cell_len;
+            continue;
+        }
+        char *from = o;
+        o = cell_to(o, v, n, kind);
+        memo_keep(m, v, n, from, (size_t)(o - from));
     }
     for (size_t k = 0; k < w->cols->nextra; k++) {
         if (!first)
@@ -478,6 +547,7 @@ pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count, struct p
     int rc = pb_atomic_commit(&w->af, err);
     if (w->z_live)
         deflateEnd(&w->z);
+    memo_free(w);
     pb_buf_release(&w->line);
     free(w);
     return rc;
@@ -493,5 +563,6 @@ pb_writer_abort(struct pb_writer *w)
     pb_sha256_async_cancel(w->sha);
     pb_atomic_abort(&w->af);
     pb_buf_release(&w->line);
+    memo_free(w);
     free(w);
 }
