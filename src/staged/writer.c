@@ -121,6 +121,12 @@ has_special(const char *v, size_t len)
             HAS_ZERO(w ^ (ONES * '\n')) | HAS_ZERO(w ^ (ONES * '\r')))
             return 1;
     }
+    if (i < len && len >= 8) { /* the last eight bytes, overlapping what was seen */
+        uint64_t w;
+        memcpy(&w, v + len - 8, 8);
+        return (HAS_ZERO(w ^ (ONES * ',')) | HAS_ZERO(w ^ (ONES * '"')) |
+                HAS_ZERO(w ^ (ONES * '\n')) | HAS_ZERO(w ^ (ONES * '\r'))) != 0;
+    }
     for (; i < len; i++)
         if (special[(unsigned char)v[i]])
             return 1;
@@ -208,6 +214,9 @@ struct pb_writer {
     const struct pb_columns *cols;
     uint64_t count;
     struct cell_memo *memo; /* per field: its last text value and that value's cell */
+    int *col;               /* CSV: the fields that are columns, in order (as the header) */
+    signed char *kind;      /* and pb_csv_cell's text argument for each */
+    int ncol;
 };
 
 static int
@@ -290,6 +299,21 @@ pb_writer_open_in(struct pb_sha256_group *hash, const char *path, const struct p
         w->z_live = 1;
     }
     if (enc == PB_ENC_CSV) {
+        /* The header fixes the columns: list them once for put_csv. */
+        w->col = malloc(((size_t)s->nfields + 1) * sizeof(*w->col));
+        w->kind = malloc((size_t)s->nfields + 1);
+        if (!w->col || !w->kind) {
+            pb_error_set(err, PB_EOS, "out of memory");
+            pb_writer_abort(w);
+            return NULL;
+        }
+        for (int i = 0; i < s->nfields; i++) {
+            if (!cols->use[i])
+                continue;
+            enum pb_ftype t = s->fields[i].type;
+            w->kind[w->ncol] = t == PB_T_TEXT || t == PB_T_ID ? 1 : t == PB_T_ENUM ? 0 : -1;
+            w->col[w->ncol++] = i;
+        }
         /* A BOM, so spreadsheets read the file as UTF-8. */
         int rc = pb_buf_add(&w->line, "\xef\xbb\xbf", 3);
         int first = 1;
@@ -426,10 +450,10 @@ put_csv(struct pb_writer *w, const struct pb_rec *r)
     /* Room for the worst case first (every cell quoted, every byte a doubled quote), then
      * the cells go straight in. */
     size_t need = 2;
-    for (int i = 0; i < w->s->nfields; i++)
-        if (w->cols->use[i] && r->off[i])
-            need += 2 * r->len[i];
-    need += 4 * (size_t)w->s->nfields;
+    for (int c = 0; c < w->ncol; c++)
+        if (r->off[w->col[c]])
+            need += 2 * r->len[w->col[c]];
+    need += 4 * (size_t)w->ncol;
     for (size_t k = 0; k < w->cols->nextra; k++)
         need += 4;
     for (size_t k = 0; k < r->nextra; k++)
@@ -438,9 +462,8 @@ put_csv(struct pb_writer *w, const struct pb_rec *r)
         return -1;
     char *o = w->line.data + w->line.len;
     int first = 1;
-    for (int i = 0; i < w->s->nfields; i++) {
-        if (!w->cols->use[i])
-            continue;
+    for (int c = 0; c < w->ncol; c++) {
+        int i = w->col[c];
         if (!first)
             *o++ = ',';
         first = 0;
@@ -448,8 +471,7 @@ put_csv(struct pb_writer *w, const struct pb_rec *r)
         const char *v = pb_rec_get(r, i, &n);
         if (!v)
             continue;
-        enum pb_ftype t = w->s->fields[i].type;
-        int kind = t == PB_T_TEXT || t == PB_T_ID ? 1 : t == PB_T_ENUM ? 0 : -1;
+        int kind = w->kind[c];
         if (kind < 0 || n < MEMO_MIN) {
             o = cell_to(o, v, n, kind);
             continue;
@@ -548,6 +570,8 @@ pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count, struct p
     if (w->z_live)
         deflateEnd(&w->z);
     memo_free(w);
+    free(w->col);
+    free(w->kind);
     pb_buf_release(&w->line);
     free(w);
     return rc;
@@ -564,5 +588,7 @@ pb_writer_abort(struct pb_writer *w)
     pb_atomic_abort(&w->af);
     pb_buf_release(&w->line);
     memo_free(w);
+    free(w->col);
+    free(w->kind);
     free(w);
 }
