@@ -68,7 +68,7 @@ build/san/posbridge: build/san/main.o $(SAN_OBJS)
 	$(Q)$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 asan: build/san/posbridge
 
-build/san/tests/%: tests/unit/%.c tests/unit/check.h $(SAN_OBJS)
+build/san/tests/%: tests/unit/%.c tests/unit/check.h tests/fuzz/fuzz_csv_split.c $(SAN_OBJS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD san  $@")
 	$(Q)$(CC) $(BASE_CFLAGS) -Itests/unit -Itests/fuzz -Isrc -O1 -g $(SAN) -o $@ $< $(SAN_OBJS) $(PKG_LIBS)
