@@ -68,15 +68,24 @@ build/san/posbridge: build/san/main.o $(SAN_OBJS)
 	$(Q)$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 asan: build/san/posbridge
 
-build/san/tests/%: tests/unit/%.c tests/unit/check.h $(SAN_OBJS)
+build/san/tests/%: tests/unit/%.c tests/unit/check.h tests/fuzz/fuzz_csv_split.c $(SAN_OBJS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD san  $@")
-	$(Q)$(CC) $(BASE_CFLAGS) -Itests/unit -Isrc -O1 -g $(SAN) -o $@ $< $(SAN_OBJS) $(PKG_LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/unit -Itests/fuzz -Isrc -O1 -g $(SAN) -o $@ $< $(SAN_OBJS) $(PKG_LIBS)
 
 UNIT_BINS := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT))
 
+# Fuzz harnesses that `make check` also runs, without libFuzzer: tests/fuzz/driver.c feeds
+# them their seeds and random edits of them for FUZZ_CHECK_SECONDS each.
+FUZZ_CHECK := build/san/fuzz/fuzz_csv_split
+build/san/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(wildcard tests/fuzz/*.h) $(SAN_OBJS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD san  $@")
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/fuzz -Isrc -O1 -g $(SAN) -o $@ $< tests/fuzz/driver.c \
+	  $(SAN_OBJS) $(PKG_LIBS)
+
 # Everything the test suites need, built with the sanitizers.
-check: build/san/posbridge $(UNIT_BINS) build/gen/fields.md check-readme check-headers
+check: build/san/posbridge $(UNIT_BINS) $(FUZZ_CHECK) build/gen/fields.md check-readme check-headers
 	@bash tests/run.sh
 
 readme: build/gen/fields.md
@@ -119,7 +128,7 @@ FUZZ_SRCS := $(SRCS) build/gen/pb_schemas.c
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(HDRS) build/gen/pb_schemas.h
 	@mkdir -p $(@D)
 	clang $(BASE_CFLAGS) -Wno-unused-command-line-argument -O1 -g \
-	  -fsanitize=fuzzer,address,undefined -Itests/fuzz -o $@ $< $(FUZZ_SRCS) $(PKG_LIBS)
+	  -fsanitize=fuzzer,address,undefined -Itests/fuzz -Isrc -o $@ $< $(FUZZ_SRCS) $(PKG_LIBS)
 fuzz: $(FUZZERS)
 	@for f in $(FUZZERS); do n=$${f##*/}; mkdir -p build/fuzz/corpus-$$n; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \

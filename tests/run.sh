@@ -31,6 +31,18 @@ for t in build/san/tests/test_*; do
 done
 count unit "$results/unit"
 
+# Fuzz harnesses run by a plain driver: their seeds, then random edits for a few seconds.
+: > "$results/fuzz"
+for f in build/san/fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    n=${f##*/}
+    if ! (cd build/san/fuzz && "./$n" -t "${FUZZ_CHECK_SECONDS:-10}" "$n" \
+          "$PB_ROOT/tests/fuzz/seeds/${n#fuzz_}") >> "$results/fuzz" 2>&1; then
+        echo "not ok - $n (the input is in build/san/fuzz/$n-failure.bin)" >> "$results/fuzz"
+    fi
+done
+count fuzz "$results/fuzz"
+
 # Golden tests: one directory per case.
 bash tests/run-golden.sh > "$results/golden" 2>&1
 count golden "$results/golden"

@@ -49,6 +49,9 @@ int pb_rec_set(struct pb_rec *r, int i, const char *v, size_t len);
 /* Normalise v for field i (pb_value_normalize) and set it; -1 with *why when invalid. */
 int pb_rec_set_checked(struct pb_rec *r, int i, const char *v, size_t len, const char *tz,
                        const char **why);
+/* The same for a value already known to be valid UTF-8 (pb_value_normalize_utf8). */
+int pb_rec_set_checked_utf8(struct pb_rec *r, int i, const char *v, size_t len,
+                            const char *tz, const char **why);
 /* Add an x_* column value (name must start with "x_"). */
 int pb_rec_add_extra(struct pb_rec *r, const char *name, size_t nlen, const char *v,
                      size_t vlen);

@@ -81,6 +81,9 @@ const char *pb_ftype_name(enum pb_ftype t);
  */
 int pb_value_normalize(const struct pb_field *f, const char *v, size_t len, const char *tz,
                        struct pb_buf *out, const char **why);
+/* The same for a value the caller has already checked is valid UTF-8. */
+int pb_value_normalize_utf8(const struct pb_field *f, const char *v, size_t len,
+                            const char *tz, struct pb_buf *out, const char **why);
 
 /*
  * The x_ column name for a foreign name ("Custom Field 2" -> "x_custom_field_2"): lower

@@ -57,12 +57,13 @@ pb_rec_set(struct pb_rec *r, int i, const char *v, size_t len)
     return 0;
 }
 
-int
-pb_rec_set_checked(struct pb_rec *r, int i, const char *v, size_t len, const char *tz,
-                   const char **why)
+static int
+set_checked(struct pb_rec *r, int i, const char *v, size_t len, const char *tz, int utf8_ok,
+            const char **why)
 {
     size_t at = r->text.len;
-    if (pb_value_normalize(&r->schema->fields[i], v, len, tz, &r->text, why) < 0) {
+    if ((utf8_ok ? pb_value_normalize_utf8 : pb_value_normalize)(&r->schema->fields[i], v, len,
+                                                                 tz, &r->text, why) < 0) {
         pb_buf_truncate(&r->text, at);
         return -1;
     }
@@ -74,6 +75,20 @@ pb_rec_set_checked(struct pb_rec *r, int i, const char *v, size_t len, const cha
     r->off[i] = at + 1;
     r->len[i] = r->text.len - 1 - at;
     return 0;
+}
+
+int
+pb_rec_set_checked(struct pb_rec *r, int i, const char *v, size_t len, const char *tz,
+                   const char **why)
+{
+    return set_checked(r, i, v, len, tz, 0, why);
+}
+
+int
+pb_rec_set_checked_utf8(struct pb_rec *r, int i, const char *v, size_t len, const char *tz,
+                        const char **why)
+{
+    return set_checked(r, i, v, len, tz, 1, why);
 }
 
 int

@@ -269,9 +269,77 @@ norm_bool(const char *v, size_t len, struct pb_buf *out, const char **why)
     return -1;
 }
 
-int
-pb_value_normalize(const struct pb_field *f, const char *v, size_t len, const char *tz,
-                   struct pb_buf *out, const char **why)
+static int
+is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/*
+ * Is v already what pb_dec_format(pb_dec_parse(v)) would write?  Most values read back
+ * from a staged file are, and then the text is its own canonical form: no parse, no
+ * format.  Anything else (and anything near the range limit) takes the slow road.
+ */
+static int
+canonical_dec(const char *v, size_t len, int scale, int fixed)
+{
+    size_t i = 0, ni, nf = 0;
+    int nonzero = 0;
+    if (v[0] == '-')
+        i++;
+    ni = i;
+    if (i == len || !is_digit(v[i]))
+        return 0;
+    if (v[i] == '0') {
+        i++;
+    } else {
+        while (i < len && is_digit(v[i]))
+            nonzero = 1, i++;
+    }
+    ni = i - ni;
+    if ((int)ni > 17 - scale)
+        return 0;
+    if (i < len) {
+        if (v[i] != '.' || !scale)
+            return 0;
+        for (i++; i < len; i++, nf++) {
+            if (!is_digit(v[i]))
+                return 0;
+            nonzero |= v[i] != '0';
+        }
+        if (fixed ? (int)nf != scale : (nf == 0 || (int)nf > scale || v[len - 1] == '0'))
+            return 0;
+    } else if (fixed && scale) {
+        return 0;
+    }
+    return v[0] != '-' || nonzero; /* "-0", "-0.00": zero has no sign */
+}
+
+/* "YYYY-MM-DDThh:mm:ssZ" in range, second below 60: what pb_time_format would write. */
+static int
+canonical_time(const char *v, size_t len)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    if (len != 20)
+        return 0;
+    for (size_t i = 0; i < 20; i++)
+        if (shape[i] == 'd' ? !is_digit(v[i]) : v[i] != shape[i])
+            return 0;
+#define D2(p) ((v[p] - '0') * 10 + (v[(p) + 1] - '0'))
+    int y = D2(0) * 100 + D2(2), mo = D2(5), d = D2(8);
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1900 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || D2(11) > 23 ||
+        D2(14) > 59 || D2(17) > 59)
+        return 0;
+    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 0;
+#undef D2
+    return 1;
+}
+
+static int
+normalize(const struct pb_field *f, const char *v, size_t len, const char *tz, int utf8_ok,
+          struct pb_buf *out, const char **why)
 {
     char num[32];
     int64_t x;
@@ -282,8 +350,24 @@ pb_value_normalize(const struct pb_field *f, const char *v, size_t len, const ch
         return -1;
     }
     switch (f->type) {
+    case PB_T_MONEY: case PB_T_QTY: case PB_T_DECIMAL: case PB_T_INT: {
+        int scale = f->type == PB_T_MONEY ? PB_MONEY_SCALE
+                    : f->type == PB_T_QTY ? PB_QTY_SCALE
+                    : f->type == PB_T_DECIMAL ? PB_DEC_SCALE : 0;
+        if (canonical_dec(v, len, scale, f->type == PB_T_MONEY))
+            return pb_buf_add(out, v, len) < 0 ? (*why = "out of memory", -1) : 0;
+        break;
+    }
+    case PB_T_DATETIME:
+        if (canonical_time(v, len))
+            return pb_buf_add(out, v, len) < 0 ? (*why = "out of memory", -1) : 0;
+        break;
+    default:
+        break;
+    }
+    switch (f->type) {
     case PB_T_TEXT:
-        if (!pb_utf8_valid(v, len)) {
+        if (!utf8_ok && !pb_utf8_valid(v, len)) {
             *why = "not valid UTF-8";
             return -1;
         }
@@ -310,7 +394,7 @@ pb_value_normalize(const struct pb_field *f, const char *v, size_t len, const ch
                 return -1;
             }
         }
-        if (len > 128 || !pb_utf8_valid(v, len)) {
+        if (len > 128 || (!utf8_ok && !pb_utf8_valid(v, len))) {
             *why = "not a valid identifier";
             return -1;
         }
@@ -361,4 +445,18 @@ pb_value_normalize(const struct pb_field *f, const char *v, size_t len, const ch
         return -1;
     }
     return pb_buf_adds(out, num) < 0 ? (*why = "out of memory", -1) : 0;
+}
+
+int
+pb_value_normalize(const struct pb_field *f, const char *v, size_t len, const char *tz,
+                   struct pb_buf *out, const char **why)
+{
+    return normalize(f, v, len, tz, 0, out, why);
+}
+
+int
+pb_value_normalize_utf8(const struct pb_field *f, const char *v, size_t len, const char *tz,
+                        struct pb_buf *out, const char **why)
+{
+    return normalize(f, v, len, tz, 1, out, why);
 }

@@ -5,6 +5,7 @@
  * column of an error is the spreadsheet column number.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,16 +128,51 @@ is_blank_ch(char c)
     return c == ' ' || c == '\t';
 }
 
+/* Bytes that end an unquoted cell's plain run: the separator, the quote, line breaks. */
+static const unsigned char csv_special[256] = {[','] = 1, ['"'] = 1, ['\n'] = 1, ['\r'] = 1};
+
+#define ONES 0x0101010101010101ull
+/* The lowest set bit marks the first zero byte of x (higher ones may be false). */
+#define HAS_ZERO(x) (((x) - ONES) & ~(x) & (ONES * 0x80))
+
+/* The first byte of [q, lim) in csv_special, or lim.  Eight bytes at a time. */
+static const char *
+find_special(const char *q, const char *lim)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (lim - q >= 8) {
+        uint64_t w;
+        memcpy(&w, q, 8);
+        uint64_t m = HAS_ZERO(w ^ (ONES * ',')) | HAS_ZERO(w ^ (ONES * '"')) |
+                     HAS_ZERO(w ^ (ONES * '\n')) | HAS_ZERO(w ^ (ONES * '\r'));
+        if (m)
+            return q + (__builtin_ctzll(m) >> 3);
+        q += 8;
+    }
+#endif
+    while (q < lim && !csv_special[(unsigned char)*q])
+        q++;
+    return q;
+}
+
+/* A cell found by the first pass: its text [b, e) (inside the quotes when quoted). */
+struct fast_cell {
+    const char *b, *e;
+    unsigned char quoted, doubled; /* doubled: holds "" pairs to unescape */
+};
+#define FAST_CELLS 512
+
 /* Split the record at s (the chunk ends at lim): the bytes it took, through its newline,
  * or 0 having done nothing. */
 static size_t
 fast_record(struct pb_reader *rd, const char *s, const char *lim)
 {
+    struct fast_cell cell[FAST_CELLS];
     size_t ncell = 0;
     const char *q = s;
     if (lim - s > FAST_RECORD_MAX)
         lim = s + FAST_RECORD_MAX;
-    /* First pass: check the record is simple, find its end and count its cells. */
+    /* First pass: check the record is simple, find its end and its cells. */
     while (q < lim && is_blank_ch(*q))
         q++;
     if (q == lim || *q == '\r')
@@ -146,28 +182,34 @@ fast_record(struct pb_reader *rd, const char *s, const char *lim)
         return (size_t)(q - s) + 1;
     }
     for (;;) {
+        if (ncell == FAST_CELLS)
+            return 0;
+        struct fast_cell *c = &cell[ncell];
         while (q < lim && is_blank_ch(*q))
             q++;
         if (q < lim && *q == '"') {
-            for (q++;; q += 2) {
-                const char *c = memchr(q, '"', (size_t)(lim - q));
-                if (!c || c + 1 == lim)
+            c->quoted = 1;
+            c->doubled = 0;
+            c->b = ++q;
+            for (;; q += 2) {
+                const char *x = memchr(q, '"', (size_t)(lim - q));
+                if (!x || x + 1 == lim)
                     return 0; /* not closed in this chunk, or what follows is unseen */
-                q = c;
+                q = x;
                 if (q[1] != '"')
                     break;
+                c->doubled = 1;
             }
-            q++; /* past the closing quote */
+            c->e = q++; /* past the closing quote */
             if (*q != ',' && *q != '\n')
                 return 0;
         } else {
-            while (q < lim && *q != ',' && *q != '\n') {
-                if (*q == '"' || *q == '\r')
-                    return 0;
-                q++;
-            }
-            if (q == lim)
+            c->quoted = 0;
+            c->b = q;
+            q = find_special(q, lim);
+            if (q == lim || *q == '"' || *q == '\r')
                 return 0;
+            c->e = q;
         }
         ncell++;
         if (*q == '\n')
@@ -176,41 +218,28 @@ fast_record(struct pb_reader *rd, const char *s, const char *lim)
     }
     const char *e = q; /* the record's newline */
     /* Second pass: hand the cells over. */
-    q = s;
-    while (ncell--) {
-        while (is_blank_ch(*q))
-            q++;
-        if (*q == '"') {
-            const char *c = ++q;
+    for (size_t k = 0; k < ncell; k++) {
+        const struct fast_cell *c = &cell[k];
+        if (!c->quoted) {
+            const char *end = c->e;
+            while (end > c->b && is_blank_ch(end[-1]))
+                end--;
+            add_cell(rd, c->b, (size_t)(end - c->b), 0);
+        } else if (!c->doubled) {
+            add_cell(rd, c->b, (size_t)(c->e - c->b), 1);
+        } else {
             pb_buf_reset(&rd->unq);
-            for (;;) {
-                const char *x = memchr(c, '"', (size_t)(e - c));
-                if (pb_buf_add(&rd->unq, c, (size_t)(x - c)) < 0) {
+            for (const char *p = c->b; p < c->e;) {
+                const char *x = memchr(p, '"', (size_t)(c->e - p));
+                size_t k2 = x ? (size_t)(x - p) + 1 : (size_t)(c->e - p);
+                if (pb_buf_add(&rd->unq, p, k2) < 0) {
                     rd->oom = 1;
                     return (size_t)(e - s) + 1;
                 }
-                if (x[1] == '"') {
-                    if (pb_buf_addch(&rd->unq, '"') < 0) {
-                        rd->oom = 1;
-                        return (size_t)(e - s) + 1;
-                    }
-                    c = x + 2;
-                    continue;
-                }
-                q = x + 1;
-                break;
+                p += k2 + (x != NULL); /* the second quote of the pair */
             }
             add_cell(rd, rd->unq.data, rd->unq.len, 1);
-        } else {
-            const char *c = q;
-            while (*q != ',' && *q != '\n')
-                q++;
-            const char *end = q;
-            while (end > c && is_blank_ch(end[-1]))
-                end--;
-            add_cell(rd, c, (size_t)(end - c), 0);
         }
-        q++; /* the comma, or the newline after the last cell */
     }
     on_row('\n', rd);
     return (size_t)(e - s) + 1;
@@ -223,7 +252,7 @@ parse(struct pb_reader *rd, const char *p, size_t n)
     size_t i = 0;
     while (i < n) {
         /* libcsv's state 0 is ROW_NOT_BEGUN: nothing of a row is pending inside it. */
-        if (rd->p.pstate == 0) {
+        if (rd->p.pstate == 0 && !rd->no_fast) {
             size_t k = fast_record(rd, p + i, p + n);
             if (k) {
                 i += k;
@@ -277,9 +306,8 @@ compact(struct pb_reader *rd)
 }
 
 static int
-feed(struct pb_reader *rd, struct pb_error *err)
+start(struct pb_reader *rd, struct pb_error *err)
 {
-    char chunk[CHUNK];
     if (!rd->p_live) {
         if (csv_init(&rd->p, CSV_REPALL_NL | CSV_STRICT_FINI) != 0)
             return pb_error_set(err, PB_EOS, "out of memory");
@@ -289,16 +317,13 @@ feed(struct pb_reader *rd, struct pb_error *err)
         csv_set_realloc_func(&rd->p, capped_realloc);
         rd->p_live = 1;
     }
-    long n = pb_reader_fill(rd, chunk, sizeof(chunk), err);
-    if (n < 0)
-        return -1;
-    const char *p = chunk;
-    if (!rd->bom_checked) {
-        rd->bom_checked = 1;
-        if (n >= 3 && memcmp(chunk, "\xef\xbb\xbf", 3) == 0)
-            p += 3, n -= 3;
-    }
-    size_t done;
+    return 0;
+}
+
+/* Split the next n bytes of the file into rows; n == 0 is the end of the file. */
+static int
+feed_bytes(struct pb_reader *rd, const char *p, size_t n, struct pb_error *err)
+{
     if (n == 0) {
         rd->eof = 1;
         /* libcsv only honours CSV_STRICT_FINI with CSV_STRICT, which would also refuse a
@@ -312,16 +337,13 @@ feed(struct pb_reader *rd, struct pb_error *err)
             return pb_error_at(err, PB_EDATA, rd->path, rd->row_line, -1, -1, NULL,
                                "a quoted cell is never closed (it starts on this line)");
         on_row(-1, rd);
-    } else {
-        done = parse(rd, p, (size_t)n);
-        if (done != (size_t)n) {
-            int e = csv_error(&rd->p);
-            if (e == CSV_ETOOBIG || e == CSV_ENOMEM)
-                return pb_error_at(err, PB_EDATA, rd->path, rd->lines + 1, -1, -1, NULL,
-                                   "a cell is longer than %d bytes", PB_LINE_MAX);
+    } else if (parse(rd, p, n) != n) {
+        int e = csv_error(&rd->p);
+        if (e == CSV_ETOOBIG || e == CSV_ENOMEM)
             return pb_error_at(err, PB_EDATA, rd->path, rd->lines + 1, -1, -1, NULL,
-                               "%s", csv_strerror(e));
-        }
+                               "a cell is longer than %d bytes", PB_LINE_MAX);
+        return pb_error_at(err, PB_EDATA, rd->path, rd->lines + 1, -1, -1, NULL, "%s",
+                           csv_strerror(e));
     }
     if (rd->oom)
         return pb_error_set(err, PB_EOS, "out of memory");
@@ -329,6 +351,93 @@ feed(struct pb_reader *rd, struct pb_error *err)
         return pb_error_at(err, PB_EDATA, rd->path, rd->row_line, -1, -1, NULL,
                            "a row is longer than %d bytes", PB_LINE_MAX);
     return 0;
+}
+
+static int
+feed(struct pb_reader *rd, struct pb_error *err)
+{
+    char chunk[CHUNK];
+    if (start(rd, err) < 0)
+        return -1;
+    long n = pb_reader_fill(rd, chunk, sizeof(chunk), err);
+    if (n < 0)
+        return -1;
+    const char *p = chunk;
+    if (!rd->bom_checked) {
+        rd->bom_checked = 1;
+        if (n >= 3 && memcmp(chunk, "\xef\xbb\xbf", 3) == 0)
+            p += 3, n -= 3;
+    }
+    return feed_bytes(rd, p, (size_t)n, err);
+}
+
+/* Hand the queued rows to row() and drop them. */
+static int
+split_rows(struct pb_reader *rd,
+           int (*row)(void *user, long line, size_t n, const char *const *v,
+                      const size_t *len),
+           void *user, struct pb_error *err)
+{
+    for (size_t r = 0; r < rd->nrows; r++) {
+        const struct csv_row *w = &rd->rows[r];
+        const char **v = malloc((w->n + 1) * sizeof(*v));
+        size_t *len = malloc((w->n + 1) * sizeof(*len));
+        int rc = v && len ? 0 : -1;
+        for (size_t j = 0; j < w->n && rc == 0; j++) {
+            v[j] = rd->cellbuf.data + rd->cells[w->first + j].off;
+            len[j] = rd->cells[w->first + j].len;
+        }
+        if (rc == 0)
+            rc = row(user, w->line, w->n, v, len);
+        free(v);
+        free(len);
+        if (rc < 0)
+            return pb_error_set(err, PB_EOS, "out of memory");
+    }
+    compact(rd);
+    return 0;
+}
+
+int
+pb_csv_split(const char *text, size_t len, const size_t *cuts, size_t ncuts, int fast,
+             int (*row)(void *user, long line, size_t n, const char *const *v,
+                        const size_t *len),
+             void *user, long *lines, struct pb_error *err)
+{
+    int rc = -1;
+    struct pb_reader *rd = calloc(1, sizeof(*rd));
+    if (!rd)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    rd->no_fast = !fast;
+    if (!(rd->path = strdup("split"))) {
+        free(rd);
+        return pb_error_set(err, PB_EOS, "out of memory");
+    }
+    pb_buf_init(&rd->cellbuf, 0);
+    pb_buf_init(&rd->unq, 0);
+    if (start(rd, err) < 0)
+        goto out;
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+        text += 3, len -= 3;
+    size_t at = 0;
+    for (size_t k = 0; k <= ncuts; k++) {
+        size_t to = k < ncuts && cuts[k] < len ? cuts[k] : len;
+        if (to <= at)
+            continue;
+        if (feed_bytes(rd, text + at, to - at, err) < 0 || split_rows(rd, row, user, err) < 0)
+            goto out;
+        at = to;
+    }
+    if (feed_bytes(rd, "", 0, err) < 0 || split_rows(rd, row, user, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (lines)
+        *lines = rd->lines;
+    free(rd->path);
+    pb_csv_free(rd);
+    free(rd);
+    return rc;
 }
 
 static int
@@ -480,7 +589,8 @@ build(struct pb_reader *rd, const struct csv_row *row, struct pb_rec *rec, struc
             }
         }
         const char *why;
-        if (pb_rec_set_checked(rec, col, v, len, rd->o.tz, &why) < 0) {
+        /* pb_reader_utf8 has made v valid UTF-8 (converting it if need be). */
+        if (pb_rec_set_checked_utf8(rec, col, v, len, rd->o.tz, &why) < 0) {
             char msg[160];
             snprintf(msg, sizeof(msg), "%s: '%.*s%s'", why, len > 40 ? 40 : (int)len, v,
                      len > 40 ? "..." : "");

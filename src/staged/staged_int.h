@@ -61,6 +61,7 @@ struct pb_reader {
     size_t nrows, rows_cap, row_pos;
     size_t cur_first;      /* first cell of the row being parsed */
     int oom;
+    int no_fast;           /* every byte through libcsv (the tests' reference) */
 };
 
 int pb_csv_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
@@ -68,6 +69,19 @@ int pb_csv_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
 int pb_jsonl_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
                   struct pb_error *err);
 void pb_csv_free(struct pb_reader *rd);
+
+/*
+ * Split CSV text into rows exactly as the reader does, for the tests: a leading BOM
+ * dropped, the bytes handed over in pieces ending at cuts[0..ncuts) (ascending; then the
+ * rest) as if each were a chunk read from the file.  With fast 0 every byte goes through
+ * libcsv, with no fast path.  row() gets each row's physical line and cells (borrowed) and
+ * returns -1 to stop.  *lines is set to the line terminators seen.  Returns 0, or -1 with
+ * err set as pb_reader_next would set it (the path is "split").
+ */
+int pb_csv_split(const char *text, size_t len, const size_t *cuts, size_t ncuts, int fast,
+                 int (*row)(void *user, long line, size_t n, const char *const *v,
+                            const size_t *len),
+                 void *user, long *lines, struct pb_error *err);
 
 /* Undo the writer's formula escape: "'=x" -> "=x", "''x" -> "'x" (only then). */
 void pb_unescape_formula(const char **v, size_t *len);

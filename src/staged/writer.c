@@ -121,6 +121,12 @@ has_special(const char *v, size_t len)
             HAS_ZERO(w ^ (ONES * '\n')) | HAS_ZERO(w ^ (ONES * '\r')))
             return 1;
     }
+    if (i < len && len >= 8) { /* the last eight bytes, overlapping what was seen */
+        uint64_t w;
+        memcpy(&w, v + len - 8, 8);
+        return (HAS_ZERO(w ^ (ONES * ',')) | HAS_ZERO(w ^ (ONES * '"')) |
+                HAS_ZERO(w ^ (ONES * '\n')) | HAS_ZERO(w ^ (ONES * '\r'))) != 0;
+    }
     for (; i < len; i++)
         if (special[(unsigned char)v[i]])
             return 1;
@@ -207,6 +213,10 @@ struct pb_writer {
     unsigned char zout[65536];
     const struct pb_columns *cols;
     uint64_t count;
+    struct cell_memo *memo; /* per field: its last text value and that value's cell */
+    int *col;               /* CSV: the fields that are columns, in order (as the header) */
+    signed char *kind;      /* and pb_csv_cell's text argument for each */
+    int ncol;
 };
 
 static int
@@ -289,6 +299,21 @@ pb_writer_open_in(struct pb_sha256_group *hash, const char *path, const struct p
         w->z_live = 1;
     }
     if (enc == PB_ENC_CSV) {
+        /* The header fixes the columns: list them once for put_csv. */
+        w->col = malloc(((size_t)s->nfields + 1) * sizeof(*w->col));
+        w->kind = malloc((size_t)s->nfields + 1);
+        if (!w->col || !w->kind) {
+            pb_error_set(err, PB_EOS, "out of memory");
+            pb_writer_abort(w);
+            return NULL;
+        }
+        for (int i = 0; i < s->nfields; i++) {
+            if (!cols->use[i])
+                continue;
+            enum pb_ftype t = s->fields[i].type;
+            w->kind[w->ncol] = t == PB_T_TEXT || t == PB_T_ID ? 1 : t == PB_T_ENUM ? 0 : -1;
+            w->col[w->ncol++] = i;
+        }
         /* A BOM, so spreadsheets read the file as UTF-8. */
         int rc = pb_buf_add(&w->line, "\xef\xbb\xbf", 3);
         int first = 1;
@@ -330,35 +355,150 @@ extra_value(const struct pb_rec *r, const char *name, const char **v, size_t *n)
     return 0;
 }
 
+/* Write one cell at o, which has room for 2 * len + 3 bytes; returns the new end.  The
+ * same bytes as pb_csv_cell, without a capacity check per append. */
+static char *
+cell_to(char *o, const char *v, size_t len, int text)
+{
+    if (text < 0 || !len) {
+        memcpy(o, v, len);
+        return o + len;
+    }
+    int esc = text && formula_start(v, len);
+    int quote = v[0] == ' ' || v[0] == '\t' || v[len - 1] == ' ' || v[len - 1] == '\t' ||
+                has_special(v, len);
+    if (quote)
+        *o++ = '"';
+    if (esc)
+        *o++ = '\'';
+    if (!quote) {
+        memcpy(o, v, len);
+        return o + len;
+    }
+    for (;;) {
+        const char *q = memchr(v, '"', len);
+        size_t k = q ? (size_t)(q - v) + 1 : len;
+        memcpy(o, v, k);
+        o += k;
+        if (!q)
+            break;
+        *o++ = '"';
+        v += k, len -= k;
+    }
+    *o++ = '"';
+    return o;
+}
+
+/*
+ * Rows often repeat a value in a column (a product's fields in each of its variants):
+ * the cell made for the last value of each text column is kept and copied when the same
+ * value comes again.  Short values are cheaper to encode than to compare.
+ */
+#define MEMO_MIN 16
+
+struct cell_memo {
+    char *v, *cell;
+    size_t vlen, cell_len, v_cap, cell_cap;
+};
+
+static void
+memo_free(struct pb_writer *w)
+{
+    if (!w->memo)
+        return;
+    for (int i = 0; i < w->s->nfields; i++) {
+        free(w->memo[i].v);
+        free(w->memo[i].cell);
+    }
+    free(w->memo);
+    w->memo = NULL;
+}
+
+static void
+memo_keep(struct cell_memo *m, const char *v, size_t vlen, const char *cell, size_t cell_len)
+{
+    m->vlen = SIZE_MAX; /* matches nothing until both copies are in */
+    if (vlen > m->v_cap) {
+        char *p = realloc(m->v, vlen);
+        if (!p)
+            return;
+        m->v = p;
+        m->v_cap = vlen;
+    }
+    if (cell_len > m->cell_cap) {
+        char *p = realloc(m->cell, cell_len);
+        if (!p)
+            return;
+        m->cell = p;
+        m->cell_cap = cell_len;
+    }
+    memcpy(m->v, v, vlen);
+    memcpy(m->cell, cell, cell_len);
+    m->cell_len = cell_len;
+    m->vlen = vlen;
+}
+
 static int
 put_csv(struct pb_writer *w, const struct pb_rec *r)
 {
-    int first = 1;
-    for (int i = 0; i < w->s->nfields; i++) {
-        if (!w->cols->use[i])
-            continue;
-        if (!first && pb_buf_addch(&w->line, ',') < 0)
+    if (!w->memo) {
+        if (!(w->memo = calloc((size_t)w->s->nfields, sizeof(*w->memo))))
             return -1;
+        for (int i = 0; i < w->s->nfields; i++)
+            w->memo[i].vlen = SIZE_MAX;
+    }
+    /* Room for the worst case first (every cell quoted, every byte a doubled quote), then
+     * the cells go straight in. */
+    size_t need = 2;
+    for (int c = 0; c < w->ncol; c++)
+        if (r->off[w->col[c]])
+            need += 2 * r->len[w->col[c]];
+    need += 4 * (size_t)w->ncol;
+    for (size_t k = 0; k < w->cols->nextra; k++)
+        need += 4;
+    for (size_t k = 0; k < r->nextra; k++)
+        need += 2 * r->extra[k].value_len;
+    if (pb_buf_grow(&w->line, need) < 0)
+        return -1;
+    char *o = w->line.data + w->line.len;
+    int first = 1;
+    for (int c = 0; c < w->ncol; c++) {
+        int i = w->col[c];
+        if (!first)
+            *o++ = ',';
         first = 0;
         size_t n;
         const char *v = pb_rec_get(r, i, &n);
         if (!v)
             continue;
-        enum pb_ftype t = w->s->fields[i].type;
-        int kind = t == PB_T_TEXT || t == PB_T_ID ? 1 : t == PB_T_ENUM ? 0 : -1;
-        if (pb_csv_cell(&w->line, v, n, kind) < 0)
-            return -1;
+        int kind = w->kind[c];
+        if (kind < 0 || n < MEMO_MIN) {
+            o = cell_to(o, v, n, kind);
+            continue;
+        }
+        struct cell_memo *m = &w->memo[i];
+        if (m->vlen == n && memcmp(m->v, v, n) == 0) {
+            memcpy(o, m->cell, m->cell_len);
+            o += m->cell_len;
+            continue;
+        }
+        char *from = o;
+        o = cell_to(o, v, n, kind);
+        memo_keep(m, v, n, from, (size_t)(o - from));
     }
     for (size_t k = 0; k < w->cols->nextra; k++) {
-        if (!first && pb_buf_addch(&w->line, ',') < 0)
-            return -1;
+        if (!first)
+            *o++ = ',';
         first = 0;
         const char *v;
         size_t n;
-        if (extra_value(r, w->cols->extra[k], &v, &n) && pb_csv_cell(&w->line, v, n, 1) < 0)
-            return -1;
+        if (extra_value(r, w->cols->extra[k], &v, &n))
+            o = cell_to(o, v, n, 1);
     }
-    return pb_buf_addch(&w->line, '\n');
+    *o++ = '\n';
+    w->line.len = (size_t)(o - w->line.data);
+    w->line.data[w->line.len] = '\0';
+    return 0;
 }
 
 static int
@@ -429,6 +569,9 @@ pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count, struct p
     int rc = pb_atomic_commit(&w->af, err);
     if (w->z_live)
         deflateEnd(&w->z);
+    memo_free(w);
+    free(w->col);
+    free(w->kind);
     pb_buf_release(&w->line);
     free(w);
     return rc;
@@ -444,5 +587,8 @@ pb_writer_abort(struct pb_writer *w)
     pb_sha256_async_cancel(w->sha);
     pb_atomic_abort(&w->af);
     pb_buf_release(&w->line);
+    memo_free(w);
+    free(w->col);
+    free(w->kind);
     free(w);
 }

@@ -118,22 +118,36 @@ pb_content_hash(uint64_t h, const char *s, size_t n)
     return h;
 }
 
-void
-pb_products_row_hash(const struct pb_rec *row, char hex[17])
+/* The content hash over fields [from, to) of a row, continuing from h. */
+static uint64_t
+row_hash_fields(const struct pb_rec *row, int from, int to, uint64_t h)
 {
     /* Every field but the quantities and the hash itself. */
-    uint64_t h = 0x243f6a8885a308d3ull;
     size_t k;
-    for (int f = 0; f < row->schema->nfields; f++) {
+    for (int f = from; f < to; f++) {
         if (f == PB_PRODUCTS_INVENTORY_QTY || f == PB_PRODUCTS_CONTENT_HASH ||
             (f >= PB_PRODUCTS_LOCATION_QTY_01 && f <= PB_PRODUCTS_LOCATION_QTY_20))
             continue;
         const char *fv = pb_rec_get(row, f, &k);
         h = pb_content_hash(h, fv ? fv : "", fv ? k : 0);
     }
+    return h;
+}
+
+#define ROW_HASH_SEED 0x243f6a8885a308d3ull
+
+static void
+row_hash_hex(uint64_t h, char hex[17])
+{
     for (int x = 15; x >= 0; x--, h >>= 4)
         hex[x] = "0123456789abcdef"[h & 15];
     hex[16] = '\0';
+}
+
+void
+pb_products_row_hash(const struct pb_rec *row, char hex[17])
+{
+    row_hash_hex(row_hash_fields(row, 0, row->schema->nfields, ROW_HASH_SEED), hex);
 }
 
 static uint64_t
@@ -652,6 +666,8 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
     int cf = pr->compare_level ? price_field(pr->compare_level) : -1;
 
     struct pb_rec *row = &so->row;
+    uint64_t prefix = 0;
+    int have_prefix = 0;
     for (int i = 0; i < n; i++) {
         if (!ok[i])
             continue;
@@ -729,8 +745,15 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
         v = get(it, PB_ITEMS_ITEM_NUMBER, &k);
         e |= set(row, PB_PRODUCTS_QBPOS_ITEM_NUMBER, v, k);
 
+        /* The fields up to status are the product's, the same in each of its rows:
+         * their part of the hash is worked out once. */
         char hex[17];
-        pb_products_row_hash(row, hex);
+        if (!have_prefix) {
+            prefix = row_hash_fields(row, 0, PB_PRODUCTS_STATUS + 1, ROW_HASH_SEED);
+            have_prefix = 1;
+        }
+        row_hash_hex(row_hash_fields(row, PB_PRODUCTS_STATUS + 1, row->schema->nfields, prefix),
+                     hex);
         e |= set(row, PB_PRODUCTS_CONTENT_HASH, hex, 16);
         if (e) {
             pb_error_set(err, PB_EOS, "out of memory");
