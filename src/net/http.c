@@ -628,7 +628,7 @@ pb_http_run(struct pb_http *h, const struct pb_http_req *reqs, struct pb_http_re
             goto out;
         }
         CURLMsg *m;
-        int q;
+        int q, freed = 0;
         while ((m = curl_multi_info_read(h->multi, &q)) != NULL) {
             if (m->msg != CURLMSG_DONE)
                 continue;
@@ -636,7 +636,12 @@ pb_http_run(struct pb_http *h, const struct pb_http_req *reqs, struct pb_http_re
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
             size_t i = sl->idx;
             finish(h, sl, m->data.result, &reqs[i], &resps[i], &jobs[i]);
+            freed = 1;
         }
+        /* A slot came free: give it the next request before waiting on the others, or the
+         * slots take turns and only one request is ever in flight. */
+        if (freed)
+            continue;
         if (still) {
             int timeout = 100;
             if (soonest > 0) {
