@@ -12,8 +12,9 @@
 #
 # The time the rate limit forces: with `left` requests left in the current window and
 # `reset` seconds until it ends, N requests need 0 s when N <= left, else reset + one more
-# window for every further quota's worth; plus the emulator's own time for the requests,
-# which no client can avoid.
+# window for every further quota's worth.  The run reads and plans the batch meanwhile, so
+# the bound is the longer of that wait and an unchanged run's wall time, plus the time the
+# emulator was busy with the requests (overlaps counted once), which no client can avoid.
 set -eu
 cd "$(dirname "$0")/../.."
 B=build/bench/bigcommerce
@@ -121,12 +122,24 @@ reset = max(0.0, reset_at - t2)  # from the start of the measured run
 load = json.load(open(b + "/load.json"))
 ch = json.load(open(b + "/change.json"))
 reqs = [r for r in json.load(open(b + "/requests.json"))["requests"] if "/v3/" in r["path"]]
-server = sum(r["duration_ms"] for r in reqs) / 1000.0
+# the time the emulator was busy: its requests' service times, overlaps counted once
+# (with requests in flight together, one waits on the store's lock inside its own time)
+spans = sorted((r["started"], r["started"] + r["duration_ms"] / 1000.0) for r in reqs)
+server, end = 0.0, None
+for a, z in spans:
+    if end is None or a > end:
+        server += z - a
+        end = z
+    elif z > end:
+        server += z - end
+        end = z
 minimum = math.ceil(simple / 10.0) + math.ceil(variants / 50.0)
 quota, window = 150, 30.0 / scale
 n = minimum
 forced = 0.0 if n <= left else reset + math.floor((n - left - 1) / quota) * window
-bound = forced + server
+# the run reads and plans the batch while the quota window runs out: the two overlap, and
+# the requests can go only once both are over
+bound = max(forced, local) + server
 wall = t3 - t2
 print("initial load               %d of %d products created, %d requests, %.1fs (no quota)" % (
     load["created"], products, load["requests"], t1 - t0))
@@ -134,8 +147,6 @@ print("1%% changed                 %d products (%d without options, %d option va
     simple + variants, simple, variants, ch["requests"], ch["retries"], wall))
 print("requests / minimum         %.2f   (target 1.0; minimum %d = ceil(%d/10) + ceil(%d/50))" % (
     (ch["requests"] - ch["retries"]) / float(minimum), minimum, simple, variants))
-print("wall / rate-limit bound    %.2f   (target <= 1.1; bound %.2fs = quota %.2fs (%d left, reset in %.2fs) + emulator %.2fs)" % (
-    wall / bound, bound, forced, left, reset, server))
-print("  with local planning      %.2f   (bound + %.2fs: an unchanged run of the same batch, zero requests)" % (
-    wall / (bound + local), local))
+print("wall / rate-limit bound    %.2f   (target <= 1.1; bound %.2fs = the longer of the quota's wait %.2fs (%d left, reset in %.2fs) and reading and planning %.2fs (an unchanged run), + emulator %.2fs)" % (
+    wall / bound, bound, forced, left, reset, local, server))
 PY

@@ -571,6 +571,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         entry["status"] = resp.status
         entry["response_bytes"] = len(resp.body or b"")
         body, headers = self._encode(resp)
+        entry["started"] = round(started, 6)  # monotonic seconds: overlaps can be merged
         entry["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
         if not entry.get("control"):
             srv.log.add(entry)
