@@ -77,7 +77,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT))
 
 # Fuzz harnesses that `make check` also runs, without libFuzzer: tests/fuzz/driver.c feeds
 # them their seeds and random edits of them for FUZZ_CHECK_SECONDS each.
-FUZZ_CHECK := build/san/fuzz/fuzz_csv_split
+FUZZ_CHECK := build/san/fuzz/fuzz_csv_split build/san/fuzz/fuzz_csv
 build/san/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(wildcard tests/fuzz/*.h) $(SAN_OBJS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD san  $@")

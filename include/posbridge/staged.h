@@ -39,6 +39,7 @@ struct pb_read_opts {
     const char *tz;       /* time zone for timestamps without offset (NULL: refuse them) */
     int force_enc;        /* -1: from the name; else enum pb_enc */
     const char *name;     /* how messages and origins name the file (NULL: its path) */
+    int threads;          /* pb_reader_next_many builds CSV records on this many (0: 1) */
 };
 
 struct pb_reader;
@@ -57,6 +58,15 @@ enum { PB_READ_EOF = 0, PB_READ_OK = 1, PB_READ_REJECT = 2 };
  */
 int pb_reader_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
                    struct pb_error *err);
+
+/*
+ * The same for up to max records at once: recs[i], bads[i] and kinds[i] (PB_READ_OK or
+ * PB_READ_REJECT) as pb_reader_next would have given them one by one, in file order.
+ * A CSV file's records are built on opts.threads threads.  Returns how many (0 at the
+ * end of the file), or -1 with err.
+ */
+int pb_reader_next_many(struct pb_reader *rd, struct pb_rec *recs, struct pb_error *bads,
+                        int *kinds, int max, struct pb_error *err);
 
 /* Columns present in the file, for a writer that should keep them (NULL-safe). */
 const unsigned char *pb_reader_columns(const struct pb_reader *rd);

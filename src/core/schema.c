@@ -372,7 +372,7 @@ normalize(const struct pb_field *f, const char *v, size_t len, const char *tz, i
             return -1;
         }
         if (f->maxlen && len > (size_t)f->maxlen && utf8_chars(v, len) > (size_t)f->maxlen) {
-            static char msg[64];
+            static _Thread_local char msg[64];
             snprintf(msg, sizeof(msg), "longer than %d characters", f->maxlen);
             *why = msg;
             return -1;

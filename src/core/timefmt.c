@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "posbridge/timefmt.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +64,14 @@ pb_date_check(const char *s, size_t len, const char **why)
     return 0;
 }
 
+/* The time zone is switched through TZ, which the whole process shares: one at a time
+ * (records are built on several threads). */
+static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int64_t
 local_to_utc(struct tm *tm, const char *tz)
 {
+    pthread_mutex_lock(&tz_lock);
     char *old = getenv("TZ");
     char *saved = old ? strdup(old) : NULL;
     setenv("TZ", tz, 1);
@@ -79,6 +85,7 @@ local_to_utc(struct tm *tm, const char *tz)
         unsetenv("TZ");
     }
     tzset();
+    pthread_mutex_unlock(&tz_lock);
     return (int64_t)t;
 }
 
@@ -88,6 +95,7 @@ pb_time_local_date(int64_t epoch, const char *tz, char out[11])
     time_t t = (time_t)epoch;
     struct tm tm;
     if (tz && *tz) {
+        pthread_mutex_lock(&tz_lock);
         char *old = getenv("TZ");
         char *saved = old ? strdup(old) : NULL;
         setenv("TZ", tz, 1);
@@ -100,6 +108,7 @@ pb_time_local_date(int64_t epoch, const char *tz, char out[11])
             unsetenv("TZ");
         }
         tzset();
+        pthread_mutex_unlock(&tz_lock);
     } else {
         gmtime_r(&t, &tm);
     }
@@ -129,9 +138,11 @@ pb_time_known_zone(const char *tz)
         return 1;
     if (tz[0] == '/' || strstr(tz, ".."))
         return 0;
-    const char *dir = getenv("TZDIR");
     char path[512];
+    pthread_mutex_lock(&tz_lock); /* the environment changes under local_to_utc */
+    const char *dir = getenv("TZDIR");
     snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
+    pthread_mutex_unlock(&tz_lock);
     return access(path, R_OK) == 0;
 }
 

@@ -177,7 +177,8 @@ is_xml(const char *path, struct pb_error *err)
 static int
 read_csv(struct ex *x, const char *path, struct pb_error *err)
 {
-    struct pb_read_opts ro = {PB_READ_FOREIGN, x->o->tz ? x->o->tz : "UTC", PB_ENC_CSV, NULL};
+    struct pb_read_opts ro = {PB_READ_FOREIGN, x->o->tz ? x->o->tz : "UTC", PB_ENC_CSV, NULL,
+                              1};
     struct pb_rec rec;
     struct pb_error bad;
     int rc = -1;

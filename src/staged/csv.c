@@ -5,6 +5,7 @@
  * column of an error is the spreadsheet column number.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,24 +286,32 @@ pb_csv_free(struct pb_reader *rd)
     pb_buf_release(&rd->unq);
 }
 
-/* All queued rows are consumed: drop them, keeping a row still being parsed. */
+/* Drop the rows handed out (those before row_pos), keeping the queued rows after them
+ * and a row still being parsed. */
 static void
 compact(struct pb_reader *rd)
 {
-    size_t keep = rd->ncells - rd->cur_first;
-    size_t from = keep ? rd->cells[rd->cur_first].off : rd->cellbuf.len;
+    size_t first = rd->row_pos < rd->nrows ? rd->rows[rd->row_pos].first : rd->cur_first;
+    size_t keep = rd->ncells - first;
+    size_t from = keep ? rd->cells[first].off : rd->cellbuf.len;
     size_t bytes = rd->cellbuf.len - from;
     if (keep) {
         memmove(rd->cellbuf.data, rd->cellbuf.data + from, bytes);
         for (size_t i = 0; i < keep; i++) {
-            rd->cells[i] = rd->cells[rd->cur_first + i];
+            rd->cells[i] = rd->cells[first + i];
             rd->cells[i].off -= from;
         }
     }
     pb_buf_truncate(&rd->cellbuf, bytes);
     rd->ncells = keep;
-    rd->cur_first = 0;
-    rd->nrows = rd->row_pos = 0;
+    rd->cur_first -= first;
+    size_t left = rd->nrows - rd->row_pos;
+    for (size_t r = 0; r < left; r++) {
+        rd->rows[r] = rd->rows[rd->row_pos + r];
+        rd->rows[r].first -= first;
+    }
+    rd->nrows = left;
+    rd->row_pos = 0;
 }
 
 static int
@@ -394,6 +403,7 @@ split_rows(struct pb_reader *rd,
         if (rc < 0)
             return pb_error_set(err, PB_EOS, "out of memory");
     }
+    rd->row_pos = rd->nrows;
     compact(rd);
     return 0;
 }
@@ -524,43 +534,80 @@ is_blank(const struct pb_reader *rd, const struct csv_row *row)
     return 1;
 }
 
+/*
+ * What building one record writes besides the record: its own so that records can be
+ * built on several threads at once (pb_csv_next_many).
+ */
+struct build_ctx {
+    struct pb_buf *scratch; /* text converted from Windows-1252 */
+    struct pb_buf *money;   /* a foreign "$1,234.50" without its $ and commas */
+    long cp1252_line;       /* the first line read as Windows-1252, 0 if none */
+};
+
+/* pb_reader_utf8 without the warning, which the caller gives once per file. */
+static int
+to_utf8(struct build_ctx *bc, long line, const char **v, size_t *len)
+{
+    if (pb_utf8_valid(*v, *len))
+        return 0;
+    if (!bc->cp1252_line)
+        bc->cp1252_line = line;
+    pb_buf_reset(bc->scratch);
+    if (pb_cp1252_to_utf8(*v, *len, bc->scratch) < 0)
+        return -1;
+    *v = bc->scratch->data;
+    *len = bc->scratch->len;
+    return 0;
+}
+
 static void
-reject(struct pb_error *bad, int *rejected, struct pb_reader *rd, const struct csv_row *row,
-       size_t j, const char *field, const char *msg)
+warn_cp1252(struct pb_reader *rd, long line)
+{
+    if (line && !rd->warned_cp1252) {
+        rd->warned_cp1252 = 1;
+        pb_log(PB_LOG_WARN, "%s:%ld: text is not UTF-8; reading the file as Windows-1252",
+               rd->path, line);
+    }
+}
+
+static void
+reject(struct pb_error *bad, int *rejected, const struct pb_reader *rd,
+       const struct csv_row *row, long record_no, size_t j, const char *field, const char *msg)
 {
     if (*rejected)
         return;
     *rejected = 1;
-    pb_error_at(bad, PB_EDATA, rd->path, row->line, (long)j + 1, rd->record_no, field, "%s",
-                msg);
+    pb_error_at(bad, PB_EDATA, rd->path, row->line, (long)j + 1, record_no, field, "%s", msg);
 }
 
+/* Build record number record_no from row.  Reads rd but writes only rec, bad and bc. */
 static int
-build(struct pb_reader *rd, const struct csv_row *row, struct pb_rec *rec, struct pb_error *bad)
+build(const struct pb_reader *rd, struct build_ctx *bc, const struct csv_row *row,
+      long record_no, struct pb_rec *rec, struct pb_error *bad)
 {
     int rejected = 0;
     rec->line = row->line;
-    rec->record_no = rd->record_no;
+    rec->record_no = record_no;
     for (size_t j = 0; j < row->n; j++) {
         const struct csv_cell *c = &rd->cells[row->first + j];
         const char *v = rd->cellbuf.data + c->off;
         size_t len = c->len;
         if (j >= rd->ncols) {
             if (len)
-                reject(bad, &rejected, rd, row, j, NULL,
+                reject(bad, &rejected, rd, row, record_no, j, NULL,
                        "this row has more cells than the header has columns");
             continue;
         }
         int col = rd->colmap[j];
         if (!len)
             continue;
-        if (pb_reader_utf8(rd, row->line, &v, &len) < 0)
+        if (to_utf8(bc, row->line, &v, &len) < 0)
             return -1;
         if (col == COL_UNKNOWN) {
             char msg[200];
             snprintf(msg, sizeof(msg), "unknown column '%.120s' (name your own columns x_...)",
                      rd->colname[j]);
-            reject(bad, &rejected, rd, row, j, NULL, msg);
+            reject(bad, &rejected, rd, row, record_no, j, NULL, msg);
             continue;
         }
         if (col == COL_EXTRA) {
@@ -580,21 +627,21 @@ build(struct pb_reader *rd, const struct csv_row *row, struct pb_rec *rec, struc
             if (rd->o.mode == PB_READ_FOREIGN && (f->type == PB_T_MONEY || f->type == PB_T_QTY ||
                                                    f->type == PB_T_DECIMAL)) {
                 /* Spreadsheet exports write "$1,234.50". */
-                pb_buf_reset(&rd->line);
+                pb_buf_reset(bc->money);
                 for (size_t k = 0; k < len; k++)
-                    if (v[k] != '$' && v[k] != ',' && pb_buf_addch(&rd->line, v[k]) < 0)
+                    if (v[k] != '$' && v[k] != ',' && pb_buf_addch(bc->money, v[k]) < 0)
                         return -1;
-                v = rd->line.data;
-                len = rd->line.len;
+                v = bc->money->data;
+                len = bc->money->len;
             }
         }
         const char *why;
-        /* pb_reader_utf8 has made v valid UTF-8 (converting it if need be). */
+        /* to_utf8 has made v valid UTF-8 (converting it if need be). */
         if (pb_rec_set_checked_utf8(rec, col, v, len, rd->o.tz, &why) < 0) {
             char msg[160];
             snprintf(msg, sizeof(msg), "%s: '%.*s%s'", why, len > 40 ? 40 : (int)len, v,
                      len > 40 ? "..." : "");
-            reject(bad, &rejected, rd, row, j, f->name, msg);
+            reject(bad, &rejected, rd, row, record_no, j, f->name, msg);
             if (pb_rec_set(rec, col, v, len) < 0)
                 return -1;
         }
@@ -606,7 +653,7 @@ build(struct pb_reader *rd, const struct csv_row *row, struct pb_rec *rec, struc
             if (rd->colmap[j] == miss)
                 col = (long)j + 1;
         rejected = 1;
-        pb_error_at(bad, PB_EDATA, rd->path, row->line, col, rd->record_no,
+        pb_error_at(bad, PB_EDATA, rd->path, row->line, col, record_no,
                     rd->s->fields[miss].name, "required value is missing");
     }
     return rejected ? PB_READ_REJECT : PB_READ_OK;
@@ -628,8 +675,9 @@ pb_csv_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
             }
             if (is_blank(rd, row))
                 continue;
-            rd->record_no++;
-            int rc = build(rd, row, rec, bad);
+            struct build_ctx bc = {&rd->scratch, &rd->line, 0};
+            int rc = build(rd, &bc, row, ++rd->record_no, rec, bad);
+            warn_cp1252(rd, bc.cp1252_line);
             if (rc < 0)
                 return pb_error_set(err, PB_EOS, "out of memory");
             return rc;
@@ -644,4 +692,244 @@ pb_csv_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
         if (feed(rd, err) < 0)
             return -1;
     }
+}
+
+/* ---- several records at once, built on several threads ---- */
+
+#define MANY_THREADS 8
+/* Fewer records than this are built on the calling thread alone. */
+#define MANY_MIN 16
+
+/* One share of a batch: records [from, to) of the picked rows. */
+struct build_share {
+    const struct pb_reader *rd;
+    struct build_ctx bc;
+    struct pb_buf scratch, money; /* a helper thread's own (the caller uses the reader's) */
+    struct pb_rec *recs;
+    struct pb_error *bads;
+    int *kinds;
+    int from, to;
+    int oom;
+};
+
+struct build_pool {
+    int nthreads; /* the caller counts as one */
+    pthread_t th[MANY_THREADS];
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    unsigned long round;   /* bumped for each batch */
+    int pending;           /* helpers still building this round */
+    int quit;
+    struct build_share share[MANY_THREADS];
+    size_t *pick;          /* the batch: row indexes into rd->rows */
+    int failed;            /* the file broke after the records of the last batch: */
+    struct pb_error fail;  /* ...this is the next call's answer */
+    long *recno;
+    int pick_cap;
+};
+
+static void
+build_share_run(struct build_share *sh, const struct build_pool *bp)
+{
+    const struct pb_reader *rd = sh->rd;
+    sh->oom = 0;
+    for (int i = sh->from; i < sh->to; i++) {
+        pb_rec_clear(&sh->recs[i]);
+        sh->recs[i].file = rd->path;
+        pb_error_init(&sh->bads[i]);
+        sh->kinds[i] = build(rd, &sh->bc, &rd->rows[bp->pick[i]], bp->recno[i], &sh->recs[i],
+                             &sh->bads[i]);
+        if (sh->kinds[i] < 0)
+            sh->oom = 1;
+    }
+}
+
+struct helper_arg {
+    struct build_pool *bp;
+    int k;
+};
+
+static void *
+build_helper(void *arg)
+{
+    struct build_pool *bp = ((struct helper_arg *)arg)->bp;
+    int k = ((struct helper_arg *)arg)->k;
+    free(arg);
+    unsigned long seen = 0;
+    pthread_mutex_lock(&bp->mu);
+    for (;;) {
+        while (!bp->quit && bp->round == seen)
+            pthread_cond_wait(&bp->go, &bp->mu);
+        if (bp->quit)
+            break;
+        seen = bp->round;
+        pthread_mutex_unlock(&bp->mu);
+        build_share_run(&bp->share[k], bp);
+        pthread_mutex_lock(&bp->mu);
+        if (--bp->pending == 0)
+            pthread_cond_signal(&bp->done);
+    }
+    pthread_mutex_unlock(&bp->mu);
+    return NULL;
+}
+
+void
+pb_csv_pool_free(struct pb_reader *rd)
+{
+    struct build_pool *bp = rd->pool;
+    if (!bp)
+        return;
+    pthread_mutex_lock(&bp->mu);
+    bp->quit = 1;
+    pthread_cond_broadcast(&bp->go);
+    pthread_mutex_unlock(&bp->mu);
+    for (int k = 1; k < bp->started; k++)
+        pthread_join(bp->th[k], NULL);
+    for (int k = 1; k < MANY_THREADS; k++) {
+        pb_buf_release(&bp->share[k].scratch);
+        pb_buf_release(&bp->share[k].money);
+    }
+    pthread_mutex_destroy(&bp->mu);
+    pthread_cond_destroy(&bp->go);
+    pthread_cond_destroy(&bp->done);
+    free(bp->pick);
+    free(bp->recno);
+    free(bp);
+    rd->pool = NULL;
+}
+
+/* The pool, with its helper threads started (as many as could be: none is fine). */
+static struct build_pool *
+pool_get(struct pb_reader *rd)
+{
+    if (rd->pool)
+        return rd->pool;
+    struct build_pool *bp = calloc(1, sizeof(*bp));
+    if (!bp)
+        return NULL;
+    pthread_mutex_init(&bp->mu, NULL);
+    pthread_cond_init(&bp->go, NULL);
+    pthread_cond_init(&bp->done, NULL);
+    int want = rd->o.threads < 1 ? 1 : rd->o.threads > MANY_THREADS ? MANY_THREADS
+                                                                     : rd->o.threads;
+    bp->started = 1;
+    for (int k = 1; k < want; k++) {
+        pb_buf_init(&bp->share[k].scratch, 0);
+        pb_buf_init(&bp->share[k].money, 0);
+        struct helper_arg *a = malloc(sizeof(*a));
+        if (!a)
+            break;
+        a->bp = bp;
+        a->k = k;
+        if (pthread_create(&bp->th[k], NULL, build_helper, a) != 0) {
+            free(a);
+            break;
+        }
+        bp->started = k + 1;
+    }
+    bp->nthreads = bp->started;
+    rd->pool = bp;
+    return bp;
+}
+
+int
+pb_csv_next_many(struct pb_reader *rd, struct pb_rec *recs, struct pb_error *bads, int *kinds,
+                 int max, struct pb_error *err)
+{
+    struct build_pool *bp = pool_get(rd);
+    if (!bp)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    if (bp->failed) {
+        *err = bp->fail;
+        return -1;
+    }
+    if (max > bp->pick_cap) {
+        size_t *p = realloc(bp->pick, (size_t)max * sizeof(*p));
+        if (p)
+            bp->pick = p;
+        long *r = realloc(bp->recno, (size_t)max * sizeof(*r));
+        if (r)
+            bp->recno = r;
+        if (!p || !r)
+            return pb_error_set(err, PB_EOS, "out of memory");
+        bp->pick_cap = max;
+    }
+    /* The rows of the last batch are done with. */
+    compact(rd);
+    int n = 0;
+    for (;;) {
+        while (rd->row_pos < rd->nrows && n < max) {
+            size_t at = rd->row_pos++;
+            const struct csv_row *row = &rd->rows[at];
+            if (!rd->header_done) {
+                if (is_blank(rd, row))
+                    continue;
+                if (header(rd, row, err) < 0)
+                    return -1;
+                continue;
+            }
+            if (is_blank(rd, row))
+                continue;
+            bp->pick[n] = at;
+            bp->recno[n] = ++rd->record_no;
+            n++;
+        }
+        if (n == max)
+            break;
+        if (rd->eof) {
+            if (!rd->header_done)
+                return pb_error_at(err, PB_EDATA, rd->path, -1, -1, -1, NULL,
+                                   "the file is empty (no header row)");
+            break;
+        }
+        /* More rows are queued behind these; nothing is dropped until the next call.  When
+         * the file breaks, the records before the break are still given first. */
+        if (feed(rd, err) < 0) {
+            if (!n)
+                return -1;
+            bp->failed = 1;
+            bp->fail = *err;
+            break;
+        }
+    }
+    if (!n)
+        return 0;
+    /* Contiguous shares, the caller's first; too few rows are not worth a hand-over. */
+    int nth = n >= MANY_MIN ? bp->nthreads : 1;
+    for (int k = 0; k < nth; k++) {
+        struct build_share *sh = &bp->share[k];
+        sh->rd = rd;
+        sh->bc.scratch = k ? &sh->scratch : &rd->scratch;
+        sh->bc.money = k ? &sh->money : &rd->line;
+        sh->bc.cp1252_line = 0;
+        sh->recs = recs;
+        sh->bads = bads;
+        sh->kinds = kinds;
+        sh->from = (int)((long)n * k / nth);
+        sh->to = (int)((long)n * (k + 1) / nth);
+    }
+    if (nth > 1) {
+        pthread_mutex_lock(&bp->mu);
+        bp->pending = nth - 1;
+        bp->round++;
+        pthread_cond_broadcast(&bp->go);
+        pthread_mutex_unlock(&bp->mu);
+    }
+    build_share_run(&bp->share[0], bp);
+    if (nth > 1) {
+        pthread_mutex_lock(&bp->mu);
+        while (bp->pending)
+            pthread_cond_wait(&bp->done, &bp->mu);
+        pthread_mutex_unlock(&bp->mu);
+    }
+    int oom = 0;
+    for (int k = 0; k < nth; k++) {
+        oom |= bp->share[k].oom;
+        if (!rd->warned_cp1252 && bp->share[k].bc.cp1252_line)
+            warn_cp1252(rd, bp->share[k].bc.cp1252_line); /* the earliest: shares are in order */
+    }
+    if (oom)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    return n;
 }

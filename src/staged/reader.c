@@ -114,6 +114,25 @@ pb_reader_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
                                  : pb_jsonl_next(rd, rec, bad, err);
 }
 
+int
+pb_reader_next_many(struct pb_reader *rd, struct pb_rec *recs, struct pb_error *bads,
+                    int *kinds, int max, struct pb_error *err)
+{
+    if (rd->enc == PB_ENC_CSV)
+        return pb_csv_next_many(rd, recs, bads, kinds, max, err);
+    int n = 0;
+    while (n < max) {
+        pb_error_init(&bads[n]);
+        int r = pb_reader_next(rd, &recs[n], &bads[n], err);
+        if (r < 0)
+            return -1;
+        if (r == PB_READ_EOF)
+            break;
+        kinds[n++] = r;
+    }
+    return n;
+}
+
 const unsigned char *
 pb_reader_columns(const struct pb_reader *rd)
 {
@@ -132,6 +151,7 @@ pb_reader_close(struct pb_reader *rd, struct pb_error *err)
             rc = pb_error_at(err, PB_EIO, rd->path, -1, -1, -1, NULL,
                              "error closing file (zlib %d)", zr);
     }
+    pb_csv_pool_free(rd);
     pb_csv_free(rd);
     pb_buf_release(&rd->scratch);
     pb_buf_release(&rd->line);

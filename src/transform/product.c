@@ -164,9 +164,7 @@ pb_skuset_free(struct pb_skuset *s)
     for (size_t i = 0; i < s->nchunks; i++)
         free(s->chunks[i]);
     free(s->chunks);
-    free(s->key);
-    free(s->owner);
-    free(s->hash);
+    free(s->slot);
     memset(s, 0, sizeof(*s));
 }
 
@@ -201,7 +199,7 @@ static size_t
 sku_slot(const struct pb_skuset *s, const char *key, uint64_t h)
 {
     size_t j = (size_t)h & (s->cap - 1);
-    while (s->key[j] && (s->hash[j] != h || strcmp(s->key[j], key) != 0))
+    while (s->slot[j].key && (s->slot[j].hash != h || strcmp(s->slot[j].key, key) != 0))
         j = (j + 1) & (s->cap - 1);
     return j;
 }
@@ -214,29 +212,26 @@ sku_grow(struct pb_skuset *s, size_t more)
     size_t cap = s->cap ? s->cap : 1024;
     while ((s->n + more) * 2 > cap)
         cap *= 2;
-    const char **key = calloc(cap, sizeof(char *));
-    const char **owner = calloc(cap, sizeof(char *));
-    uint64_t *hash = calloc(cap, sizeof(uint64_t));
-    if (!key || !owner || !hash) {
-        free(key);
-        free(owner);
-        free(hash);
+    struct pb_skuslot *slot = calloc(cap, sizeof(*slot));
+    if (!slot)
         return -1;
-    }
-    struct pb_skuset b = *s;
-    b.key = key, b.owner = owner, b.hash = hash, b.cap = cap;
     for (size_t i = 0; i < s->cap; i++)
-        if (s->key[i]) {
-            size_t j = sku_slot(&b, s->key[i], s->hash[i]);
-            b.key[j] = s->key[i];
-            b.owner[j] = s->owner[i];
-            b.hash[j] = s->hash[i];
+        if (s->slot[i].key) {
+            size_t j = (size_t)s->slot[i].hash & (cap - 1);
+            while (slot[j].key)
+                j = (j + 1) & (cap - 1);
+            slot[j] = s->slot[i];
         }
-    free(s->key);
-    free(s->owner);
-    free(s->hash);
-    *s = b;
+    free(s->slot);
+    s->slot = slot;
+    s->cap = cap;
     return 0;
+}
+
+int
+pb_skuset_reserve(struct pb_skuset *s, size_t n)
+{
+    return sku_grow(s, n);
 }
 
 /* ---- rejects ---- */
@@ -602,8 +597,8 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
         khash[i] = fnv(1469598103934665603ull, keys[i], var[i].skun);
         const char *clash = NULL;
         size_t j = sku_slot(&so->skus, keys[i], khash[i]);
-        if (so->skus.key[j])
-            clash = so->skus.owner[j];
+        if (so->skus.slot[j].key)
+            clash = so->skus.slot[j].owner;
         for (int k = 0; k < i && !clash; k++)
             if (keys[k] && khash[k] == khash[i] && !strcmp(keys[k], keys[i]))
                 clash = st->key;
@@ -621,9 +616,7 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
         if (!ok[i])
             continue;
         size_t j = sku_slot(&so->skus, keys[i], khash[i]);
-        so->skus.key[j] = keys[i];
-        so->skus.owner[j] = st->key;
-        so->skus.hash[j] = khash[i];
+        so->skus.slot[j] = (struct pb_skuslot){khash[i], keys[i], st->key};
         so->skus.n++;
     }
     check_agreement(so, items, ok, n, first);

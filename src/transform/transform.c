@@ -577,12 +577,44 @@ out:
     return rc;
 }
 
+/* Pass 1 for one record read: refused, not for the web, or spooled into its style. */
+static int
+take_item(struct tf *t, struct pb_transform_result *res, const struct pb_rec *rec,
+          const struct pb_error *bad, int kind, struct pb_error *err)
+{
+    res->items++;
+    if (kind == PB_READ_REJECT) {
+        res->rejected_items++;
+        for (int s = 0; s < t->nstores; s++) {
+            t->stores[s].rejected_items++;
+            if (pb_rejects_add(&t->stores[s].rejects, bad, rec, err) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    if (!online(t->cfg, rec)) {
+        res->filtered++;
+        return 0;
+    }
+    res->online++;
+    struct pb_style *st;
+    if (style_key(t, rec) < 0 || !(st = style_for(t, t->key.data, t->key.len)) ||
+        style_add(st, pb_spool_tell(&t->spool)) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    return pb_spool_put(&t->spool, rec, 0, err);
+}
+
+/* Records read at once in pass 1. */
+#define READ_MANY 1024
+
 int
 pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
                  struct pb_transform_result *res, struct pb_error *err)
 {
     struct tf t;
-    struct pb_rec rec;
+    struct pb_rec *recs = NULL;
+    struct pb_error *bads = NULL;
+    int *kinds = NULL;
     struct pb_reader *rd = NULL;
     struct pb_sha256_job *job = NULL;
     char *ipath = NULL;
@@ -592,7 +624,6 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     memset(&t, 0, sizeof(t));
     memset(&progress, 0, sizeof(progress));
     memset(res, 0, sizeof(*res));
-    memset(&rec, 0, sizeof(rec));
     t.cfg = cfg;
     pb_buf_init(&t.key, 64 * 1024);
     struct timespec t0;
@@ -631,43 +662,30 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
         goto out;
     }
     job = pb_sha256_file_start(ipath);
-    /* Positions name the file as the batch does, so rejects read the same anywhere. */
-    struct pb_read_opts ro = {PB_READ_STAGED, cfg->qbpos_tz ? cfg->qbpos_tz : "UTC", -1, irel};
+    /* Positions name the file as the batch does, so rejects read the same anywhere.  The
+     * records are built on every core; what is done with them stays in file order. */
+    struct pb_read_opts ro = {PB_READ_STAGED, cfg->qbpos_tz ? cfg->qbpos_tz : "UTC", -1, irel,
+                              online_cpus()};
     if (!(rd = pb_reader_open(ipath, &pb_schema_items, &ro, err)) ||
-        pb_rec_init(&rec, &pb_schema_items, err) < 0 ||
         pb_spool_open(&t.spool, t.batch.dir, err) < 0)
         goto out;
+    if (!(recs = calloc(READ_MANY, sizeof(*recs))) || !(bads = calloc(READ_MANY, sizeof(*bads))) ||
+        !(kinds = calloc(READ_MANY, sizeof(*kinds)))) {
+        pb_error_set(err, PB_EOS, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < READ_MANY; i++)
+        if (pb_rec_init(&recs[i], &pb_schema_items, err) < 0)
+            goto out;
     for (;;) {
-        struct pb_error bad;
-        pb_error_init(&bad);
-        int r = pb_reader_next(rd, &rec, &bad, err);
-        if (r < 0)
+        int got = pb_reader_next_many(rd, recs, bads, kinds, READ_MANY, err);
+        if (got < 0)
             goto out;
-        if (r == PB_READ_EOF)
+        if (got == 0)
             break;
-        res->items++;
-        if (r == PB_READ_REJECT) {
-            res->rejected_items++;
-            for (int s = 0; s < t.nstores; s++) {
-                t.stores[s].rejected_items++;
-                if (pb_rejects_add(&t.stores[s].rejects, &bad, &rec, err) < 0)
-                    goto out;
-            }
-            continue;
-        }
-        if (!online(cfg, &rec)) {
-            res->filtered++;
-            continue;
-        }
-        res->online++;
-        struct pb_style *st;
-        if (style_key(&t, &rec) < 0 || !(st = style_for(&t, t.key.data, t.key.len)) ||
-            style_add(st, pb_spool_tell(&t.spool)) < 0) {
-            pb_error_set(err, PB_EOS, "out of memory");
-            goto out;
-        }
-        if (pb_spool_put(&t.spool, &rec, 0, err) < 0)
-            goto out;
+        for (int i = 0; i < got; i++)
+            if (take_item(&t, res, &recs[i], &bads[i], kinds[i], err) < 0)
+                goto out;
     }
     if (pb_reader_close(rd, err) < 0) {
         rd = NULL;
@@ -693,7 +711,12 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
         goto out;
     }
 
-    /* Pass 2: one style at a time, the stores side by side. */
+    /* Pass 2: one style at a time, the stores side by side; each store's SKUs fit. */
+    for (int s = 0; s < t.nstores; s++)
+        if (pb_skuset_reserve(&t.stores[s].skus, (size_t)res->online) < 0) {
+            pb_error_set(err, PB_EOS, "out of memory");
+            goto out;
+        }
     pb_progress_start(&progress, "transform", (uint64_t)t.nstyles);
     if (build_stores(&t, irel, &progress, err) < 0)
         goto out;
@@ -763,8 +786,12 @@ out:
         pb_sha256_file_join(job, h, NULL, NULL);
     }
     pb_reader_close(rd, NULL);
-    if (rec.schema)
-        pb_rec_release(&rec);
+    for (int i = 0; recs && i < READ_MANY; i++)
+        if (recs[i].schema)
+            pb_rec_release(&recs[i]);
+    free(recs);
+    free(bads);
+    free(kinds);
     pb_spool_close(&t.spool);
     for (int s = 0; s < t.nstores; s++) {
         store_release(&t.stores[s]);

@@ -24,11 +24,16 @@ struct pb_limits {
 const struct pb_limits *pb_limits_for(enum pb_platform_id p);
 
 /* A set of SKUs already used in one store's file, with the product that took each.
- * Keys live in `arena` (chunks freed together); owners point at style keys. */
+ * Keys live in `arena` (chunks freed together); owners point at style keys.  A slot's
+ * hash, key and owner sit together, so a probe costs one cache line. */
+struct pb_skuslot {
+    uint64_t hash;
+    const char *key; /* NULL: empty */
+    const char *owner;
+};
+
 struct pb_skuset {
-    const char **key;
-    const char **owner;
-    uint64_t *hash;
+    struct pb_skuslot *slot;
     size_t n, cap;
     char **chunks;
     size_t nchunks;
@@ -89,6 +94,8 @@ uint64_t pb_content_hash(uint64_t h, const char *s, size_t n);
 /* URL handle of a product key: lower-case ASCII letters, digits and dashes. */
 char *pb_slug(const char *s, size_t len);
 
+/* Room for n more SKUs at once (the set grows by itself, rehashing as it goes). */
+int pb_skuset_reserve(struct pb_skuset *s, size_t n);
 void pb_skuset_free(struct pb_skuset *s);
 
 #endif
