@@ -64,6 +64,9 @@ struct pb_sha256_async *pb_sha256_async_start_in(struct pb_sha256_group *g);
 /* Hash a whole file on a second thread; join with pb_sha256_file_join. */
 struct pb_sha256_job;
 struct pb_sha256_job *pb_sha256_file_start(const char *path);
+/* The same with the file in a stream of group g, beside the files being written: it takes
+ * a lane the group's vector work has anyway.  Its reading keeps pace with the others. */
+struct pb_sha256_job *pb_sha256_file_start_in(struct pb_sha256_group *g, const char *path);
 int pb_sha256_file_join(struct pb_sha256_job *job, char hex[65], unsigned long long *size,
                         struct pb_error *err);
 

@@ -294,6 +294,8 @@ struct pb_sha256_async {
     int queued; /* blocks waiting for the thread */
     int fill;   /* block being filled by the producer */
     int done;
+    int patient; /* a full queue is no reason to hash the lanes half empty (a file read
+                    beside the others, whose reader can wait) */
     struct pb_sha256 sha;
 };
 
@@ -344,7 +346,7 @@ group_main(void *arg)
         for (int l = 0; l < g->nlanes; l++) {
             struct pb_sha256_async *a = g->lane[l];
             ready += a->queued > 0;
-            urgent |= a->queued == ASYNC_BLOCKS || (a->done && a->queued);
+            urgent |= (a->queued == ASYNC_BLOCKS && !a->patient) || (a->done && a->queued);
         }
         if (!ready || (ready < g->nlanes && !urgent)) {
             if (g->stop && !g->nlanes)
@@ -588,6 +590,7 @@ pb_sha256_async_cancel(struct pb_sha256_async *a)
 
 struct pb_sha256_job {
     pthread_t th;
+    struct pb_sha256_group *group;
     char *path;
     char hex[65];
     unsigned long long size;
@@ -595,22 +598,70 @@ struct pb_sha256_job {
     int rc;
 };
 
+/* The file through a stream of the job's group: read here, hashed in a lane. */
+static int
+file_in_group(struct pb_sha256_job *j)
+{
+    int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return pb_error_sys(&j->err, PB_ENOINPUT, errno, "cannot open '%s'", j->path);
+    struct pb_sha256_async *a = pb_sha256_async_start_in(j->group);
+    unsigned char *buf = malloc(ASYNC_BLOCK);
+    if (!a || !buf) {
+        close(fd);
+        free(buf);
+        pb_sha256_async_cancel(a);
+        return pb_error_set(&j->err, PB_EOS, "cannot start hashing '%s'", j->path);
+    }
+    pthread_mutex_lock(a->mu);
+    a->patient = 1;
+    pthread_mutex_unlock(a->mu);
+    unsigned long long size = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, ASYNC_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            free(buf);
+            pb_sha256_async_cancel(a);
+            return pb_error_sys(&j->err, PB_EIO, e, "cannot read '%s'", j->path);
+        }
+        if (n == 0)
+            break;
+        size += (unsigned long long)n;
+        pb_sha256_async_feed(a, buf, (size_t)n);
+    }
+    close(fd);
+    free(buf);
+    j->size = size;
+    return pb_sha256_async_finish(a, j->hex);
+}
+
 static void *
 job_main(void *arg)
 {
     struct pb_sha256_job *j = arg;
-    j->rc = pb_sha256_file(j->path, j->hex, &j->size, &j->err);
+    j->rc = j->group ? file_in_group(j) : pb_sha256_file(j->path, j->hex, &j->size, &j->err);
     return NULL;
 }
 
 struct pb_sha256_job *
 pb_sha256_file_start(const char *path)
 {
+    return pb_sha256_file_start_in(NULL, path);
+}
+
+struct pb_sha256_job *
+pb_sha256_file_start_in(struct pb_sha256_group *g, const char *path)
+{
     struct pb_sha256_job *j = calloc(1, sizeof(*j));
     if (!j || !(j->path = strdup(path))) {
         free(j);
         return NULL;
     }
+    j->group = g;
     pb_error_init(&j->err);
     if (pthread_create(&j->th, NULL, job_main, j) != 0) {
         free(j->path);

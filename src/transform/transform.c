@@ -661,7 +661,6 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
         pb_error_set(err, PB_ENOINPUT, "'%s' has no items file", o->batch_dir);
         goto out;
     }
-    job = pb_sha256_file_start(ipath);
     /* Positions name the file as the batch does, so rejects read the same anywhere.  The
      * records are built on every core; what is done with them stays in file order. */
     struct pb_read_opts ro = {PB_READ_STAGED, cfg->qbpos_tz ? cfg->qbpos_tz : "UTC", -1, irel,
@@ -692,18 +691,6 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
         goto out;
     }
     rd = NULL;
-    char hex[65];
-    unsigned long long isize;
-    struct pb_sha256_job *j = job;
-    job = NULL;
-    if (pb_sha256_file_join(j, hex, &isize, err) < 0)
-        goto out;
-    const char *was = export_sha(&t.batch, irel);
-    res->items_edited = was && strcmp(was, hex) != 0;
-    if (res->items_edited)
-        pb_log(PB_LOG_WARN, "%s changed since export (edited by hand): re-validated; %llu "
-                            "rows refused",
-               irel, (unsigned long long)res->rejected_items);
     pb_log(PB_LOG_DEBUG, "transform: read %llu items into %zu styles in %.3fs",
            (unsigned long long)res->items, t.nstyles, elapsed(&t0));
     if (assign_handles(&t) < 0) {
@@ -717,6 +704,9 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
             pb_error_set(err, PB_EOS, "out of memory");
             goto out;
         }
+    /* The items file is hashed (has it been edited since export?) in a lane beside the
+     * products files, which the vector work pays for anyway. */
+    job = pb_sha256_file_start_in(t.hash, ipath);
     pb_progress_start(&progress, "transform", (uint64_t)t.nstyles);
     if (build_stores(&t, irel, &progress, err) < 0)
         goto out;
@@ -726,9 +716,8 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     /* Commit every store's files, then the manifest. */
     json_t *stage = pb_batch_stage(&t.batch, "transform");
     json_t *stores = json_object();
-    json_object_set_new(stage, "input",
-                        json_pack("{s:s, s:s, s:b}", "path", irel, "sha256", hex, "edited",
-                                  res->items_edited));
+    json_t *input = json_object(); /* filled in when the items file's hash is in */
+    json_object_set_new(stage, "input", input);
     json_object_set_new(stage, "stores", stores);
     json_array_clear(json_object_get(stage, "outputs"));
     res->nstores = t.nstores;
@@ -775,12 +764,31 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
         r->rejected_products = so->rejected_products;
         r->rejected_items = so->rejected_items;
     }
+    /* The products files are finished, so the items file's lane has the group's thread
+     * to itself. */
+    char hex[65];
+    struct pb_sha256_job *j = job;
+    job = NULL;
+    if (pb_sha256_file_join(j, hex, NULL, err) < 0)
+        goto out;
+    const char *was = export_sha(&t.batch, irel);
+    res->items_edited = was && strcmp(was, hex) != 0;
+    if (res->items_edited)
+        pb_log(PB_LOG_WARN, "%s changed since export (edited by hand): re-validated; %llu "
+                            "rows refused",
+               irel, (unsigned long long)res->rejected_items);
+    json_object_set_new(input, "path", json_string(irel));
+    json_object_set_new(input, "sha256", json_string(hex));
+    json_object_set_new(input, "edited", json_boolean(res->items_edited));
     if (pb_batch_save(&t.batch, err) < 0)
         goto out;
     pb_log(PB_LOG_DEBUG, "transform: committed in %.3fs", elapsed(&t0));
     rc = 0;
 out:
     pb_progress_end(&progress);
+    /* The writers go first: the items file's lane waits on theirs. */
+    for (int s = 0; s < t.nstores; s++)
+        store_release(&t.stores[s]);
     if (job) {
         char h[65];
         pb_sha256_file_join(job, h, NULL, NULL);
@@ -793,9 +801,6 @@ out:
     free(bads);
     free(kinds);
     pb_spool_close(&t.spool);
-    for (int s = 0; s < t.nstores; s++) {
-        store_release(&t.stores[s]);
-    }
     pb_sha256_group_free(t.hash);
     for (size_t s = 0; s < t.nstyles; s++) {
         free(t.styles[s].key);

@@ -258,6 +258,67 @@ test_file(void)
     rmdir(dir);
 }
 
+/* A file hashed in a lane of a group while two streams are fed beside it: the file waits
+ * on them (it is patient) and still comes out right, before and after they finish. */
+static void
+test_file_in_group(void)
+{
+    char dir[] = "/tmp/pb-test-shag-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64];
+    snprintf(path, sizeof(path), "%s/f", dir);
+    enum { FILE_LEN = 5000003, FED = 700001 };
+    char *a = malloc(FILE_LEN);
+    for (size_t i = 0; i < FILE_LEN; i++)
+        a[i] = (char)(i * 7 + (i >> 11));
+    FILE *fp = fopen(path, "w");
+    CHECK(fp != NULL);
+    if (!fp) {
+        free(a);
+        return;
+    }
+    fwrite(a, 1, FILE_LEN, fp);
+    fclose(fp);
+    char want_file[65], want_fed[65], hex[65];
+    struct pb_sha256 s;
+    pb_sha256_init(&s);
+    pb_sha256_update(&s, a, FILE_LEN);
+    pb_sha256_hex(&s, want_file);
+    pb_sha256_init(&s);
+    pb_sha256_update(&s, a, FED);
+    pb_sha256_hex(&s, want_fed);
+    struct pb_sha256_group *g = pb_sha256_group_new();
+    struct pb_sha256_async *x = pb_sha256_async_start_in(g), *y = pb_sha256_async_start_in(g);
+    struct pb_sha256_job *job = pb_sha256_file_start_in(g, path);
+    CHECK(g && x && y && job);
+    for (size_t at = 0; at < FED; at += 1000) {
+        size_t n = FED - at < 1000 ? FED - at : 1000;
+        CHECK(pb_sha256_async_feed(x, a + at, n) == 0);
+        CHECK(pb_sha256_async_feed(y, a + at, n) == 0);
+    }
+    CHECK(pb_sha256_async_finish(x, hex) == 0);
+    CHECK_STR(hex, want_fed);
+    CHECK(pb_sha256_async_finish(y, hex) == 0);
+    CHECK_STR(hex, want_fed);
+    struct pb_error err;
+    pb_error_init(&err);
+    unsigned long long size = 0;
+    CHECK(pb_sha256_file_join(job, hex, &size, &err) == 0);
+    CHECK_STR(hex, want_file);
+    CHECK(size == FILE_LEN);
+    /* a missing file in a group */
+    char missing[80];
+    snprintf(missing, sizeof(missing), "%s/nope", dir);
+    job = pb_sha256_file_start_in(g, missing);
+    pb_error_init(&err);
+    CHECK(pb_sha256_file_join(job, hex, NULL, &err) == -1);
+    CHECK(err.code == PB_ENOINPUT);
+    pb_sha256_group_free(g);
+    free(a);
+    unlink(path);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -267,5 +328,6 @@ main(void)
     RUN(test_async);
     RUN(test_group);
     RUN(test_file);
+    RUN(test_file_in_group);
     return check_summary();
 }
