@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <strings.h>
 
 #include "pb_schemas.h"
@@ -111,8 +112,9 @@ pb_content_hash(uint64_t h, const char *s, size_t n)
         h = (h ^ w) * k;
         h ^= h >> 29;
     }
-    uint64_t w = 0;
-    memcpy(&w, s + i, n - i);
+    uint64_t w = 0; /* the last 0-7 bytes, as a little-endian load of them would give */
+    for (size_t b = 0; i + b < n; b++)
+        w |= (uint64_t)(unsigned char)s[i + b] << (8 * b);
     h = (h ^ w ^ ((uint64_t)n << 56)) * k;
     h ^= h >> 32;
     return h;
@@ -150,11 +152,17 @@ pb_products_row_hash(const struct pb_rec *row, char hex[17])
     row_hash_hex(row_hash_fields(row, 0, row->schema->nfields, ROW_HASH_SEED), hex);
 }
 
+/* The hash of a SKU as the set keeps it (lower-cased when ci). */
 static uint64_t
-fnv(uint64_t h, const char *s, size_t n)
+sku_hash(const char *s, size_t n, int ci)
 {
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (ci && c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        h = (h ^ c) * 1099511628211ull;
+    }
     return h;
 }
 
@@ -204,6 +212,26 @@ sku_slot(const struct pb_skuset *s, const char *key, uint64_t h)
     return j;
 }
 
+/*
+ * A zeroed slot array.  A big one is asked for in huge pages: the slots are looked up
+ * at random, and with small pages nearly every lookup also misses the TLB.
+ */
+static struct pb_skuslot *
+slots_alloc(size_t cap)
+{
+    size_t bytes = cap * sizeof(struct pb_skuslot);
+    const size_t huge = 2u << 20;
+    if (bytes < 2 * huge)
+        return calloc(cap, sizeof(struct pb_skuslot));
+    void *p = NULL;
+    bytes = (bytes + huge - 1) & ~(huge - 1);
+    if (posix_memalign(&p, huge, bytes) != 0)
+        return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE); /* a hint: small pages work too */
+    memset(p, 0, bytes);
+    return p;
+}
+
 static int
 sku_grow(struct pb_skuset *s, size_t more)
 {
@@ -212,7 +240,7 @@ sku_grow(struct pb_skuset *s, size_t more)
     size_t cap = s->cap ? s->cap : 1024;
     while ((s->n + more) * 2 > cap)
         cap *= 2;
-    struct pb_skuslot *slot = calloc(cap, sizeof(*slot));
+    struct pb_skuslot *slot = slots_alloc(cap);
     if (!slot)
         return -1;
     for (size_t i = 0; i < s->cap; i++)
@@ -482,6 +510,12 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
     int sf = sku_field(cfg->sku);
     for (int i = 0; i < n; i++) {
         var[i].sku = get(&items[i], sf, &var[i].skun);
+        if (var[i].sku && so->skus.cap) {
+            /* The set is far bigger than the cache: ask for the SKU's slot now, so it is
+             * there by the uniqueness check below. */
+            khash[i] = sku_hash(var[i].sku, var[i].skun, lim->sku_ci);
+            __builtin_prefetch(&so->skus.slot[khash[i] & (so->skus.cap - 1)]);
+        }
         if (!var[i].sku) {
             snprintf(reason, sizeof(reason), "no SKU: the item's '%s' is empty",
                      items->schema->fields[sf].name);
@@ -594,7 +628,7 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
             pb_error_set(err, PB_EOS, "out of memory");
             goto out;
         }
-        khash[i] = fnv(1469598103934665603ull, keys[i], var[i].skun);
+        khash[i] = sku_hash(var[i].sku, var[i].skun, lim->sku_ci);
         const char *clash = NULL;
         size_t j = sku_slot(&so->skus, keys[i], khash[i]);
         if (so->skus.slot[j].key)
