@@ -659,36 +659,59 @@ build(const struct pb_reader *rd, struct build_ctx *bc, const struct csv_row *ro
     return rejected ? PB_READ_REJECT : PB_READ_OK;
 }
 
+/*
+ * The next queued row that holds a record (the header and blank rows are taken care of
+ * on the way): its index in rd->rows, with its record number counted; -2 when the queue
+ * is empty; -1 on a bad header.
+ */
+static long
+next_row(struct pb_reader *rd, struct pb_error *err)
+{
+    while (rd->row_pos < rd->nrows) {
+        size_t at = rd->row_pos++;
+        const struct csv_row *row = &rd->rows[at];
+        if (is_blank(rd, row))
+            continue;
+        if (!rd->header_done) {
+            if (header(rd, row, err) < 0)
+                return -1;
+            continue;
+        }
+        rd->record_no++;
+        return (long)at;
+    }
+    return -2;
+}
+
+/* At the end of the file: PB_READ_EOF, or -1 when there was not even a header. */
+static int
+at_eof(struct pb_reader *rd, struct pb_error *err)
+{
+    if (!rd->header_done)
+        return pb_error_at(err, PB_EDATA, rd->path, -1, -1, -1, NULL,
+                           "the file is empty (no header row)");
+    return PB_READ_EOF;
+}
+
 int
 pb_csv_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
             struct pb_error *err)
 {
     for (;;) {
-        while (rd->row_pos < rd->nrows) {
-            const struct csv_row *row = &rd->rows[rd->row_pos++];
-            if (!rd->header_done) {
-                if (is_blank(rd, row))
-                    continue;
-                if (header(rd, row, err) < 0)
-                    return -1;
-                continue;
-            }
-            if (is_blank(rd, row))
-                continue;
+        long at = next_row(rd, err);
+        if (at == -1)
+            return -1;
+        if (at >= 0) {
             struct build_ctx bc = {&rd->scratch, &rd->line, 0};
-            int rc = build(rd, &bc, row, ++rd->record_no, rec, bad);
+            int rc = build(rd, &bc, &rd->rows[at], rd->record_no, rec, bad);
             warn_cp1252(rd, bc.cp1252_line);
             if (rc < 0)
                 return pb_error_set(err, PB_EOS, "out of memory");
             return rc;
         }
         compact(rd);
-        if (rd->eof) {
-            if (!rd->header_done)
-                return pb_error_at(err, PB_EDATA, rd->path, -1, -1, -1, NULL,
-                                   "the file is empty (no header row)");
-            return PB_READ_EOF;
-        }
+        if (rd->eof)
+            return at_eof(rd, err);
         if (feed(rd, err) < 0)
             return -1;
     }
@@ -859,28 +882,19 @@ pb_csv_next_many(struct pb_reader *rd, struct pb_rec *recs, struct pb_error *bad
     compact(rd);
     int n = 0;
     for (;;) {
-        while (rd->row_pos < rd->nrows && n < max) {
-            size_t at = rd->row_pos++;
-            const struct csv_row *row = &rd->rows[at];
-            if (!rd->header_done) {
-                if (is_blank(rd, row))
-                    continue;
-                if (header(rd, row, err) < 0)
-                    return -1;
-                continue;
-            }
-            if (is_blank(rd, row))
-                continue;
-            bp->pick[n] = at;
-            bp->recno[n] = ++rd->record_no;
+        long at = 0;
+        while (n < max && (at = next_row(rd, err)) >= 0) {
+            bp->pick[n] = (size_t)at;
+            bp->recno[n] = rd->record_no;
             n++;
         }
+        if (at == -1)
+            return -1;
         if (n == max)
             break;
         if (rd->eof) {
-            if (!rd->header_done)
-                return pb_error_at(err, PB_EDATA, rd->path, -1, -1, -1, NULL,
-                                   "the file is empty (no header row)");
+            if (at_eof(rd, err) < 0)
+                return -1;
             break;
         }
         /* More rows are queued behind these; nothing is dropped until the next call.  When
