@@ -3,7 +3,17 @@
  *
  * state/<store>/catalog.jsonl: one line per SKU: the remote ids (product, variant,
  * inventory item), the content hash and the row last pushed, and the quantities last set
- * per location.  Loaded once per run, rewritten atomically, lines sorted by SKU.
+ * per location.  Loaded once per run, lines sorted by SKU.
+ *
+ * state/<store>/catalog.log.jsonl: the changes since that file was last written, so a run
+ * that changed a few entries of a big catalog writes those, not the whole file.  Each
+ * line is an entry as the base file would hold it, or {"dropped":true,"sku":...} for a
+ * SKU forgotten; appended, one write and an fsync per save.  Loading reads the base, then
+ * the log in order, the last line about a SKU winning; a torn last line (a crash in the
+ * middle of an append) is ignored and cut off before the next append.  When the log would
+ * pass an eighth of the base (at least 256 KiB) the base is rewritten atomically with
+ * everything and the log removed: the changes are appended to the log first, so a crash
+ * between the rename and the unlink leaves a log whose replay changes nothing.
  *
  * BATCH/<store>/results.jsonl: the journal.  An "intent" line before every write to the
  * store and an "outcome" line after it (status, remote ids, HTTP status, the platform's
@@ -17,6 +27,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 struct pb_error;
 
@@ -33,9 +44,14 @@ struct pb_state {
     struct pb_state_line *lines; /* the file as loaded, sorted by SKU: an entry never
                                     touched is written back byte for byte */
     size_t nlines;
+    char *log_path;   /* the change log beside path */
+    off_t base_size;  /* bytes in the base file; -1 when there is none */
+    off_t log_size;   /* bytes of whole lines in the log (a torn tail is cut back to
+                         this before the next append); -1 when there is none */
+    int compact;      /* the next save rewrites the base (a file had unreadable lines) */
 };
 
-/* Load (a missing file is an empty state). */
+/* Load the base file, then the change log (a missing file is an empty state). */
 int pb_state_load(struct pb_state *st, const char *path, struct pb_error *err);
 /* The row last sent of an entry (borrowed; NULL when unknown), read from the file only
  * when first asked for.  Always use this, never json_object_get(entry, "row"). */
@@ -49,8 +65,10 @@ json_t *pb_state_entry(struct pb_state *st, const char *sku);
 void pb_state_touch(struct pb_state *st, const char *sku);
 /* Forget a SKU (the product is gone from the store). */
 void pb_state_drop(struct pb_state *st, const char *sku);
-/* Rewrite the file atomically when anything changed: the touched entries
- * serialized again, the others copied as they were read. */
+/* When anything changed: append the touched entries to the log (SKU order, one write,
+ * fsync) or, when the log would grow too big or there is no base yet, rewrite the base
+ * atomically (the touched entries serialized again, the others copied as they were
+ * read) and remove the log.  -1 with err set (the path, errno) on a write error. */
 int pb_state_save(struct pb_state *st, struct pb_error *err);
 void pb_state_release(struct pb_state *st);
 

@@ -748,6 +748,9 @@ pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,
     if (pb_session_open(&u, err) < 0)
         goto out;
     /* Which creates are really new: look up their SKUs first. */
+    int creates = 0;
+    for (int i = 0; i < u.nproducts; i++)
+        creates += u.products[i].action == PB_UP_CREATE;
     if (run_step(&u, PB_UP_CREATE, u.conn->lookup, err) < 0)
         goto out;
     if (o->dry_run) {
@@ -779,8 +782,9 @@ pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,
             plan_product(&u, p);
         }
     }
-    /* The plan again: the lookup may have found products or refused some. */
-    if (write_plan(&u, dir, err) < 0)
+    /* The plan again: the lookup may have found products or refused some (with no
+     * creates there was no lookup, and the plan written above stands). */
+    if (creates && write_plan(&u, dir, err) < 0)
         goto out;
     int todo = 0;
     for (int i = 0; i < u.nproducts; i++)

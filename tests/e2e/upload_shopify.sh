@@ -139,10 +139,15 @@ sed -i 's/,20\.49,/,20.99,/' "$B2/shop/products.csv"
 $PB -c "$CFG" upload --store shop "$B2" > /dev/null 2>&1
 
 # 5b. --dry-run --remote shows where the store differs from what was sent.
-IDS=$(python3 -c 'import json,sys
-for l in open(sys.argv[1]):
-    e = json.loads(l)
-    if e["sku"] == "4410": print(e["product_id"], e["variant_id"])' "$E2E/home/state/shop/catalog.jsonl")
+# (the state is the base file with its change log read over it: the last line wins)
+IDS=$(python3 -c 'import json,os,sys
+ids = None
+for p in sys.argv[1:]:
+    for l in open(p) if os.path.exists(p) else []:
+        if not l.endswith("\n"): break
+        e = json.loads(l)
+        if e["sku"] == "4410": ids = None if e.get("dropped") else (e["product_id"], e["variant_id"])
+print(*ids)' "$E2E/home/state/shop/catalog.jsonl" "$E2E/home/state/shop/catalog.log.jsonl")
 set -- $IDS
 curl -s -X POST "http://127.0.0.1:$PORT/admin/api/2026-01/graphql.json" \
     -H "X-Shopify-Access-Token: $TOKEN" -H 'Content-Type: application/json' \
