@@ -60,13 +60,15 @@ int pb_reader_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *ba
                    struct pb_error *err);
 
 /*
- * The same for up to max records at once: recs[i], bads[i] and kinds[i] (PB_READ_OK or
- * PB_READ_REJECT) as pb_reader_next would have given them one by one, in file order.
- * A CSV file's records are built on opts.threads threads.  Returns how many (0 at the
- * end of the file), or -1 with err.
+ * The same for up to max records at once (at most 1024): *recs, *bads and *kinds point at
+ * n records, their verdicts (PB_READ_OK or PB_READ_REJECT with the bad set) as
+ * pb_reader_next would have given them one by one, in file order; they stay valid until
+ * the next call.  With opts.threads above 1 a CSV file's records are built on helper
+ * threads while the caller works through the previous ones.  Returns n (0 at the end of
+ * the file), or -1 with err.
  */
-int pb_reader_next_many(struct pb_reader *rd, struct pb_rec *recs, struct pb_error *bads,
-                        int *kinds, int max, struct pb_error *err);
+int pb_reader_next_many(struct pb_reader *rd, struct pb_rec **recs, struct pb_error **bads,
+                        int **kinds, int max, struct pb_error *err);
 
 /* Columns present in the file, for a writer that should keep them (NULL-safe). */
 const unsigned char *pb_reader_columns(const struct pb_reader *rd);

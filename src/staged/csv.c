@@ -218,30 +218,64 @@ fast_record(struct pb_reader *rd, const char *s, const char *lim)
         q++; /* the comma */
     }
     const char *e = q; /* the record's newline */
-    /* Second pass: hand the cells over. */
+    /* Second pass: the cells go in as add_cell would put them, with room made once (no
+     * cell is longer than the record, and each gets a NUL). */
+    if (rd->oom)
+        return (size_t)(e - s) + 1;
+    if (rd->ncells + ncell > rd->cells_cap) {
+        size_t cap = rd->cells_cap ? rd->cells_cap : 256;
+        while (cap < rd->ncells + ncell)
+            cap *= 2;
+        struct csv_cell *cc = realloc(rd->cells, cap * sizeof(*cc));
+        if (!cc) {
+            rd->oom = 1;
+            return (size_t)(e - s) + 1;
+        }
+        rd->cells = cc;
+        rd->cells_cap = cap;
+    }
+    if (pb_buf_grow(&rd->cellbuf, (size_t)(e - s) + ncell + 1) < 0) {
+        rd->oom = 1;
+        return (size_t)(e - s) + 1;
+    }
+    rd->last_cr = 0;
+    if (!rd->row_open) {
+        rd->row_open = 1;
+        rd->row_line = rd->lines + 1;
+        rd->cur_first = rd->ncells;
+    }
+    char *out = rd->cellbuf.data;
+    size_t at = rd->cellbuf.len;
     for (size_t k = 0; k < ncell; k++) {
         const struct fast_cell *c = &cell[k];
+        const char *from = c->b, *end = c->e;
+        size_t start = at;
         if (!c->quoted) {
-            const char *end = c->e;
-            while (end > c->b && is_blank_ch(end[-1]))
+            while (end > from && is_blank_ch(end[-1]))
                 end--;
-            add_cell(rd, c->b, (size_t)(end - c->b), 0);
+            memcpy(out + at, from, (size_t)(end - from));
+            at += (size_t)(end - from);
         } else if (!c->doubled) {
-            add_cell(rd, c->b, (size_t)(c->e - c->b), 1);
+            count_newlines(rd, from, (size_t)(end - from));
+            memcpy(out + at, from, (size_t)(end - from));
+            at += (size_t)(end - from);
         } else {
-            pb_buf_reset(&rd->unq);
-            for (const char *p = c->b; p < c->e;) {
-                const char *x = memchr(p, '"', (size_t)(c->e - p));
-                size_t k2 = x ? (size_t)(x - p) + 1 : (size_t)(c->e - p);
-                if (pb_buf_add(&rd->unq, p, k2) < 0) {
-                    rd->oom = 1;
-                    return (size_t)(e - s) + 1;
-                }
+            for (const char *p = from; p < end;) {
+                const char *x = memchr(p, '"', (size_t)(end - p));
+                size_t k2 = x ? (size_t)(x - p) + 1 : (size_t)(end - p);
+                memcpy(out + at, p, k2);
+                at += k2;
                 p += k2 + (x != NULL); /* the second quote of the pair */
             }
-            add_cell(rd, rd->unq.data, rd->unq.len, 1);
+            count_newlines(rd, out + start, at - start);
         }
+        out[at++] = '\0';
+        rd->cells[rd->ncells].off = start;
+        rd->cells[rd->ncells].len = at - 1 - start;
+        rd->ncells++;
     }
+    rd->cellbuf.len = at;
+    out[at] = '\0';
     on_row('\n', rd);
     return (size_t)(e - s) + 1;
 }
@@ -539,6 +573,8 @@ is_blank(const struct pb_reader *rd, const struct csv_row *row)
  * built on several threads at once (pb_csv_next_many).
  */
 struct build_ctx {
+    const struct csv_cell *cells; /* where the rows' cells are */
+    const char *text;             /* and their bytes */
     struct pb_buf *scratch; /* text converted from Windows-1252 */
     struct pb_buf *money;   /* a foreign "$1,234.50" without its $ and commas */
     long cp1252_line;       /* the first line read as Windows-1252, 0 if none */
@@ -589,8 +625,8 @@ build(const struct pb_reader *rd, struct build_ctx *bc, const struct csv_row *ro
     rec->line = row->line;
     rec->record_no = record_no;
     for (size_t j = 0; j < row->n; j++) {
-        const struct csv_cell *c = &rd->cells[row->first + j];
-        const char *v = rd->cellbuf.data + c->off;
+        const struct csv_cell *c = &bc->cells[row->first + j];
+        const char *v = bc->text + c->off;
         size_t len = c->len;
         if (j >= rd->ncols) {
             if (len)
@@ -702,7 +738,7 @@ pb_csv_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
         if (at == -1)
             return -1;
         if (at >= 0) {
-            struct build_ctx bc = {&rd->scratch, &rd->line, 0};
+            struct build_ctx bc = {rd->cells, rd->cellbuf.data, &rd->scratch, &rd->line, 0};
             int rc = build(rd, &bc, &rd->rows[at], rd->record_no, rec, bad);
             warn_cp1252(rd, bc.cp1252_line);
             if (rc < 0)
@@ -717,67 +753,83 @@ pb_csv_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
     }
 }
 
-/* ---- several records at once, built on several threads ---- */
+/* ---- several records at once, built on other threads ---- */
 
+/*
+ * A pipeline of two batches: while the caller works through one batch's records, helper
+ * threads build the next, and the reader splits the rows of the one after.  A batch keeps
+ * its own copy of its rows' cells, so the reader's buffers move on freely.
+ */
 #define MANY_THREADS 8
-/* Fewer records than this are built on the calling thread alone. */
-#define MANY_MIN 16
+#define MANY_MAX 1024
 
-/* One share of a batch: records [from, to) of the picked rows. */
-struct build_share {
-    const struct pb_reader *rd;
-    struct build_ctx bc;
-    struct pb_buf scratch, money; /* a helper thread's own (the caller uses the reader's) */
+struct batch {
+    int n;                 /* records */
+    struct csv_row *rows;  /* their rows, cells indexed in `cells` */
+    long *recno;
+    struct csv_cell *cells;
+    size_t ncells, cells_cap;
+    struct pb_buf text;    /* the cells' bytes */
     struct pb_rec *recs;
     struct pb_error *bads;
     int *kinds;
-    int from, to;
     int oom;
+    long cp1252_line;      /* the first line read as Windows-1252 */
+    int failed;            /* the file broke after these records... */
+    struct pb_error fail;  /* ...like this */
 };
 
 struct build_pool {
-    int nthreads; /* the caller counts as one */
+    int nhelpers;
     pthread_t th[MANY_THREADS];
-    int started;
     pthread_mutex_t mu;
     pthread_cond_t go, done;
-    unsigned long round;   /* bumped for each batch */
-    int pending;           /* helpers still building this round */
+    unsigned long round;   /* bumped for each batch handed over */
+    int pending;           /* helpers still building it */
     int quit;
-    struct build_share share[MANY_THREADS];
-    size_t *pick;          /* the batch: row indexes into rd->rows */
-    int failed;            /* the file broke after the records of the last batch: */
-    struct pb_error fail;  /* ...this is the next call's answer */
-    long *recno;
-    int pick_cap;
+    struct batch b[2];
+    int building;          /* the batch the helpers have, -1 when none */
+    int given;             /* the batch the caller has, -1 when none */
+    int max;
+    struct pb_buf scratch[MANY_THREADS], money[MANY_THREADS];
+    long cp1252[MANY_THREADS];
+    int oom[MANY_THREADS];
 };
-
-static void
-build_share_run(struct build_share *sh, const struct build_pool *bp)
-{
-    const struct pb_reader *rd = sh->rd;
-    sh->oom = 0;
-    for (int i = sh->from; i < sh->to; i++) {
-        pb_rec_clear(&sh->recs[i]);
-        sh->recs[i].file = rd->path;
-        pb_error_init(&sh->bads[i]);
-        sh->kinds[i] = build(rd, &sh->bc, &rd->rows[bp->pick[i]], bp->recno[i], &sh->recs[i],
-                             &sh->bads[i]);
-        if (sh->kinds[i] < 0)
-            sh->oom = 1;
-    }
-}
 
 struct helper_arg {
-    struct build_pool *bp;
+    struct pb_reader *rd;
     int k;
 };
+
+/* Helper k's share of the batch being built. */
+static void
+build_share(struct pb_reader *rd, struct build_pool *bp, int k)
+{
+    struct batch *b = &bp->b[bp->building];
+    struct build_ctx bc = {b->cells, b->text.data, &bp->scratch[k], &bp->money[k], 0};
+    int from = (int)((long)b->n * k / bp->nhelpers);
+    int to = (int)((long)b->n * (k + 1) / bp->nhelpers);
+    for (int i = from; i < to; i++) {
+        if (!b->recs[i].schema && pb_rec_init(&b->recs[i], rd->s, NULL) < 0) {
+            bp->oom[k] = 1;
+            break;
+        }
+        pb_rec_clear(&b->recs[i]);
+        b->recs[i].file = rd->path;
+        pb_error_init(&b->bads[i]);
+        b->kinds[i] = build(rd, &bc, &b->rows[i], b->recno[i], &b->recs[i], &b->bads[i]);
+        if (b->kinds[i] < 0)
+            bp->oom[k] = 1;
+    }
+    bp->cp1252[k] = bc.cp1252_line;
+}
 
 static void *
 build_helper(void *arg)
 {
-    struct build_pool *bp = ((struct helper_arg *)arg)->bp;
+    struct pb_reader *rd = ((struct helper_arg *)arg)->rd;
     int k = ((struct helper_arg *)arg)->k;
+    struct build_pool *bp = rd->pool;
     free(arg);
     unsigned long seen = 0;
     pthread_mutex_lock(&bp->mu);
@@ -788,13 +840,64 @@ build_helper(void *arg)
             break;
         seen = bp->round;
         pthread_mutex_unlock(&bp->mu);
-        build_share_run(&bp->share[k], bp);
+        build_share(rd, bp, k);
         pthread_mutex_lock(&bp->mu);
         if (--bp->pending == 0)
             pthread_cond_signal(&bp->done);
     }
     pthread_mutex_unlock(&bp->mu);
     return NULL;
+}
+
+/* Wait for the batch being built; it becomes the one given to the caller. */
+static struct batch *
+wait_built(struct pb_reader *rd)
+{
+    struct build_pool *bp = rd->pool;
+    pthread_mutex_lock(&bp->mu);
+    while (bp->pending)
+        pthread_cond_wait(&bp->done, &bp->mu);
+    pthread_mutex_unlock(&bp->mu);
+    struct batch *b = &bp->b[bp->building];
+    b->oom = 0;
+    b->cp1252_line = 0;
+    for (int k = 0; k < bp->nhelpers; k++) {
+        b->oom |= bp->oom[k];
+        if (!b->cp1252_line)
+            b->cp1252_line = bp->cp1252[k]; /* the earliest: shares are in order */
+        bp->oom[k] = 0;
+        bp->cp1252[k] = 0;
+    }
+    bp->given = bp->building;
+    bp->building = -1;
+    return b;
+}
+
+/* Hand batch i to the helpers. */
+static void
+post(struct build_pool *bp, int i)
+{
+    pthread_mutex_lock(&bp->mu);
+    bp->building = i;
+    bp->pending = bp->nhelpers;
+    bp->round++;
+    pthread_cond_broadcast(&bp->go);
+    pthread_mutex_unlock(&bp->mu);
+}
+
+static void
+batch_release(struct batch *b)
+{
+    for (int i = 0; b->recs && i < MANY_MAX; i++)
+        if (b->recs[i].schema)
+            pb_rec_release(&b->recs[i]);
+    free(b->recs);
+    free(b->bads);
+    free(b->kinds);
+    free(b->rows);
+    free(b->recno);
+    free(b->cells);
+    pb_buf_release(&b->text);
 }
 
 void
@@ -804,25 +907,27 @@ pb_csv_pool_free(struct pb_reader *rd)
     if (!bp)
         return;
     pthread_mutex_lock(&bp->mu);
+    while (bp->pending) /* a batch still being built is let finish */
+        pthread_cond_wait(&bp->done, &bp->mu);
     bp->quit = 1;
     pthread_cond_broadcast(&bp->go);
     pthread_mutex_unlock(&bp->mu);
-    for (int k = 1; k < bp->started; k++)
+    for (int k = 0; k < bp->nhelpers; k++)
         pthread_join(bp->th[k], NULL);
-    for (int k = 1; k < MANY_THREADS; k++) {
-        pb_buf_release(&bp->share[k].scratch);
-        pb_buf_release(&bp->share[k].money);
+    for (int k = 0; k < MANY_THREADS; k++) {
+        pb_buf_release(&bp->scratch[k]);
+        pb_buf_release(&bp->money[k]);
     }
+    batch_release(&bp->b[0]);
+    batch_release(&bp->b[1]);
     pthread_mutex_destroy(&bp->mu);
     pthread_cond_destroy(&bp->go);
     pthread_cond_destroy(&bp->done);
-    free(bp->pick);
-    free(bp->recno);
     free(bp);
     rd->pool = NULL;
 }
 
-/* The pool, with its helper threads started (as many as could be: none is fine). */
+/* The pool with its helpers; NULL when not even one thread could be started. */
 static struct build_pool *
 pool_get(struct pb_reader *rd)
 {
@@ -834,116 +939,165 @@ pool_get(struct pb_reader *rd)
     pthread_mutex_init(&bp->mu, NULL);
     pthread_cond_init(&bp->go, NULL);
     pthread_cond_init(&bp->done, NULL);
-    int want = rd->o.threads < 1 ? 1 : rd->o.threads > MANY_THREADS ? MANY_THREADS
-                                                                     : rd->o.threads;
-    bp->started = 1;
-    for (int k = 1; k < want; k++) {
-        pb_buf_init(&bp->share[k].scratch, 0);
-        pb_buf_init(&bp->share[k].money, 0);
+    bp->building = bp->given = -1;
+    for (int i = 0; i < 2; i++) {
+        struct batch *b = &bp->b[i];
+        pb_buf_init(&b->text, 0);
+        b->recs = calloc(MANY_MAX, sizeof(*b->recs));
+        b->bads = calloc(MANY_MAX, sizeof(*b->bads));
+        b->kinds = calloc(MANY_MAX, sizeof(*b->kinds));
+        b->rows = calloc(MANY_MAX, sizeof(*b->rows));
+        b->recno = calloc(MANY_MAX, sizeof(*b->recno));
+        if (!b->recs || !b->bads || !b->kinds || !b->rows || !b->recno) { /* records: as used */
+            rd->pool = bp;
+            pb_csv_pool_free(rd);
+            return NULL;
+        }
+    }
+    rd->pool = bp;
+    int want = rd->o.threads - 1; /* the caller's thread splits the rows */
+    if (want < 1)
+        want = 1;
+    if (want > MANY_THREADS)
+        want = MANY_THREADS;
+    for (int k = 0; k < want; k++) {
+        pb_buf_init(&bp->scratch[k], 0);
+        pb_buf_init(&bp->money[k], 0);
         struct helper_arg *a = malloc(sizeof(*a));
         if (!a)
             break;
-        a->bp = bp;
+        a->rd = rd;
         a->k = k;
         if (pthread_create(&bp->th[k], NULL, build_helper, a) != 0) {
             free(a);
             break;
         }
-        bp->started = k + 1;
+        bp->nhelpers = k + 1;
     }
-    bp->nthreads = bp->started;
-    rd->pool = bp;
+    if (!bp->nhelpers) {
+        pb_csv_pool_free(rd);
+        return NULL;
+    }
     return bp;
 }
 
+/* Copy row at (from the reader's queue) into batch b as its next record. */
+static int
+batch_add(struct pb_reader *rd, struct batch *b, size_t at)
+{
+    const struct csv_row *row = &rd->rows[at];
+    if (b->ncells + row->n > b->cells_cap) {
+        size_t cap = b->cells_cap ? b->cells_cap * 2 : 4096;
+        while (cap < b->ncells + row->n)
+            cap *= 2;
+        struct csv_cell *c = realloc(b->cells, cap * sizeof(*c));
+        if (!c)
+            return -1;
+        b->cells = c;
+        b->cells_cap = cap;
+    }
+    struct csv_row *r = &b->rows[b->n];
+    r->line = row->line;
+    r->first = b->ncells;
+    r->n = row->n;
+    for (size_t j = 0; j < row->n; j++) {
+        const struct csv_cell *c = &rd->cells[row->first + j];
+        b->cells[b->ncells].off = b->text.len;
+        b->cells[b->ncells].len = c->len;
+        if (pb_buf_add(&b->text, rd->cellbuf.data + c->off, c->len + 1) < 0) /* with NUL */
+            return -1;
+        b->ncells++;
+    }
+    b->recno[b->n++] = rd->record_no;
+    return 0;
+}
+
+/* Fill batch b with up to max records' rows, reading on as needed.  -1 with err only
+ * when the file breaks before any row (after some, the break is kept in b). */
+static int
+batch_fill(struct pb_reader *rd, struct batch *b, int max, struct pb_error *err)
+{
+    b->n = 0;
+    b->ncells = 0;
+    b->failed = 0;
+    pb_buf_reset(&b->text);
+    for (;;) {
+        long at = 0;
+        while (b->n < max && (at = next_row(rd, err)) >= 0)
+            if (batch_add(rd, b, (size_t)at) < 0)
+                return pb_error_set(err, PB_EOS, "out of memory");
+        if (at == -1)
+            return -1;
+        compact(rd); /* the rows taken are copied */
+        if (b->n == max)
+            return 0;
+        if (rd->eof)
+            return at_eof(rd, err) < 0 ? -1 : 0;
+        if (feed(rd, err) < 0) {
+            if (!b->n)
+                return -1;
+            b->failed = 1;
+            b->fail = *err;
+            return 0;
+        }
+    }
+}
+
 int
-pb_csv_next_many(struct pb_reader *rd, struct pb_rec *recs, struct pb_error *bads, int *kinds,
-                 int max, struct pb_error *err)
+pb_csv_next_many(struct pb_reader *rd, struct pb_rec **recs, struct pb_error **bads,
+                 int **kinds, int max, struct pb_error *err)
 {
     struct build_pool *bp = pool_get(rd);
     if (!bp)
-        return pb_error_set(err, PB_EOS, "out of memory");
-    if (bp->failed) {
-        *err = bp->fail;
-        return -1;
-    }
-    if (max > bp->pick_cap) {
-        size_t *p = realloc(bp->pick, (size_t)max * sizeof(*p));
-        if (p)
-            bp->pick = p;
-        long *r = realloc(bp->recno, (size_t)max * sizeof(*r));
-        if (r)
-            bp->recno = r;
-        if (!p || !r)
-            return pb_error_set(err, PB_EOS, "out of memory");
-        bp->pick_cap = max;
-    }
-    /* The rows of the last batch are done with. */
-    compact(rd);
-    int n = 0;
-    for (;;) {
-        long at = 0;
-        while (n < max && (at = next_row(rd, err)) >= 0) {
-            bp->pick[n] = (size_t)at;
-            bp->recno[n] = rd->record_no;
-            n++;
-        }
-        if (at == -1)
+        return pb_error_set(err, PB_EOS, "cannot start a thread");
+    if (max > MANY_MAX)
+        max = MANY_MAX;
+    if (max < 1)
+        max = 1;
+    if (bp->given >= 0) {
+        /* The caller is done with that batch.  If the file broke after it, say so now. */
+        struct batch *g = &bp->b[bp->given];
+        bp->given = -1;
+        if (g->failed && bp->building < 0) {
+            *err = g->fail;
+            g->failed = 0;
             return -1;
-        if (n == max)
-            break;
-        if (rd->eof) {
-            if (at_eof(rd, err) < 0)
-                return -1;
-            break;
-        }
-        /* More rows are queued behind these; nothing is dropped until the next call.  When
-         * the file breaks, the records before the break are still given first. */
-        if (feed(rd, err) < 0) {
-            if (!n)
-                return -1;
-            bp->failed = 1;
-            bp->fail = *err;
-            break;
         }
     }
-    if (!n)
-        return 0;
-    /* Contiguous shares, the caller's first; too few rows are not worth a hand-over. */
-    int nth = n >= MANY_MIN ? bp->nthreads : 1;
-    for (int k = 0; k < nth; k++) {
-        struct build_share *sh = &bp->share[k];
-        sh->rd = rd;
-        sh->bc.scratch = k ? &sh->scratch : &rd->scratch;
-        sh->bc.money = k ? &sh->money : &rd->line;
-        sh->bc.cp1252_line = 0;
-        sh->recs = recs;
-        sh->bads = bads;
-        sh->kinds = kinds;
-        sh->from = (int)((long)n * k / nth);
-        sh->to = (int)((long)n * (k + 1) / nth);
+    if (bp->building < 0) {
+        /* The first call, or the file is at its end: fill one batch and build it. */
+        if (batch_fill(rd, &bp->b[0], max, err) < 0)
+            return -1;
+        if (!bp->b[0].n)
+            return 0;
+        post(bp, 0);
     }
-    if (nth > 1) {
-        pthread_mutex_lock(&bp->mu);
-        bp->pending = nth - 1;
-        bp->round++;
-        pthread_cond_broadcast(&bp->go);
-        pthread_mutex_unlock(&bp->mu);
-    }
-    build_share_run(&bp->share[0], bp);
-    if (nth > 1) {
-        pthread_mutex_lock(&bp->mu);
-        while (bp->pending)
-            pthread_cond_wait(&bp->done, &bp->mu);
-        pthread_mutex_unlock(&bp->mu);
-    }
-    int oom = 0;
-    for (int k = 0; k < nth; k++) {
-        oom |= bp->share[k].oom;
-        if (!rd->warned_cp1252 && bp->share[k].bc.cp1252_line)
-            warn_cp1252(rd, bp->share[k].bc.cp1252_line); /* the earliest: shares are in order */
-    }
-    if (oom)
+    /* The reader splits the next batch while the helpers build this one. */
+    int next = 1 - bp->building;
+    struct batch *nb = &bp->b[next];
+    struct batch *prev_fail = &bp->b[bp->building];
+    int split_err = 0;
+    struct pb_error serr;
+    pb_error_init(&serr);
+    nb->n = 0;
+    if (!prev_fail->failed && batch_fill(rd, nb, max, &serr) < 0)
+        split_err = 1;
+    struct batch *b = wait_built(rd);
+    if (b->cp1252_line)
+        warn_cp1252(rd, b->cp1252_line);
+    if (b->oom) {
+        nb->n = 0;
         return pb_error_set(err, PB_EOS, "out of memory");
-    return n;
+    }
+    if (split_err) {
+        /* nothing after b could be read: b, then the error */
+        b->failed = 1;
+        b->fail = serr;
+    } else if (nb->n) {
+        post(bp, next);
+    }
+    *recs = b->recs;
+    *bads = b->bads;
+    *kinds = b->kinds;
+    return b->n;
 }

@@ -115,22 +115,22 @@ pb_reader_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
 }
 
 int
-pb_reader_next_many(struct pb_reader *rd, struct pb_rec *recs, struct pb_error *bads,
-                    int *kinds, int max, struct pb_error *err)
+pb_reader_next_many(struct pb_reader *rd, struct pb_rec **recs, struct pb_error **bads,
+                    int **kinds, int max, struct pb_error *err)
 {
-    if (rd->enc == PB_ENC_CSV)
+    if (rd->enc == PB_ENC_CSV && rd->o.threads > 1)
         return pb_csv_next_many(rd, recs, bads, kinds, max, err);
-    int n = 0;
-    while (n < max) {
-        pb_error_init(&bads[n]);
-        int r = pb_reader_next(rd, &recs[n], &bads[n], err);
-        if (r < 0)
-            return -1;
-        if (r == PB_READ_EOF)
-            break;
-        kinds[n++] = r;
-    }
-    return n;
+    if (!rd->one.schema && pb_rec_init(&rd->one, rd->s, err) < 0)
+        return -1;
+    pb_error_init(&rd->one_bad);
+    int r = pb_reader_next(rd, &rd->one, &rd->one_bad, err);
+    if (r < 0)
+        return -1;
+    rd->one_kind = r;
+    *recs = &rd->one;
+    *bads = &rd->one_bad;
+    *kinds = &rd->one_kind;
+    return r == PB_READ_EOF ? 0 : 1;
 }
 
 const unsigned char *
@@ -152,6 +152,8 @@ pb_reader_close(struct pb_reader *rd, struct pb_error *err)
                              "error closing file (zlib %d)", zr);
     }
     pb_csv_pool_free(rd);
+    if (rd->one.schema)
+        pb_rec_release(&rd->one);
     pb_csv_free(rd);
     pb_buf_release(&rd->scratch);
     pb_buf_release(&rd->line);

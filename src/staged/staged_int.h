@@ -63,15 +63,18 @@ struct pb_reader {
     int oom;
     int no_fast;           /* every byte through libcsv (the tests' reference) */
     struct build_pool *pool; /* threads building records (pb_csv_next_many) */
+    struct pb_rec one;       /* pb_reader_next_many's record when it reads one at a time */
+    struct pb_error one_bad;
+    int one_kind;
 };
 
 int pb_csv_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
                 struct pb_error *err);
 int pb_jsonl_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
                   struct pb_error *err);
-/* Up to max records at once, built on the reader's threads: see pb_reader_next_many. */
-int pb_csv_next_many(struct pb_reader *rd, struct pb_rec *recs, struct pb_error *bads,
-                     int *kinds, int max, struct pb_error *err);
+/* Up to max records at once, built on helper threads: see pb_reader_next_many. */
+int pb_csv_next_many(struct pb_reader *rd, struct pb_rec **recs, struct pb_error **bads,
+                     int **kinds, int max, struct pb_error *err);
 void pb_csv_free(struct pb_reader *rd);
 /* Stop the threads of pb_csv_next_many. */
 void pb_csv_pool_free(struct pb_reader *rd);

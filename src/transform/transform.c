@@ -612,9 +612,6 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
                  struct pb_transform_result *res, struct pb_error *err)
 {
     struct tf t;
-    struct pb_rec *recs = NULL;
-    struct pb_error *bads = NULL;
-    int *kinds = NULL;
     struct pb_reader *rd = NULL;
     struct pb_sha256_job *job = NULL;
     char *ipath = NULL;
@@ -668,16 +665,11 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     if (!(rd = pb_reader_open(ipath, &pb_schema_items, &ro, err)) ||
         pb_spool_open(&t.spool, t.batch.dir, err) < 0)
         goto out;
-    if (!(recs = calloc(READ_MANY, sizeof(*recs))) || !(bads = calloc(READ_MANY, sizeof(*bads))) ||
-        !(kinds = calloc(READ_MANY, sizeof(*kinds)))) {
-        pb_error_set(err, PB_EOS, "out of memory");
-        goto out;
-    }
-    for (int i = 0; i < READ_MANY; i++)
-        if (pb_rec_init(&recs[i], &pb_schema_items, err) < 0)
-            goto out;
     for (;;) {
-        int got = pb_reader_next_many(rd, recs, bads, kinds, READ_MANY, err);
+        struct pb_rec *recs;
+        struct pb_error *bads;
+        int *kinds;
+        int got = pb_reader_next_many(rd, &recs, &bads, &kinds, READ_MANY, err);
         if (got < 0)
             goto out;
         if (got == 0)
@@ -794,12 +786,6 @@ out:
         pb_sha256_file_join(job, h, NULL, NULL);
     }
     pb_reader_close(rd, NULL);
-    for (int i = 0; recs && i < READ_MANY; i++)
-        if (recs[i].schema)
-            pb_rec_release(&recs[i]);
-    free(recs);
-    free(bads);
-    free(kinds);
     pb_spool_close(&t.spool);
     pb_sha256_group_free(t.hash);
     for (size_t s = 0; s < t.nstyles; s++) {

@@ -1207,7 +1207,7 @@ dump_rec(struct pb_buf *out, const struct pb_rec *r, const struct pb_error *bad,
     return e;
 }
 
-/* Read a whole file one record at a time (threads 0) or max at a time on threads. */
+/* Read a whole file one record at a time (threads 0) or up to max at a time on threads. */
 static int
 read_all(const char *path, int threads, int max, struct pb_buf *out, struct pb_buf *log)
 {
@@ -1217,23 +1217,21 @@ read_all(const char *path, int threads, int max, struct pb_buf *out, struct pb_b
     struct pb_reader *rd = pb_reader_open(path, &pb_schema_items, &o, &err);
     if (!rd)
         return -1;
-    int m = threads ? max : 1;
-    struct pb_rec *recs = calloc((size_t)m, sizeof(*recs));
-    struct pb_error *bads = calloc((size_t)m, sizeof(*bads));
-    int *kinds = calloc((size_t)m, sizeof(*kinds));
-    int rc = recs && bads && kinds ? 0 : -1;
-    for (int i = 0; i < m && rc == 0; i++)
-        rc = pb_rec_init(&recs[i], &pb_schema_items, &err);
+    struct pb_rec one;
+    struct pb_error one_bad;
+    int one_kind, rc = pb_rec_init(&one, &pb_schema_items, &err);
     pb_log_capture(log);
     while (rc == 0) {
-        int got;
+        struct pb_rec *recs = &one;
+        struct pb_error *bads = &one_bad;
+        int *kinds = &one_kind, got;
         if (!threads) {
-            pb_error_init(&bads[0]);
-            got = pb_reader_next(rd, &recs[0], &bads[0], &err);
-            kinds[0] = got;
+            pb_error_init(&one_bad);
+            got = pb_reader_next(rd, &one, &one_bad, &err);
+            one_kind = got;
             got = got < 0 ? -1 : got == PB_READ_EOF ? 0 : 1;
         } else {
-            got = pb_reader_next_many(rd, recs, bads, kinds, max, &err);
+            got = pb_reader_next_many(rd, &recs, &bads, &kinds, max, &err);
         }
         if (got <= 0) {
             rc = got;
@@ -1245,12 +1243,7 @@ read_all(const char *path, int threads, int max, struct pb_buf *out, struct pb_b
     pb_log_capture(NULL);
     if (rc < 0 && pb_buf_addf(out, "error %s:%ld %s\n", err.file, err.line, err.msg) < 0)
         rc = -2;
-    for (int i = 0; recs && i < m; i++)
-        if (recs[i].schema)
-            pb_rec_release(&recs[i]);
-    free(recs);
-    free(bads);
-    free(kinds);
+    pb_rec_release(&one);
     pb_reader_close(rd, NULL);
     return 0;
 }
