@@ -142,6 +142,9 @@ int pb_upload_run(const struct pb_config *cfg, const struct pb_upload_opts *o,
 
 /* For connectors: the quantity wanted per location id of a variant (borrowed). */
 json_t *pb_upload_qty(struct pb_upload *u, struct pb_up_variant *v);
+/* For connectors: forget the quantities worked out so far (the location they go to has
+ * just become known). */
+void pb_upload_qty_forget(struct pb_upload *u);
 
 /* For connectors: journal the intent for a product; 0 on error. */
 uint64_t pb_upload_intent(struct pb_upload *u, struct pb_up_product *p, const char *op,

@@ -369,12 +369,7 @@ ensure_location(struct pb_upload *u, struct pb_error *err)
     else
         pb_log(PB_LOG_INFO, "%s: quantities go to location %s", s->name, u->primary_location);
     pb_shopify_gql_release(&g);
-    /* quantities computed before the location was known are recomputed */
-    for (int p = 0; p < u->nproducts; p++)
-        for (int k = 0; k < u->products[p].n; k++) {
-            json_decref(u->products[p].v[k].qty);
-            u->products[p].v[k].qty = NULL;
-        }
+    pb_upload_qty_forget(u); /* computed before the location was known */
     return rc;
 }
 

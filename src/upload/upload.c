@@ -177,11 +177,29 @@ pb_upload_qty(struct pb_upload *u, struct pb_up_variant *v)
     } else {
         int64_t x;
         const char *loc = s->default_location ? s->default_location : u->primary_location;
+        json_t *had = v->state ? json_object_get(v->state, "qty") : NULL;
+        if (!loc && json_object_size(had) == 1) {
+            /* The store's primary location is known once the session is open (the plan is
+             * made before): until then, the location this SKU's quantity last went to. */
+            json_t *x1;
+            json_object_foreach(had, loc, x1)
+                break;
+        }
         if (loc && pb_rec_int(&v->row, PB_PRODUCTS_INVENTORY_QTY, &x) == 0)
             json_object_set_new(q, loc, json_integer((json_int_t)x));
     }
     v->qty = q;
     return q;
+}
+
+void
+pb_upload_qty_forget(struct pb_upload *u)
+{
+    for (int p = 0; p < u->nproducts; p++)
+        for (int k = 0; k < u->products[p].n; k++) {
+            json_decref(u->products[p].v[k].qty);
+            u->products[p].v[k].qty = NULL;
+        }
 }
 
 static json_t *
@@ -585,6 +603,7 @@ pb_session_open(struct pb_upload *u, struct pb_error *err)
     pb_limiter_init(&u->limiter, 2000, 100); /* until the store says otherwise */
     if (u->conn->prepare && u->conn->prepare(u, err) < 0)
         return -1;
+    pb_upload_qty_forget(u); /* prepare may have found where the quantities go */
     struct pb_http_opts ho = {0};
     ho.name = u->store->name;
     ho.concurrency = u->store->concurrency ? u->store->concurrency

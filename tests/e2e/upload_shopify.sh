@@ -310,3 +310,44 @@ elif ! grep -q 'X-Shopify-Access-Token\|> POST' "$E2E/err11"; then
 else
     ok "traces at -vv redact the token"
 fi
+
+# No locations configured and the quantities summed (the defaults): they go to the shop's
+# primary location, which only the session can look up; a later change of quantity alone
+# is still planned and sent (the plan goes by the location the SKU's quantity last went to).
+PORT8=$(start_emulator shopify8 shopify/server.py --token "$TOKEN" --shop sum) || exit 1
+cat > "$E2E/sum.ini" <<EOF
+[general]
+home = $E2E/home8
+[store shop]
+platform = shopify
+base_url = http://127.0.0.1:$PORT8
+api_version = 2026-01
+token = env:SHOP_TOKEN
+EOF
+B8=$E2E/batch8
+$PB export -o "$B8" samples/qbpos/items-1.xml >/dev/null 2>&1
+$PB -c "$E2E/sum.ini" transform "$B8" >/dev/null 2>&1
+SHOP_TOKEN=$TOKEN $PB -c "$E2E/sum.ini" upload --store shop "$B8" > "$E2E/out22" 2>&1
+SKU8=$(python3 -c 'import csv,sys; print(next(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig")))["sku"])' \
+    "$B8/shop/products.csv")
+levels8() { emu "$PORT8" /__emulator/state | py "[(l['locationId'], l['on_hand']) for l in s['inventoryLevels'] if l['sku']=='$SKU8']"; }
+Q8=$(python3 -c 'import csv,sys; print(next(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig")))["inventory_qty"])' \
+    "$B8/shop/products.csv")
+check "summed quantities go to the primary location" eq "$(levels8)" \
+    "[('gid://shopify/Location/1', $Q8)]"
+python3 - "$B8/shop/products.csv" "$SKU8" <<'PY'
+import csv, io, sys
+p, sku = sys.argv[1:3]
+rows = list(csv.reader(io.StringIO(open(p, encoding="utf-8-sig", newline="").read())))
+h = rows[0]
+for r in rows[1:]:
+    if r[h.index("sku")] == sku:
+        r[h.index("inventory_qty")] = "77"
+out = io.StringIO()
+csv.writer(out, lineterminator="\n").writerows(rows)
+open(p, "w", encoding="utf-8-sig", newline="").write(out.getvalue())
+PY
+SHOP_TOKEN=$TOKEN $PB -c "$E2E/sum.ini" upload --store shop "$B8" > "$E2E/out23" 2>&1
+check "a quantity change alone is planned as inventory" eq \
+    "$(grep -c ",$SKU8,inventory,qty@gid://shopify/Location/1: $Q8 -> 77" "$B8/shop/plan.csv")" "1"
+check "and reaches the primary location" eq "$(levels8)" "[('gid://shopify/Location/1', 77)]"
