@@ -114,6 +114,8 @@ curl -s "http://127.0.0.1:$PORT/__emulator/requests?since=$mark" > "$B/requests.
 
 python3 - "$B" "$products" "$simple" "$variants" "$left" "$reset_at" "$SCALE" "$t0" "$t1" "$t2" "$t3" "$n0" "$n1" <<'PY'
 import json, math, sys
+sys.path.insert(0, "tests/bench")
+from busy import busy
 b, products, simple, variants, left = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 reset_at, scale = float(sys.argv[6]), float(sys.argv[7])
 t0, t1, t2, t3, n0, n1 = map(float, sys.argv[8:14])
@@ -122,17 +124,7 @@ reset = max(0.0, reset_at - t2)  # from the start of the measured run
 load = json.load(open(b + "/load.json"))
 ch = json.load(open(b + "/change.json"))
 reqs = [r for r in json.load(open(b + "/requests.json"))["requests"] if "/v3/" in r["path"]]
-# the time the emulator was busy: its requests' service times, overlaps counted once
-# (with requests in flight together, one waits on the store's lock inside its own time)
-spans = sorted((r["started"], r["started"] + r["duration_ms"] / 1000.0) for r in reqs)
-server, end = 0.0, None
-for a, z in spans:
-    if end is None or a > end:
-        server += z - a
-        end = z
-    elif z > end:
-        server += z - end
-        end = z
+server = busy(reqs)  # the emulator's busy time (tests/bench/busy.py)
 minimum = math.ceil(simple / 10.0) + math.ceil(variants / 50.0)
 quota, window = 150, 30.0 / scale
 n = minimum

@@ -27,19 +27,13 @@ rounds() {
         t5=$(date +%s.%N)
         python3 - "$batch" "$k" "$prefix" "$t2" "$t3" "$t4" "$t5" <<'PY'
 import json, sys
+sys.path.insert(0, "tests/bench")
+from busy import busy
 b, k, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
 t2, t3, t4, t5 = map(float, sys.argv[4:8])
 reqs = [r for r in json.load(open("%s/requests%s.json" % (b, k)))["requests"]
         if r["path"].startswith(prefix)]
-spans = sorted((r["started"], r["started"] + r["duration_ms"] / 1000.0) for r in reqs)
-server, end = 0.0, None
-for a, z in spans:
-    if end is None or a > end:
-        server += z - a
-        end = z
-    elif z > end:
-        server += z - end
-        end = z
+server = busy(reqs)  # the emulator's busy time (tests/bench/busy.py)
 noop = json.load(open("%s/noop%s.json" % (b, k)))
 assert noop["requests"] == 0, "the unchanged re-run made requests"
 json.dump({"change": t3 - t2, "noop": t5 - t4, "server": server,

@@ -93,22 +93,14 @@ curl -s "http://127.0.0.1:$PORT/__emulator/requests?since=$mark" > "$B/requests.
 
 python3 - "$B" "$products" "$changed" "$avail" "$t0" "$t1" "$t2" "$t3" <<'PY'
 import json, math, sys
+sys.path.insert(0, "tests/bench")
+from busy import busy
 b, products, changed, avail = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 t0, t1, t2, t3 = map(float, sys.argv[5:9])
 load = json.load(open(b + "/load.json"))
 ch = json.load(open(b + "/change.json"))
 reqs = [r for r in json.load(open(b + "/requests.json"))["requests"] if r["path"].endswith("graphql.json")]
-# the time the emulator was busy: its requests' service times, overlaps counted once
-# (with requests in flight together, one waits on the store's lock inside its own time)
-spans = sorted((r["started"], r["started"] + r["duration_ms"] / 1000.0) for r in reqs)
-server, end = 0.0, None
-for a, z in spans:
-    if end is None or a > end:
-        server += z - a
-        end = z
-    elif z > end:
-        server += z - end
-        end = z
+server = busy(reqs)  # the emulator's busy time (tests/bench/busy.py)
 # Each product's price change is one productVariantsBulkUpdate (10 points); one request
 # may cost at most 1,000, so the fewest requests is the total cost over 1,000.
 minimum = math.ceil(changed * 10 / 1000.0)

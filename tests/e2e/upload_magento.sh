@@ -37,20 +37,21 @@ new_batch() { # dir
     $PB export -o "$1" samples/qbpos/items-1.xml samples/qbpos/items-2.xml samples/qbpos/items-3.xml >/dev/null 2>&1
     $PB -c "$CFG" transform "$1" >/dev/null 2>&1
 }
-set_price() { # file sku price
+set_field() { # file sku field value
     python3 - "$@" <<'PY'
 import csv, io, sys
-p, sku, price = sys.argv[1:4]
+p, sku, field, value = sys.argv[1:5]
 rows = list(csv.reader(io.StringIO(open(p, encoding="utf-8-sig", newline="").read())))
 h = rows[0]
 for r in rows[1:]:
     if r[h.index("sku")] == sku:
-        r[h.index("price")] = price
+        r[h.index(field)] = value
 out = io.StringIO()
 csv.writer(out, lineterminator="\n").writerows(rows)
 open(p, "w", encoding="utf-8-sig", newline="").write(out.getvalue())
 PY
 }
+set_price() { set_field "$1" "$2" price "$3"; }
 state() { emu "$1" /__emulator/state; }
 # the catalog as (sku, type, status, visibility) and the parents' children, for comparisons
 shape() { py 'sorted((k, p["type_id"], p["attrs"]["status"], p["attrs"]["visibility"], len(p["configurable_links"])) for k, p in s["products"].items())'; }
@@ -308,21 +309,7 @@ SKU7=$(python3 -c 'import csv,sys; print(next(csv.DictReader(open(sys.argv[1], e
 check "summed quantities go to the default source" eq \
     "$(state "$PORT7" | py "sorted(i['source_code'] for i in s['source_items'] if i['sku']=='$SKU7')")" \
     "['default']"
-set_qty() { # file sku quantity
-    python3 - "$@" <<'PY'
-import csv, io, sys
-p, sku, qty = sys.argv[1:4]
-rows = list(csv.reader(io.StringIO(open(p, encoding="utf-8-sig", newline="").read())))
-h = rows[0]
-for r in rows[1:]:
-    if r[h.index("sku")] == sku:
-        r[h.index("inventory_qty")] = qty
-out = io.StringIO()
-csv.writer(out, lineterminator="\n").writerows(rows)
-open(p, "w", encoding="utf-8-sig", newline="").write(out.getvalue())
-PY
-}
-set_qty "$B7/mage/products.csv" "$SKU7" 77
+set_field "$B7/mage/products.csv" "$SKU7" inventory_qty 77
 $PB -c "$E2E/sum.ini" upload --store mage "$B7" > "$E2E/out20" 2>&1
 check "a quantity change alone is planned as inventory" eq \
     "$(grep -c ",$SKU7,inventory,qty@default: " "$B7/mage/plan.csv")" "1"
