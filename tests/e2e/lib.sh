@@ -11,7 +11,7 @@ EMU_PIDS=()
 # start_emulator runs in $(...), a subshell: its pids go to a file, not to a variable.
 emu_kill() {
     [ -f "$E2E/.emulator-pids" ] && while read -r p; do kill "$p" 2>/dev/null; done < "$E2E/.emulator-pids"
-    for p in "${EMU_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${EMU_PIDS[@]}"; do kill -- "$p" 2>/dev/null; done # -PID: a process group
     wait 2>/dev/null
 }
 e2e_cleanup() {

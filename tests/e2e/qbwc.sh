@@ -113,8 +113,9 @@ http {
     }
 }
 CONF
-fcgiwrap -c 2 -s "unix:$E2E/fcgiwrap.sock" > "$E2E/fcgiwrap.out" 2>&1 &
-EMU_PIDS+=($!)
+# fcgiwrap forks its workers: in a session of its own, the cleanup stops them all.
+setsid fcgiwrap -c 2 -s "unix:$E2E/fcgiwrap.sock" > "$E2E/fcgiwrap.out" 2>&1 &
+EMU_PIDS+=("-$!")
 nginx -p "$NG" -e "$NG/logs/error.log" -c "$NG/nginx.conf" > "$E2E/nginx.out" 2>&1 &
 EMU_PIDS+=($!)
 for _ in $(seq 1 100); do
