@@ -394,6 +394,21 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The keys of obj (borrowed), sorted; *n of them.  NULL when out of memory. */
+static const char **
+sorted_keys(json_t *obj, size_t *n)
+{
+    const char **keys = malloc((json_object_size(obj) + 1) * sizeof(*keys));
+    if (!keys)
+        return NULL;
+    const char *key;
+    json_t *v;
+    *n = 0;
+    json_object_foreach(obj, key, v) keys[(*n)++] = key;
+    qsort(keys, *n, sizeof(*keys), cmp_str);
+    return keys;
+}
+
 /* One line of the file; a row never read goes back as it came. */
 static char *
 entry_text(json_t *e)
@@ -444,14 +459,10 @@ log_limit(off_t base)
 static int
 touched_lines(struct pb_state *st, struct pb_buf *out, size_t limit)
 {
-    size_t n = json_object_size(st->touched), k = 0;
-    const char **keys = malloc((n ? n : 1) * sizeof(*keys));
+    size_t k;
+    const char **keys = sorted_keys(st->touched, &k);
     if (!keys)
         return -1;
-    const char *key;
-    json_t *v;
-    json_object_foreach(st->touched, key, v) keys[k++] = key;
-    qsort(keys, k, sizeof(*keys), cmp_str);
     int rc = 0;
     for (size_t i = 0; i < k && rc == 0; i++) {
         json_t *e = json_object_get(st->by_sku, keys[i]);
@@ -529,14 +540,10 @@ log_append(struct pb_state *st, const struct pb_buf *buf, struct pb_error *err)
 static int
 write_base(struct pb_state *st, struct pb_error *err)
 {
-    size_t n = json_object_size(st->by_sku), k = 0;
-    const char **keys = malloc((n ? n : 1) * sizeof(*keys));
+    size_t k;
+    const char **keys = sorted_keys(st->by_sku, &k);
     if (!keys)
         return pb_error_set(err, PB_EOS, "out of memory");
-    const char *key;
-    json_t *v;
-    json_object_foreach(st->by_sku, key, v) keys[k++] = key;
-    qsort(keys, k, sizeof(*keys), cmp_str);
     struct pb_atomic af;
     if (pb_atomic_open(st->path, 0600, &af, err) < 0) {
         free(keys);

@@ -790,7 +790,6 @@ struct build_pool {
     struct batch b[2];
     int building;          /* the batch the helpers have, -1 when none */
     int given;             /* the batch the caller has, -1 when none */
-    int max;
     struct pb_buf scratch[MANY_THREADS], money[MANY_THREADS];
     long cp1252[MANY_THREADS];
     int oom[MANY_THREADS];
@@ -1075,12 +1074,12 @@ pb_csv_next_many(struct pb_reader *rd, struct pb_rec **recs, struct pb_error **b
     /* The reader splits the next batch while the helpers build this one. */
     int next = 1 - bp->building;
     struct batch *nb = &bp->b[next];
-    struct batch *prev_fail = &bp->b[bp->building];
+    struct batch *cur = &bp->b[bp->building];
     int split_err = 0;
     struct pb_error serr;
     pb_error_init(&serr);
     nb->n = 0;
-    if (!prev_fail->failed && batch_fill(rd, nb, max, &serr) < 0)
+    if (!cur->failed && batch_fill(rd, nb, max, &serr) < 0) /* nothing follows a break */
         split_err = 1;
     struct batch *b = wait_built(rd);
     if (b->cp1252_line)

@@ -136,34 +136,48 @@ has_special(const char *v, size_t len)
     return 0;
 }
 
+/* Write one cell at o, which has room for 2 * len + 3 bytes; returns the new end.  The
+ * writer's rows make room once and put their cells in with this. */
+static char *
+cell_to(char *o, const char *v, size_t len, int text)
+{
+    if (text < 0 || !len) {
+        memcpy(o, v, len);
+        return o + len;
+    }
+    int esc = text && formula_start(v, len);
+    int quote = v[0] == ' ' || v[0] == '\t' || v[len - 1] == ' ' || v[len - 1] == '\t' ||
+                has_special(v, len);
+    if (quote)
+        *o++ = '"';
+    if (esc)
+        *o++ = '\'';
+    if (!quote) {
+        memcpy(o, v, len);
+        return o + len;
+    }
+    for (;;) {
+        const char *q = memchr(v, '"', len);
+        size_t k = q ? (size_t)(q - v) + 1 : len;
+        memcpy(o, v, k);
+        o += k;
+        if (!q)
+            break;
+        *o++ = '"';
+        v += k, len -= k;
+    }
+    *o++ = '"';
+    return o;
+}
+
 int
 pb_csv_cell(struct pb_buf *out, const char *v, size_t len, int text)
 {
-    if (text < 0) /* a canonical number, boolean or time: nothing to quote or escape */
-        return pb_buf_add(out, v, len);
-    int esc = text && formula_start(v, len);
-    /* Blanks at either end are quoted too: readers drop them around an unquoted cell. */
-    int quote = len && (v[0] == ' ' || v[0] == '\t' || v[len - 1] == ' ' || v[len - 1] == '\t');
-    if (!quote)
-        quote = has_special(v, len);
-    if (!quote && !esc)
-        return pb_buf_add(out, v, len);
-    if (quote && pb_buf_addch(out, '"') < 0)
+    if (pb_buf_grow(out, 2 * len + 3) < 0)
         return -1;
-    if (esc && pb_buf_addch(out, '\'') < 0)
-        return -1;
-    if (!quote)
-        return pb_buf_add(out, v, len);
-    size_t from = 0;
-    for (size_t i = 0; i < len; i++)
-        if (v[i] == '"') {
-            if (pb_buf_add(out, v + from, i + 1 - from) < 0 || pb_buf_addch(out, '"') < 0)
-                return -1;
-            from = i + 1;
-        }
-    if (pb_buf_add(out, v + from, len - from) < 0)
-        return -1;
-    return pb_buf_addch(out, '"');
+    out->len = (size_t)(cell_to(out->data + out->len, v, len, text) - out->data);
+    out->data[out->len] = '\0';
+    return 0;
 }
 
 int
@@ -372,40 +386,6 @@ extra_value(const struct pb_rec *r, const char *name, const char **v, size_t *n)
             return 1;
         }
     return 0;
-}
-
-/* Write one cell at o, which has room for 2 * len + 3 bytes; returns the new end.  The
- * same bytes as pb_csv_cell, without a capacity check per append. */
-static char *
-cell_to(char *o, const char *v, size_t len, int text)
-{
-    if (text < 0 || !len) {
-        memcpy(o, v, len);
-        return o + len;
-    }
-    int esc = text && formula_start(v, len);
-    int quote = v[0] == ' ' || v[0] == '\t' || v[len - 1] == ' ' || v[len - 1] == '\t' ||
-                has_special(v, len);
-    if (quote)
-        *o++ = '"';
-    if (esc)
-        *o++ = '\'';
-    if (!quote) {
-        memcpy(o, v, len);
-        return o + len;
-    }
-    for (;;) {
-        const char *q = memchr(v, '"', len);
-        size_t k = q ? (size_t)(q - v) + 1 : len;
-        memcpy(o, v, k);
-        o += k;
-        if (!q)
-            break;
-        *o++ = '"';
-        v += k, len -= k;
-    }
-    *o++ = '"';
-    return o;
 }
 
 /*

@@ -510,11 +510,12 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
     int sf = sku_field(cfg->sku);
     for (int i = 0; i < n; i++) {
         var[i].sku = get(&items[i], sf, &var[i].skun);
-        if (var[i].sku && so->skus.cap) {
+        if (var[i].sku) {
             /* The set is far bigger than the cache: ask for the SKU's slot now, so it is
              * there by the uniqueness check below. */
             khash[i] = sku_hash(var[i].sku, var[i].skun, lim->sku_ci);
-            __builtin_prefetch(&so->skus.slot[khash[i] & (so->skus.cap - 1)]);
+            if (so->skus.cap)
+                __builtin_prefetch(&so->skus.slot[khash[i] & (so->skus.cap - 1)]);
         }
         if (!var[i].sku) {
             snprintf(reason, sizeof(reason), "no SKU: the item's '%s' is empty",
@@ -628,7 +629,6 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
             pb_error_set(err, PB_EOS, "out of memory");
             goto out;
         }
-        khash[i] = sku_hash(var[i].sku, var[i].skun, lim->sku_ci);
         const char *clash = NULL;
         size_t j = sku_slot(&so->skus, keys[i], khash[i]);
         if (so->skus.slot[j].key)

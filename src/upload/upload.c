@@ -178,13 +178,10 @@ pb_upload_qty(struct pb_upload *u, struct pb_up_variant *v)
         int64_t x;
         const char *loc = s->default_location ? s->default_location : u->primary_location;
         json_t *had = v->state ? json_object_get(v->state, "qty") : NULL;
-        if (!loc && json_object_size(had) == 1) {
-            /* The store's primary location is known once the session is open (the plan is
-             * made before): until then, the location this SKU's quantity last went to. */
-            json_t *x1;
-            json_object_foreach(had, loc, x1)
-                break;
-        }
+        /* The store's primary location is known once the session is open (the plan is
+         * made before): until then, the location this SKU's quantity last went to. */
+        if (!loc && json_object_size(had) == 1)
+            loc = json_object_iter_key(json_object_iter(had));
         if (loc && pb_rec_int(&v->row, PB_PRODUCTS_INVENTORY_QTY, &x) == 0)
             json_object_set_new(q, loc, json_integer((json_int_t)x));
     }
