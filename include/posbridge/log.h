@@ -19,13 +19,11 @@ void pb_log_set_file(FILE *fp);
 void pb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * Keep this thread's lines in `into` instead of writing them (NULL: write again), so
- * threads working side by side can have their lines printed in a fixed order.
- * pb_log_replay logs captured lines [lines, lines + len) as if they were logged now.
+ * Keep this thread's lines in `into` instead of writing them (NULL: write again): each
+ * line as its level's digit, the text and a NUL.
  */
 struct pb_buf;
 void pb_log_capture(struct pb_buf *into);
-void pb_log_replay(const char *lines, size_t len);
 
 struct pb_error;
 /* Log an error record at `level`, rendered by pb_error_format. */

@@ -101,6 +101,25 @@ struct pb_writer *pb_writer_open_in(struct pb_sha256_group *hash, const char *pa
                                     const struct pb_schema *s, enum pb_enc enc, int gz,
                                     const struct pb_columns *cols, struct pb_error *err);
 int pb_writer_put(struct pb_writer *w, const struct pb_rec *r, struct pb_error *err);
+
+/*
+ * A record in parts, for a stage that writes the same fields to several files and works
+ * them out ahead.  pb_writer_encode appends to out the fields [from, to) of r as this
+ * writer would write them: CSV cells, each after a comma but the header's first column,
+ * or JSONL members, each after a comma but the record's first (a part from a later field
+ * assumes an earlier one is present).  The part from field 0 opens the record, the part
+ * up to the schema's end closes it.  It reads only what the writer fixed when it opened,
+ * so any thread may call it while another writes.  pb_writer_put_parts writes one record
+ * from its parts, in order; together they are the bytes pb_writer_put would write.
+ */
+struct pb_part {
+    const char *p;
+    size_t n;
+};
+int pb_writer_encode(const struct pb_writer *w, const struct pb_rec *r, int from, int to,
+                     struct pb_buf *out);
+int pb_writer_put_parts(struct pb_writer *w, const struct pb_part *parts, int nparts,
+                        struct pb_error *err);
 /* Finish, fsync, rename into place.  Sets sha256 (hex of the bytes on disk) and count. */
 int pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count,
                      struct pb_error *err);

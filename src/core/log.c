@@ -64,16 +64,6 @@ pb_log_capture(struct pb_buf *into)
 }
 
 void
-pb_log_replay(const char *lines, size_t len)
-{
-    for (size_t i = 0; i < len;) {
-        size_t n = strlen(lines + i);
-        pb_log(lines[i] - '0', "%s", lines + i + 1);
-        i += n + 1;
-    }
-}
-
-void
 pb_log_error(int level, const struct pb_error *err)
 {
     char buf[1024];

@@ -437,6 +437,114 @@ memo_keep(struct cell_memo *m, const char *v, size_t vlen, const char *cell, siz
     m->vlen = vlen;
 }
 
+/*
+ * The columns of fields [from, to) of r as CSV cells, each after a comma but the file's
+ * first column; the x_* columns and the line's end come with the last field.  memo (one
+ * per field, or NULL) keeps long cells for the next record.
+ */
+static int
+encode_csv(const struct pb_writer *w, const struct pb_rec *r, int from, int to,
+           struct cell_memo *memo, struct pb_buf *out)
+{
+    int last = to >= w->s->nfields;
+    /* Room for the worst case first (every cell quoted, every byte a doubled quote), then
+     * the cells go straight in. */
+    size_t need = 2;
+    for (int c = 0; c < w->ncol; c++)
+        if (w->col[c] >= from && w->col[c] < to && r->off[w->col[c]])
+            need += 2 * r->len[w->col[c]];
+    need += 4 * (size_t)w->ncol;
+    if (last) {
+        need += 4 * w->cols->nextra;
+        for (size_t k = 0; k < r->nextra; k++)
+            need += 2 * r->extra[k].value_len;
+    }
+    if (pb_buf_grow(out, need) < 0)
+        return -1;
+    char *o = out->data + out->len;
+    for (int c = 0; c < w->ncol; c++) {
+        int i = w->col[c];
+        if (i < from)
+            continue;
+        if (i >= to)
+            break;
+        if (c)
+            *o++ = ',';
+        size_t n;
+        const char *v = pb_rec_get(r, i, &n);
+        if (!v)
+            continue;
+        int kind = w->kind[c];
+        if (!memo || kind < 0 || n < MEMO_MIN) {
+            o = cell_to(o, v, n, kind);
+            continue;
+        }
+        struct cell_memo *m = &memo[i];
+        if (m->vlen == n && memcmp(m->v, v, n) == 0) {
+            memcpy(o, m->cell, m->cell_len);
+            o += m->cell_len;
+            continue;
+        }
+        char *cell = o;
+        o = cell_to(o, v, n, kind);
+        memo_keep(m, v, n, cell, (size_t)(o - cell));
+    }
+    if (last) {
+        for (size_t k = 0; k < w->cols->nextra; k++) {
+            if (w->ncol || k)
+                *o++ = ',';
+            const char *v;
+            size_t n;
+            if (extra_value(r, w->cols->extra[k], &v, &n))
+                o = cell_to(o, v, n, 1);
+        }
+        *o++ = '\n';
+    }
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+/* The members of fields [from, to) of r, each after a comma but the record's first; the
+ * record opens with field 0 and closes (x_* members, then the line's end) with the last. */
+static int
+encode_jsonl(const struct pb_writer *w, const struct pb_rec *r, int from, int to,
+             struct pb_buf *out)
+{
+    int first = from == 0, last = to >= w->s->nfields;
+    if (first && pb_buf_addch(out, '{') < 0)
+        return -1;
+    for (int i = from; i < to && i < w->s->nfields; i++) {
+        size_t n;
+        const char *v = pb_rec_get(r, i, &n);
+        if (!v)
+            continue;
+        const struct pb_field *f = &w->s->fields[i];
+        if ((!first && pb_buf_addch(out, ',') < 0) ||
+            pb_json_str(out, f->name, strlen(f->name)) < 0 || pb_buf_addch(out, ':') < 0)
+            return -1;
+        first = 0;
+        int bare = f->type == PB_T_INT || f->type == PB_T_BOOL;
+        if ((bare ? pb_buf_add(out, v, n) : pb_json_str(out, v, n)) < 0)
+            return -1;
+    }
+    if (!last)
+        return 0;
+    for (size_t k = 0; k < w->cols->nextra; k++) {
+        const char *v;
+        size_t n;
+        if (!extra_value(r, w->cols->extra[k], &v, &n))
+            continue;
+        const char *name = w->cols->extra[k];
+        if ((!first && pb_buf_addch(out, ',') < 0) ||
+            pb_json_str(out, name, strlen(name)) < 0 || pb_buf_addch(out, ':') < 0 ||
+            pb_json_str(out, v, n) < 0)
+            return -1;
+        first = 0;
+    }
+    return pb_buf_add(out, "}\n", 2);
+}
+
 static int
 put_csv(struct pb_writer *w, const struct pb_rec *r)
 {
@@ -446,106 +554,42 @@ put_csv(struct pb_writer *w, const struct pb_rec *r)
         for (int i = 0; i < w->s->nfields; i++)
             w->memo[i].vlen = SIZE_MAX;
     }
-    /* Room for the worst case first (every cell quoted, every byte a doubled quote), then
-     * the cells go straight in. */
-    size_t need = 2;
-    for (int c = 0; c < w->ncol; c++)
-        if (r->off[w->col[c]])
-            need += 2 * r->len[w->col[c]];
-    need += 4 * (size_t)w->ncol;
-    for (size_t k = 0; k < w->cols->nextra; k++)
-        need += 4;
-    for (size_t k = 0; k < r->nextra; k++)
-        need += 2 * r->extra[k].value_len;
-    if (pb_buf_grow(&w->line, need) < 0)
-        return -1;
-    char *o = w->line.data + w->line.len;
-    int first = 1;
-    for (int c = 0; c < w->ncol; c++) {
-        int i = w->col[c];
-        if (!first)
-            *o++ = ',';
-        first = 0;
-        size_t n;
-        const char *v = pb_rec_get(r, i, &n);
-        if (!v)
-            continue;
-        int kind = w->kind[c];
-        if (kind < 0 || n < MEMO_MIN) {
-            o = cell_to(o, v, n, kind);
-            continue;
-        }
-        struct cell_memo *m = &w->memo[i];
-        if (m->vlen == n && memcmp(m->v, v, n) == 0) {
-            memcpy(o, m->cell, m->cell_len);
-            o += m->cell_len;
-            continue;
-        }
-        char *from = o;
-        o = cell_to(o, v, n, kind);
-        memo_keep(m, v, n, from, (size_t)(o - from));
-    }
-    for (size_t k = 0; k < w->cols->nextra; k++) {
-        if (!first)
-            *o++ = ',';
-        first = 0;
-        const char *v;
-        size_t n;
-        if (extra_value(r, w->cols->extra[k], &v, &n))
-            o = cell_to(o, v, n, 1);
-    }
-    *o++ = '\n';
-    w->line.len = (size_t)(o - w->line.data);
-    w->line.data[w->line.len] = '\0';
-    return 0;
+    return encode_csv(w, r, 0, w->s->nfields, w->memo, &w->line);
 }
 
-static int
-put_jsonl(struct pb_writer *w, const struct pb_rec *r)
+int
+pb_writer_encode(const struct pb_writer *w, const struct pb_rec *r, int from, int to,
+                 struct pb_buf *out)
 {
-    int first = 1;
-    if (pb_buf_addch(&w->line, '{') < 0)
-        return -1;
-    for (int i = 0; i < w->s->nfields; i++) {
-        size_t n;
-        const char *v = pb_rec_get(r, i, &n);
-        if (!v)
-            continue;
-        const struct pb_field *f = &w->s->fields[i];
-        if ((!first && pb_buf_addch(&w->line, ',') < 0) ||
-            pb_json_str(&w->line, f->name, strlen(f->name)) < 0 ||
-            pb_buf_addch(&w->line, ':') < 0)
-            return -1;
-        first = 0;
-        int bare = f->type == PB_T_INT || f->type == PB_T_BOOL;
-        if ((bare ? pb_buf_add(&w->line, v, n) : pb_json_str(&w->line, v, n)) < 0)
-            return -1;
-    }
-    for (size_t k = 0; k < w->cols->nextra; k++) {
-        const char *v;
-        size_t n;
-        if (!extra_value(r, w->cols->extra[k], &v, &n))
-            continue;
-        const char *name = w->cols->extra[k];
-        if ((!first && pb_buf_addch(&w->line, ',') < 0) ||
-            pb_json_str(&w->line, name, strlen(name)) < 0 ||
-            pb_buf_addch(&w->line, ':') < 0 || pb_json_str(&w->line, v, n) < 0)
-            return -1;
-        first = 0;
-    }
-    return pb_buf_add(&w->line, "}\n", 2);
+    return w->enc == PB_ENC_CSV ? encode_csv(w, r, from, to, NULL, out)
+                                : encode_jsonl(w, r, from, to, out);
+}
+
+/* Records are handed to the file in pieces of about this size. */
+#define LINE_FLUSH 60000
+
+int
+pb_writer_put_parts(struct pb_writer *w, const struct pb_part *parts, int nparts,
+                    struct pb_error *err)
+{
+    for (int i = 0; i < nparts; i++)
+        if (pb_buf_add(&w->line, parts[i].p, parts[i].n) < 0)
+            return pb_error_set(err, PB_EOS, "out of memory");
+    w->count++;
+    return w->line.len < LINE_FLUSH ? 0 : flush_line(w, err);
 }
 
 int
 pb_writer_put(struct pb_writer *w, const struct pb_rec *r, struct pb_error *err)
 {
-    int rc = w->enc == PB_ENC_CSV ? put_csv(w, r) : put_jsonl(w, r);
+    int rc = w->enc == PB_ENC_CSV ? put_csv(w, r)
+                                  : encode_jsonl(w, r, 0, w->s->nfields, &w->line);
     if (rc < 0) {
         pb_buf_reset(&w->line);
         return pb_error_set(err, PB_EOS, "out of memory");
     }
     w->count++;
-    if (w->line.len < 60000)
+    if (w->line.len < LINE_FLUSH)
         return 0;
     return flush_line(w, err);
 }

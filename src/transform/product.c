@@ -349,8 +349,8 @@ qty_of(const struct pb_rec *r, int f)
 
 /* An option value: the item's field (or x_ column) through the map for that option. */
 static const char *
-option_value(struct pb_store_out *so, const struct pb_rec *r, const struct pb_config *cfg,
-             int axis, size_t *n)
+option_value(struct pb_maps *maps, const struct pb_rec *r, const struct pb_config *cfg, int axis,
+             size_t *n)
 {
     const char *v = NULL;
     *n = 0;
@@ -372,7 +372,7 @@ option_value(struct pb_store_out *so, const struct pb_rec *r, const struct pb_co
         return NULL;
     int mapped;
     static const enum pb_map_field mf[3] = {PB_MAP_ATTRIBUTE, PB_MAP_SIZE, PB_MAP_OPTION3};
-    return pb_maps_apply(so->maps, mf[axis], v, n, &mapped);
+    return pb_maps_apply(maps, mf[axis], v, n, &mapped);
 }
 
 static int
@@ -396,7 +396,7 @@ set_int(struct pb_rec *row, int f, int64_t v)
 
 /* "Tub, Beach, Harbor" -> tags through the tag map (empty drops one), without repeats. */
 static int
-tags_of(struct pb_store_out *so, const struct pb_rec *r, struct pb_buf *out)
+tags_of(struct pb_maps *maps, const struct pb_rec *r, struct pb_buf *out)
 {
     size_t n;
     const char *kw = get(r, PB_ITEMS_KEYWORDS, &n);
@@ -412,7 +412,7 @@ tags_of(struct pb_store_out *so, const struct pb_rec *r, struct pb_buf *out)
             tl--;
         int mapped;
         if (tl)
-            t = pb_maps_apply(so->maps, PB_MAP_TAG, t, &tl, &mapped);
+            t = pb_maps_apply(maps, PB_MAP_TAG, t, &tl, &mapped);
         if (tl) {
             /* skip repeats */
             int dup = 0;
@@ -471,208 +471,130 @@ struct variant {
     size_t skun;
 };
 
-int
-pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
-                 const struct pb_style *st, struct pb_rec *items, int n, struct pb_error *err)
+/* Room for a style of n items in the per-product scratch. */
+static int
+scratch_for(struct pb_scratch *sc, int n)
 {
-    const struct pb_pricing *pr = &so->cfg->pricing;
-    const struct pb_limits *lim = so->lim;
-    int rc = -1, first = -1, nok = 0;
-    char reason[300];
-    if (n > so->scratch_cap) {
-        int cap = n > 64 ? n : 64;
-        int *o2 = realloc(so->ok, (size_t)cap * sizeof(int));
-        if (o2)
-            so->ok = o2;
-        void *v2 = realloc(so->var, (size_t)cap * sizeof(struct variant));
-        if (v2)
-            so->var = v2;
-        char **k2 = realloc(so->keys, (size_t)cap * sizeof(char *));
-        if (k2)
-            so->keys = k2;
-        uint64_t *h2 = realloc(so->khash, (size_t)cap * sizeof(uint64_t));
-        if (h2)
-            so->khash = h2;
-        if (!o2 || !v2 || !k2 || !h2)
-            return pb_error_set(err, PB_EOS, "out of memory");
-        so->scratch_cap = cap;
-    }
-    int *ok = so->ok;
-    struct variant *var = so->var;
-    char **keys = so->keys;
-    uint64_t *khash = so->khash;
-    memset(ok, 0, (size_t)n * sizeof(int));
-    memset(var, 0, (size_t)n * sizeof(*var));
-    memset(keys, 0, (size_t)n * sizeof(char *));
-    struct pb_buf *tags = &so->tags;
+    if (n <= sc->cap)
+        return 0;
+    int cap = n > 64 ? n : 64;
+    int *o2 = realloc(sc->ok, (size_t)cap * sizeof(int));
+    if (o2)
+        sc->ok = o2;
+    void *v2 = realloc(sc->var, (size_t)cap * sizeof(struct variant));
+    if (v2)
+        sc->var = v2;
+    char **k2 = realloc(sc->keys, (size_t)cap * sizeof(char *));
+    if (k2)
+        sc->keys = k2;
+    uint64_t *h2 = realloc(sc->khash, (size_t)cap * sizeof(uint64_t));
+    if (h2)
+        sc->khash = h2;
+    if (!o2 || !v2 || !k2 || !h2)
+        return -1;
+    sc->cap = cap;
+    memset(sc->ok, 0, (size_t)cap * sizeof(int));
+    return 0;
+}
 
-    /* Items without a SKU cannot be sold online: reject them alone. */
-    int sf = sku_field(cfg->sku);
-    for (int i = 0; i < n; i++) {
-        var[i].sku = get(&items[i], sf, &var[i].skun);
-        if (var[i].sku) {
-            /* The set is far bigger than the cache: ask for the SKU's slot now, so it is
-             * there by the uniqueness check below. */
-            khash[i] = sku_hash(var[i].sku, var[i].skun, lim->sku_ci);
-            if (so->skus.cap)
-                __builtin_prefetch(&so->skus.slot[khash[i] & (so->skus.cap - 1)]);
-        }
-        if (!var[i].sku) {
-            snprintf(reason, sizeof(reason), "no SKU: the item's '%s' is empty",
-                     items->schema->fields[sf].name);
-            if (pb_product_reject_item(so, &items[i], items->schema->fields[sf].name, reason,
-                                       err) < 0)
-                goto out;
-            continue;
-        }
-        ok[i] = 1;
-        nok++;
-        if (first < 0)
-            first = i;
-    }
-    if (!nok) {
-        rc = 0;
-        goto out;
-    }
-    const struct pb_rec *head = &items[first];
+void
+pb_scratch_free(struct pb_scratch *sc)
+{
+    free(sc->ok);
+    free(sc->var);
+    free(sc->keys);
+    free(sc->khash);
+    pb_buf_release(&sc->tags);
+    memset(sc, 0, sizeof(*sc));
+}
 
-    /* Options: an axis is an option when any item of the style has a value for it. */
-    int axis_used[3] = {0, 0, 0};
+/* The option values of the items that have a SKU, through the maps; which axes are used. */
+static void
+options_of(struct pb_maps *maps, const struct pb_config *cfg, struct pb_rec *items, int n,
+           const int *ok, struct variant *var, int axis_used[3])
+{
     for (int i = 0; i < n; i++) {
         if (!ok[i])
             continue;
         for (int a = 0; a < 3; a++) {
-            var[i].opt[a] = option_value(so, &items[i], cfg, a, &var[i].optn[a]);
+            var[i].opt[a] = option_value(maps, &items[i], cfg, a, &var[i].optn[a]);
             axis_used[a] |= var[i].opt[a] != NULL;
         }
     }
+}
+
+/* The product's vendor as the item gives it (before the vendor map). */
+static const char *
+vendor_of(const struct pb_config *cfg, const struct pb_rec *head, size_t *n)
+{
+    const char *v = cfg->vendor_from_manufacturer ? get(head, PB_ITEMS_MANUFACTURER, n) : NULL;
+    return v ? v : get(head, PB_ITEMS_VENDOR_CODE, n);
+}
+
+/* The fields up to status are the product's, the same in each of its rows; the
+ * quantities are each store's; the rest are the variant's. */
+#define PRODUCT_END (PB_PRODUCTS_STATUS + 1)
+#define QTY_FROM PB_PRODUCTS_INVENTORY_QTY
+#define QTY_END PB_PRODUCTS_QBPOS_LIST_ID
+
+static int
+put_seg(const struct pb_writer *w, const struct pb_rec *row, int from, int to,
+        struct pb_buf *out, struct pb_seg *seg)
+{
+    size_t at = out->len;
+    if (pb_writer_encode(w, row, from, to, out) < 0 || out->len - at > UINT32_MAX ||
+        at > UINT32_MAX)
+        return -1;
+    seg->off = (uint32_t)at;
+    seg->len = (uint32_t)(out->len - at);
+    return 0;
+}
+
+int
+pb_product_build(struct pb_builder *b, const struct pb_config *cfg, const struct pb_style *st,
+                 struct pb_rec *items, int n, struct pb_buf *out, struct pb_built *bl,
+                 struct pb_error *err)
+{
+    const struct pb_pricing *pr = &b->sc->pricing;
+    struct pb_scratch *sc = &b->scratch;
+    if (scratch_for(sc, n) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    int *ok = sc->ok, first = -1;
+    struct variant *var = sc->var;
+    memset(var, 0, (size_t)n * sizeof(*var));
+    memset(bl->variant, 0, (size_t)n * sizeof(*bl->variant));
+    memset(bl->tail, 0, (size_t)n * sizeof(*bl->tail));
+    memset(&bl->product, 0, sizeof(bl->product));
+    int sf = sku_field(cfg->sku);
+    for (int i = 0; i < n; i++) {
+        var[i].sku = get(&items[i], sf, &var[i].skun);
+        ok[i] = var[i].sku != NULL;
+        if (ok[i] && first < 0)
+            first = i;
+    }
+    if (first < 0)
+        return 0;
+    int axis_used[3] = {0, 0, 0};
+    options_of(b->maps, cfg, items, n, ok, var, axis_used);
     const char *opt_names[3] = {cfg->attribute_option, cfg->size_option, cfg->option3_name};
 
-    /* The platform's limits, before any network. */
-    size_t tn;
-    const char *title = get(head, PB_ITEMS_DESC1, &tn);
-    if (!title) {
-        if (reject_product(so, st, items, ok, n, "desc1", "the item name is empty", err) < 0)
-            goto out;
-        rc = 0;
-        goto out;
-    }
-    if (lim->max_variants && nok > lim->max_variants) {
-        snprintf(reason, sizeof(reason), "%d variants; at most %d are allowed", nok,
-                 lim->max_variants);
-        rc = reject_product(so, st, items, ok, n, NULL, reason, err);
-        goto out;
-    }
-    if (lim->max_title && chars(title, tn) > (size_t)lim->max_title) {
-        snprintf(reason, sizeof(reason), "the title is longer than %d characters",
-                 lim->max_title);
-        rc = reject_product(so, st, items, ok, n, "desc1", reason, err);
-        goto out;
-    }
-    int pf = price_field(pr->price_level);
-    for (int i = 0; i < n; i++) {
-        if (!ok[i])
-            continue;
-        size_t k;
-        const char *in = get(&items[i], PB_ITEMS_ITEM_NUMBER, &k);
-        if (!pb_rec_has(&items[i], pf)) {
-            snprintf(reason, sizeof(reason), "item %.*s has no price ('%s' is empty)", (int)k,
-                     in ? in : "?", items->schema->fields[pf].name);
-            rc = reject_product(so, st, items, ok, n, items->schema->fields[pf].name, reason,
-                                err);
-            goto out;
-        }
-        if (lim->max_sku && chars(var[i].sku, var[i].skun) > (size_t)lim->max_sku) {
-            snprintf(reason, sizeof(reason), "SKU '%.*s' is longer than %d characters",
-                     (int)var[i].skun, var[i].sku, lim->max_sku);
-            rc = reject_product(so, st, items, ok, n, "sku", reason, err);
-            goto out;
-        }
-        size_t bn;
-        const char *bc = get(&items[i], PB_ITEMS_UPC, &bn);
-        if (lim->max_barcode && bc && bn > (size_t)lim->max_barcode) {
-            snprintf(reason, sizeof(reason), "barcode '%.*s' is longer than %d characters",
-                     (int)bn, bc, lim->max_barcode);
-            rc = reject_product(so, st, items, ok, n, "upc", reason, err);
-            goto out;
-        }
-        /* Two variants with the same options cannot both exist. */
-        for (int j = 0; j < i; j++) {
-            if (!ok[j])
-                continue;
-            int same = 1;
-            for (int a = 0; a < 3 && same; a++)
-                same = var[i].optn[a] == var[j].optn[a] &&
-                       (!var[i].optn[a] || !memcmp(var[i].opt[a], var[j].opt[a], var[i].optn[a]));
-            if (same) {
-                size_t k2;
-                const char *in2 = get(&items[j], PB_ITEMS_ITEM_NUMBER, &k2);
-                snprintf(reason, sizeof(reason),
-                         "items %.*s and %.*s have the same options; give them a different "
-                         "attribute or size",
-                         (int)k2, in2 ? in2 : "?", (int)k, in ? in : "?");
-                rc = reject_product(so, st, items, ok, n, NULL, reason, err);
-                goto out;
-            }
-        }
-    }
-    /* SKUs unique in the store (ignoring case where the platform does). */
-    if (sku_grow(&so->skus, (size_t)n) < 0) {
-        pb_error_set(err, PB_EOS, "out of memory");
-        goto out;
-    }
-    size_t arena_mark = so->skus.chunk_used, arena_chunks = so->skus.nchunks;
-    for (int i = 0; i < n; i++) {
-        if (!ok[i])
-            continue;
-        if (!(keys[i] = sku_norm(&so->skus, var[i].sku, var[i].skun, lim->sku_ci))) {
-            pb_error_set(err, PB_EOS, "out of memory");
-            goto out;
-        }
-        const char *clash = NULL;
-        size_t j = sku_slot(&so->skus, keys[i], khash[i]);
-        if (so->skus.slot[j].key)
-            clash = so->skus.slot[j].owner;
-        for (int k = 0; k < i && !clash; k++)
-            if (keys[k] && khash[k] == khash[i] && !strcmp(keys[k], keys[i]))
-                clash = st->key;
-        if (clash) {
-            snprintf(reason, sizeof(reason), "SKU '%.*s' is already used by product '%s'%s",
-                     (int)var[i].skun, var[i].sku, clash,
-                     lim->sku_ci ? " (SKUs are compared ignoring case)" : "");
-            if (so->skus.nchunks == arena_chunks)
-                so->skus.chunk_used = arena_mark; /* give back this product's keys */
-            rc = reject_product(so, st, items, ok, n, "sku", reason, err);
-            goto out;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        if (!ok[i])
-            continue;
-        size_t j = sku_slot(&so->skus, keys[i], khash[i]);
-        so->skus.slot[j] = (struct pb_skuslot){khash[i], keys[i], st->key};
-        so->skus.n++;
-    }
-    check_agreement(so, items, ok, n, first);
-
     /* Product-level values from the first item. */
-    size_t dn = 0, vn = 0, cn = 0, ptn = 0;
+    const struct pb_rec *head = &items[first];
+    size_t tn = 0, dn = 0, vn = 0, cn = 0, ptn = 0;
+    const char *title = get(head, PB_ITEMS_DESC1, &tn);
     const char *desc = get(head, PB_ITEMS_WEB_DESC, &dn);
     if (!desc)
         desc = get(head, PB_ITEMS_DESC2, &dn);
-    const char *vendor = cfg->vendor_from_manufacturer ? get(head, PB_ITEMS_MANUFACTURER, &vn)
-                                                       : NULL;
-    if (!vendor)
-        vendor = get(head, PB_ITEMS_VENDOR_CODE, &vn);
+    const char *vendor = vendor_of(cfg, head, &vn);
     int mapped;
     if (vendor)
-        vendor = pb_maps_apply(so->maps, PB_MAP_VENDOR, vendor, &vn, &mapped);
+        vendor = pb_maps_apply(b->maps, PB_MAP_VENDOR, vendor, &vn, &mapped);
     const char *dept = get(head, PB_ITEMS_DEPARTMENT_CODE, &ptn);
     const char *ptype = NULL, *category = NULL;
     size_t deptn = ptn;
     if (dept) {
         size_t k = ptn;
-        ptype = pb_maps_apply(so->maps, PB_MAP_DEPARTMENT, dept, &k, &mapped);
+        ptype = pb_maps_apply(b->maps, PB_MAP_DEPARTMENT, dept, &k, &mapped);
         if (!mapped) {
             size_t nn;
             const char *name = get(head, PB_ITEMS_DEPARTMENT_NAME, &nn);
@@ -680,21 +602,20 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
                 ptype = name, k = nn;
         }
         ptn = k;
-        if (pb_maps_has(so->maps, PB_MAP_CATEGORY)) {
+        if (pb_maps_has(b->maps, PB_MAP_CATEGORY)) {
             cn = deptn;
-            category = pb_maps_apply(so->maps, PB_MAP_CATEGORY, dept, &cn, &mapped);
+            category = pb_maps_apply(b->maps, PB_MAP_CATEGORY, dept, &cn, &mapped);
         }
     }
-    if (tags_of(so, head, tags) < 0) {
-        pb_error_set(err, PB_EOS, "out of memory");
-        goto out;
-    }
-    const char *status = so->cfg->new_hidden ? "draft" : "active";
+    struct pb_buf *tags = &sc->tags;
+    if (tags_of(b->maps, head, tags) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    const char *status = b->sc->new_hidden ? "draft" : "active";
+    int pf = price_field(pr->price_level);
     int cf = pr->compare_level ? price_field(pr->compare_level) : -1;
 
-    struct pb_rec *row = &so->row;
+    struct pb_rec *row = &b->row;
     uint64_t prefix = 0;
-    int have_prefix = 0;
     for (int i = 0; i < n; i++) {
         if (!ok[i])
             continue;
@@ -746,9 +667,194 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
                 taxable = 0;
         if (v)
             e |= set_s(row, PB_PRODUCTS_TAXABLE, taxable ? "true" : "false");
+        v = get(it, PB_ITEMS_LIST_ID, &k);
+        e |= set(row, PB_PRODUCTS_QBPOS_LIST_ID, v, k);
+        v = get(it, PB_ITEMS_ITEM_NUMBER, &k);
+        e |= set(row, PB_PRODUCTS_QBPOS_ITEM_NUMBER, v, k);
 
-        /* Quantities by policy. */
+        /* The content hash leaves the quantities out, so every store of the group has the
+         * same; the product's part of it is worked out once. */
+        char hex[17];
+        if (i == first)
+            prefix = row_hash_fields(row, 0, PRODUCT_END, ROW_HASH_SEED);
+        row_hash_hex(row_hash_fields(row, PRODUCT_END, row->schema->nfields, prefix), hex);
+        e |= set(row, PB_PRODUCTS_CONTENT_HASH, hex, 16);
+        if (e || (i == first && put_seg(b->w, row, 0, PRODUCT_END, out, &bl->product) < 0) ||
+            put_seg(b->w, row, PRODUCT_END, QTY_FROM, out, &bl->variant[i]) < 0 ||
+            put_seg(b->w, row, QTY_END, row->schema->nfields, out, &bl->tail[i]) < 0)
+            return pb_error_set(err, PB_EOS, "out of memory");
+    }
+    return 0;
+}
+
+int
+pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
+                 const struct pb_style *st, struct pb_rec *items, int n,
+                 const struct pb_built *bl, const char *base, struct pb_error *err)
+{
+    const struct pb_pricing *pr = &so->cfg->pricing;
+    const struct pb_limits *lim = so->lim;
+    int first = -1, nok = 0;
+    char reason[300];
+    struct pb_scratch *sc = &so->scratch;
+    if (scratch_for(sc, n) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    int *ok = sc->ok;
+    struct variant *var = sc->var;
+    char **keys = sc->keys;
+    uint64_t *khash = sc->khash;
+    memset(ok, 0, (size_t)n * sizeof(int));
+    memset(var, 0, (size_t)n * sizeof(*var));
+    memset(keys, 0, (size_t)n * sizeof(char *));
+
+    /* Items without a SKU cannot be sold online: reject them alone. */
+    int sf = sku_field(cfg->sku);
+    for (int i = 0; i < n; i++) {
+        var[i].sku = get(&items[i], sf, &var[i].skun);
+        if (var[i].sku) {
+            /* The set is far bigger than the cache: ask for the SKU's slot now, so it is
+             * there by the uniqueness check below. */
+            khash[i] = sku_hash(var[i].sku, var[i].skun, lim->sku_ci);
+            if (so->skus.cap)
+                __builtin_prefetch(&so->skus.slot[khash[i] & (so->skus.cap - 1)]);
+        }
+        if (!var[i].sku) {
+            snprintf(reason, sizeof(reason), "no SKU: the item's '%s' is empty",
+                     items->schema->fields[sf].name);
+            if (pb_product_reject_item(so, &items[i], items->schema->fields[sf].name, reason,
+                                       err) < 0)
+                return -1;
+            continue;
+        }
+        ok[i] = 1;
+        nok++;
+        if (first < 0)
+            first = i;
+    }
+    if (!nok)
+        return 0;
+    const struct pb_rec *head = &items[first];
+
+    /* Options: an axis is an option when any item of the style has a value for it. */
+    int axis_used[3] = {0, 0, 0};
+    options_of(so->maps, cfg, items, n, ok, var, axis_used);
+
+    /* The platform's limits, before any network. */
+    size_t tn;
+    const char *title = get(head, PB_ITEMS_DESC1, &tn);
+    if (!title)
+        return reject_product(so, st, items, ok, n, "desc1", "the item name is empty", err);
+    if (lim->max_variants && nok > lim->max_variants) {
+        snprintf(reason, sizeof(reason), "%d variants; at most %d are allowed", nok,
+                 lim->max_variants);
+        return reject_product(so, st, items, ok, n, NULL, reason, err);
+    }
+    if (lim->max_title && chars(title, tn) > (size_t)lim->max_title) {
+        snprintf(reason, sizeof(reason), "the title is longer than %d characters",
+                 lim->max_title);
+        return reject_product(so, st, items, ok, n, "desc1", reason, err);
+    }
+    int pf = price_field(pr->price_level);
+    for (int i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        size_t k;
+        const char *in = get(&items[i], PB_ITEMS_ITEM_NUMBER, &k);
+        if (!pb_rec_has(&items[i], pf)) {
+            snprintf(reason, sizeof(reason), "item %.*s has no price ('%s' is empty)", (int)k,
+                     in ? in : "?", items->schema->fields[pf].name);
+            return reject_product(so, st, items, ok, n, items->schema->fields[pf].name,
+                                  reason, err);
+        }
+        if (lim->max_sku && chars(var[i].sku, var[i].skun) > (size_t)lim->max_sku) {
+            snprintf(reason, sizeof(reason), "SKU '%.*s' is longer than %d characters",
+                     (int)var[i].skun, var[i].sku, lim->max_sku);
+            return reject_product(so, st, items, ok, n, "sku", reason, err);
+        }
+        size_t bn;
+        const char *bc = get(&items[i], PB_ITEMS_UPC, &bn);
+        if (lim->max_barcode && bc && bn > (size_t)lim->max_barcode) {
+            snprintf(reason, sizeof(reason), "barcode '%.*s' is longer than %d characters",
+                     (int)bn, bc, lim->max_barcode);
+            return reject_product(so, st, items, ok, n, "upc", reason, err);
+        }
+        /* Two variants with the same options cannot both exist. */
+        for (int j = 0; j < i; j++) {
+            if (!ok[j])
+                continue;
+            int same = 1;
+            for (int a = 0; a < 3 && same; a++)
+                same = var[i].optn[a] == var[j].optn[a] &&
+                       (!var[i].optn[a] || !memcmp(var[i].opt[a], var[j].opt[a], var[i].optn[a]));
+            if (same) {
+                size_t k2;
+                const char *in2 = get(&items[j], PB_ITEMS_ITEM_NUMBER, &k2);
+                snprintf(reason, sizeof(reason),
+                         "items %.*s and %.*s have the same options; give them a different "
+                         "attribute or size",
+                         (int)k2, in2 ? in2 : "?", (int)k, in ? in : "?");
+                return reject_product(so, st, items, ok, n, NULL, reason, err);
+            }
+        }
+    }
+    /* SKUs unique in the store (ignoring case where the platform does). */
+    if (sku_grow(&so->skus, (size_t)n) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    size_t arena_mark = so->skus.chunk_used, arena_chunks = so->skus.nchunks;
+    for (int i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        if (!(keys[i] = sku_norm(&so->skus, var[i].sku, var[i].skun, lim->sku_ci)))
+            return pb_error_set(err, PB_EOS, "out of memory");
+        const char *clash = NULL;
+        size_t j = sku_slot(&so->skus, keys[i], khash[i]);
+        if (so->skus.slot[j].key)
+            clash = so->skus.slot[j].owner;
+        for (int k = 0; k < i && !clash; k++)
+            if (keys[k] && khash[k] == khash[i] && !strcmp(keys[k], keys[i]))
+                clash = st->key;
+        if (clash) {
+            snprintf(reason, sizeof(reason), "SKU '%.*s' is already used by product '%s'%s",
+                     (int)var[i].skun, var[i].sku, clash,
+                     lim->sku_ci ? " (SKUs are compared ignoring case)" : "");
+            if (so->skus.nchunks == arena_chunks)
+                so->skus.chunk_used = arena_mark; /* give back this product's keys */
+            return reject_product(so, st, items, ok, n, "sku", reason, err);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        size_t j = sku_slot(&so->skus, keys[i], khash[i]);
+        so->skus.slot[j] = (struct pb_skuslot){khash[i], keys[i], st->key};
+        so->skus.n++;
+    }
+    check_agreement(so, items, ok, n, first);
+
+    /* The maps remember the product's values they had no row for (the summary lists
+     * them); the values themselves are in the built rows. */
+    size_t vn, dn;
+    int mapped;
+    const char *vendor = vendor_of(cfg, head, &vn);
+    if (vendor)
+        pb_maps_apply(so->maps, PB_MAP_VENDOR, vendor, &vn, &mapped);
+    const char *dept = get(head, PB_ITEMS_DEPARTMENT_CODE, &dn);
+    if (dept) {
+        size_t k = dn;
+        pb_maps_apply(so->maps, PB_MAP_DEPARTMENT, dept, &k, &mapped);
+        if (pb_maps_has(so->maps, PB_MAP_CATEGORY))
+            pb_maps_apply(so->maps, PB_MAP_CATEGORY, dept, &dn, &mapped);
+    }
+
+    /* The rows: the built parts around this store's quantities. */
+    struct pb_rec *row = &so->row;
+    for (int i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        const struct pb_rec *it = &items[i];
+        pb_rec_clear(row);
         int64_t total = 0;
+        int e = 0;
         if (pr->qty == PB_QTY_PER_STORE) {
             for (int s = 1; s <= PB_QBPOS_STORES; s++) {
                 if (!so->cfg->location[s])
@@ -767,33 +873,19 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
             total = publishable(q, pr);
         }
         e |= set_int(row, PB_PRODUCTS_INVENTORY_QTY, total);
-        v = get(it, PB_ITEMS_LIST_ID, &k);
-        e |= set(row, PB_PRODUCTS_QBPOS_LIST_ID, v, k);
-        v = get(it, PB_ITEMS_ITEM_NUMBER, &k);
-        e |= set(row, PB_PRODUCTS_QBPOS_ITEM_NUMBER, v, k);
-
-        /* The fields up to status are the product's, the same in each of its rows:
-         * their part of the hash is worked out once. */
-        char hex[17];
-        if (!have_prefix) {
-            prefix = row_hash_fields(row, 0, PB_PRODUCTS_STATUS + 1, ROW_HASH_SEED);
-            have_prefix = 1;
-        }
-        row_hash_hex(row_hash_fields(row, PB_PRODUCTS_STATUS + 1, row->schema->nfields, prefix),
-                     hex);
-        e |= set(row, PB_PRODUCTS_CONTENT_HASH, hex, 16);
-        if (e) {
-            pb_error_set(err, PB_EOS, "out of memory");
-            goto out;
-        }
-        row->file = it->file;
-        row->line = it->line;
-        if (pb_writer_put(so->w, row, err) < 0)
-            goto out;
+        pb_buf_reset(&so->qty);
+        if (e || pb_writer_encode(so->w, row, QTY_FROM, QTY_END, &so->qty) < 0)
+            return pb_error_set(err, PB_EOS, "out of memory");
+        const struct pb_part parts[4] = {
+            {base + bl->product.off, bl->product.len},
+            {base + bl->variant[i].off, bl->variant[i].len},
+            {so->qty.data, so->qty.len},
+            {base + bl->tail[i].off, bl->tail[i].len},
+        };
+        if (pb_writer_put_parts(so->w, parts, 4, err) < 0)
+            return -1;
         so->variants++;
     }
     so->products++;
-    rc = 0;
-out:
-    return rc;
+    return 0;
 }

@@ -31,6 +31,8 @@ struct tf {
     struct pb_batch batch;
     struct pb_store_out stores[PB_MAX_STORES];
     int nstores;
+    int group_rep[PB_MAX_STORES]; /* per group of stores with the same rows: its first */
+    int ngroups;
     struct pb_spool spool;
     struct pb_sha256_group *hash; /* the stores' products files, hashed side by side */
     /* styles: a vector in first-seen order, and a hash index into it */
@@ -279,6 +281,41 @@ export_sha(const struct pb_batch *b, const char *rel)
     return NULL;
 }
 
+/* The store's mapping tables: the [transform] ones, then its own. */
+static struct pb_maps *
+maps_for(const struct pb_config *cfg, const struct pb_store_cfg *sc, struct pb_error *err)
+{
+    struct pb_maps *m = pb_maps_new(cfg->maps_ci);
+    if (!m) {
+        pb_error_set(err, PB_EOS, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < cfg->maps.n; i++)
+        if (pb_maps_load(m, cfg->maps.v[i], err) < 0)
+            goto bad;
+    for (int i = 0; i < sc->maps.n; i++)
+        if (pb_maps_load(m, sc->maps.v[i], err) < 0)
+            goto bad;
+    return m;
+bad:
+    pb_maps_free(m);
+    return NULL;
+}
+
+/* Do two stores get the same rows but for their quantities? */
+static int
+same_rows(const struct pb_store_cfg *a, const struct pb_store_cfg *b)
+{
+    if (a->maps.n != b->maps.n || a->new_hidden != b->new_hidden ||
+        a->pricing.price_level != b->pricing.price_level ||
+        a->pricing.compare_level != b->pricing.compare_level)
+        return 0;
+    for (int i = 0; i < a->maps.n; i++)
+        if (strcmp(a->maps.v[i], b->maps.v[i]) != 0)
+            return 0;
+    return 1;
+}
+
 static int
 store_open(struct tf *t, struct pb_store_out *so, const struct pb_store_cfg *sc,
            struct pb_error *err)
@@ -287,18 +324,19 @@ store_open(struct tf *t, struct pb_store_out *so, const struct pb_store_cfg *sc,
     const char *ext = cfg->format == PB_ENC_CSV ? "csv" : "jsonl";
     struct pb_buf b = PB_BUF_INIT;
     memset(so, 0, sizeof(*so));
-    pb_buf_init(&so->tags, 0);
-    pb_buf_init(&so->log, 0);
+    pb_buf_init(&so->qty, 0);
     so->cfg = sc;
     so->lim = pb_limits_for(sc->platform);
-    if (!(so->maps = pb_maps_new(cfg->maps_ci)))
-        return pb_error_set(err, PB_EOS, "out of memory");
-    for (int i = 0; i < cfg->maps.n; i++)
-        if (pb_maps_load(so->maps, cfg->maps.v[i], err) < 0)
-            return -1;
-    for (int i = 0; i < sc->maps.n; i++)
-        if (pb_maps_load(so->maps, sc->maps.v[i], err) < 0)
-            return -1;
+    if (!(so->maps = maps_for(cfg, sc, err)))
+        return -1;
+    so->group = -1;
+    for (int g = 0; g < t->ngroups && so->group < 0; g++)
+        if (same_rows(t->stores[t->group_rep[g]].cfg, sc))
+            so->group = g;
+    if (so->group < 0) {
+        so->group = t->ngroups;
+        t->group_rep[t->ngroups++] = (int)(so - t->stores);
+    }
     so->dir = pb_batch_file(&t->batch, sc->name);
     if (!so->dir || pb_buf_addf(&b, "%s/products.%s%s", sc->name, ext, cfg->gzip ? ".gz" : "") < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
@@ -338,13 +376,8 @@ store_release(struct pb_store_out *so)
         pb_rec_release(&so->row);
     pb_maps_free(so->maps);
     pb_skuset_free(&so->skus);
-    free(so->ok);
-    free(so->var);
-    free(so->keys);
-    free(so->khash);
-    pb_buf_release(&so->tags);
-    pb_buf_release(&so->log);
-    free(so->marks);
+    pb_scratch_free(&so->scratch);
+    pb_buf_release(&so->qty);
     free(so->dir);
     free(so->relpath);
     memset(so, 0, sizeof(*so));
@@ -393,119 +426,211 @@ mark_stale(const struct pb_store_out *so, json_t *rec)
 }
 
 /*
- * Pass 2 on several threads: thread k builds stores k, k + nthreads, ... for a batch of
- * styles, each thread reading the items from the spool itself.  What the stores log is
- * kept and printed after the batch in the order one thread would have printed it (style
- * by style, store by store), so the run reads the same however many threads there are.
+ * Pass 2.  The styles go in chunks through a ring of RING slots.  Building threads take
+ * the next chunk whose slot is free and build its styles' rows, once per group of stores
+ * (pb_product_build), reading the items from the spool.  This thread takes the chunks in
+ * order and writes each style for each store (pb_product_write): the checks, the SKU
+ * sets, the rejects and the log come in one order however many threads build.  While
+ * its next chunk is not built, this thread builds one too.
  */
-#define BATCH_STYLES 2048
+#define CHUNK_STYLES 256
+#define RING 6
+
+struct tf_chunk {
+    size_t number;     /* which chunk the slot holds */
+    int built, failed;
+    struct pb_error err;
+    struct pb_rec *items; /* the chunk's items, style after style */
+    size_t items_cap;
+    size_t first[CHUNK_STYLES + 1]; /* per style of the chunk: its first item */
+    struct pb_seg product[PB_MAX_STORES][CHUNK_STYLES];
+    struct pb_seg *variant[PB_MAX_STORES], *tail[PB_MAX_STORES]; /* per item */
+    size_t segs_cap;
+    struct pb_buf out[PB_MAX_STORES]; /* per group: the parts */
+};
 
 struct tf_worker {
     struct tf *t;
     const char *irel;
-    int first, step;
-    size_t from, to;
     struct pb_spool_cursor cur;
-    struct pb_rec *items;
-    size_t items_cap;
-    struct pb_error err;
-    int failed;
-    size_t fail_style;
-    int fail_store;
+    struct pb_builder b[PB_MAX_STORES]; /* per group */
+};
+
+struct tf_ring {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct tf_chunk *slot; /* RING of them */
+    size_t nchunks;
+    size_t next;      /* the chunk the next building thread takes */
+    size_t committed; /* chunks written */
+    int stop;
 };
 
 static int
-worker_items(struct tf_worker *w, const struct pb_style *st)
+worker_init(struct tf_worker *w, struct tf *t, const char *irel, struct pb_error *err)
 {
-    if (st->n > w->items_cap) {
-        struct pb_rec *v = realloc(w->items, st->n * sizeof(*v));
-        if (!v)
-            return pb_error_set(&w->err, PB_EOS, "out of memory");
-        w->items = v;
-        for (size_t k = w->items_cap; k < st->n; k++) {
-            if (pb_rec_init(&w->items[k], &pb_schema_items, &w->err) < 0)
-                return -1;
-            w->items_cap = k + 1;
-        }
-    }
-    for (uint32_t k = 0; k < st->n; k++) {
-        int fi;
-        if (pb_spool_read_at(&w->t->spool, &w->cur, st->offs[k], &w->items[k], &fi,
-                             &w->err) < 0)
+    memset(w, 0, sizeof(*w));
+    w->t = t;
+    w->irel = irel;
+    for (int g = 0; g < t->ngroups; g++) {
+        struct pb_builder *b = &w->b[g];
+        const struct pb_store_out *rep = &t->stores[t->group_rep[g]];
+        b->sc = rep->cfg;
+        b->w = rep->w;
+        if (!(b->maps = maps_for(t->cfg, rep->cfg, err)) ||
+            pb_rec_init(&b->row, &pb_schema_products, err) < 0)
             return -1;
-        w->items[k].file = w->irel;
     }
     return 0;
 }
 
-static int
-log_mark(struct pb_store_out *so, size_t style)
+static void
+worker_release(struct tf_worker *w)
 {
-    size_t end = so->nmarks ? so->marks[so->nmarks - 1].end : 0;
-    if (so->log.len == end)
-        return 0;
-    if (so->nmarks == so->marks_cap) {
-        size_t cap = so->marks_cap ? so->marks_cap * 2 : 64;
-        struct pb_log_mark *m = realloc(so->marks, cap * sizeof(*m));
-        if (!m)
-            return -1;
-        so->marks = m;
-        so->marks_cap = cap;
+    for (int g = 0; g < PB_MAX_STORES; g++) {
+        pb_maps_free(w->b[g].maps);
+        if (w->b[g].row.schema)
+            pb_rec_release(&w->b[g].row);
+        pb_scratch_free(&w->b[g].scratch);
     }
-    so->marks[so->nmarks].style = style;
-    so->marks[so->nmarks].end = so->log.len;
-    so->nmarks++;
+    pb_spool_cursor_release(&w->cur);
+}
+
+static void
+chunk_release(struct tf_chunk *c)
+{
+    for (size_t k = 0; k < c->items_cap; k++)
+        pb_rec_release(&c->items[k]);
+    free(c->items);
+    for (int g = 0; g < PB_MAX_STORES; g++) {
+        free(c->variant[g]);
+        free(c->tail[g]);
+        pb_buf_release(&c->out[g]);
+    }
+}
+
+/* Room for n items in a chunk. */
+static int
+chunk_room(struct tf_chunk *c, int ngroups, size_t n, struct pb_error *err)
+{
+    if (n > c->items_cap) {
+        struct pb_rec *v = realloc(c->items, n * sizeof(*v));
+        if (!v)
+            return pb_error_set(err, PB_EOS, "out of memory");
+        c->items = v;
+        for (size_t k = c->items_cap; k < n; k++) {
+            if (pb_rec_init(&c->items[k], &pb_schema_items, err) < 0)
+                return -1;
+            c->items_cap = k + 1;
+        }
+    }
+    if (n > c->segs_cap) {
+        for (int g = 0; g < ngroups; g++) {
+            struct pb_seg *v = realloc(c->variant[g], n * sizeof(*v));
+            if (v)
+                c->variant[g] = v;
+            struct pb_seg *tl = realloc(c->tail[g], n * sizeof(*tl));
+            if (tl)
+                c->tail[g] = tl;
+            if (!v || !tl)
+                return pb_error_set(err, PB_EOS, "out of memory");
+        }
+        c->segs_cap = n;
+    }
     return 0;
 }
+
+/* Read chunk c's items and build their rows for every group. */
+static int
+chunk_build(struct tf_worker *w, struct tf_chunk *c, struct pb_error *err)
+{
+    struct tf *t = w->t;
+    size_t from = c->number * CHUNK_STYLES;
+    size_t to = t->nstyles - from < CHUNK_STYLES ? t->nstyles : from + CHUNK_STYLES;
+    size_t n = 0;
+    for (size_t s = from; s < to; s++)
+        n += t->styles[s].n;
+    if (chunk_room(c, t->ngroups, n, err) < 0)
+        return -1;
+    for (int g = 0; g < t->ngroups; g++)
+        pb_buf_reset(&c->out[g]);
+    size_t k = 0;
+    for (size_t s = from; s < to; s++) {
+        const struct pb_style *st = &t->styles[s];
+        c->first[s - from] = k;
+        for (uint32_t i = 0; i < st->n; i++) {
+            int fi;
+            if (pb_spool_read_at(&t->spool, &w->cur, st->offs[i], &c->items[k + i], &fi,
+                                 err) < 0)
+                return -1;
+            c->items[k + i].file = w->irel;
+        }
+        for (int g = 0; g < t->ngroups; g++) {
+            struct pb_built bl = {{0, 0}, c->variant[g] + k, c->tail[g] + k};
+            if (pb_product_build(&w->b[g], t->cfg, st, &c->items[k], (int)st->n, &c->out[g],
+                                 &bl, err) < 0)
+                return -1;
+            c->product[g][s - from] = bl.product;
+        }
+        k += st->n;
+    }
+    c->first[to - from] = k;
+    return 0;
+}
+
+/* Take the next chunk whose slot is free, build it, and say so; 0 when there is none. */
+static int
+build_next(struct tf_worker *w, struct tf_ring *r)
+{
+    if (r->stop || r->next >= r->nchunks || r->next >= r->committed + RING)
+        return 0;
+    struct tf_chunk *c = &r->slot[r->next % RING];
+    c->number = r->next++;
+    pthread_mutex_unlock(&r->mu);
+    pb_error_init(&c->err);
+    c->failed = chunk_build(w, c, &c->err) < 0;
+    pthread_mutex_lock(&r->mu);
+    c->built = 1;
+    pthread_cond_broadcast(&r->cv);
+    return 1;
+}
+
+struct tf_builder_arg {
+    struct tf_worker *w;
+    struct tf_ring *r;
+};
 
 static void *
-worker_run(void *arg)
+builder_run(void *arg)
 {
-    struct tf_worker *w = arg;
-    struct tf *t = w->t;
-    for (size_t s = w->from; s < w->to; s++) {
-        const struct pb_style *st = &t->styles[s];
-        if (worker_items(w, st) < 0) {
-            w->failed = 1, w->fail_style = s, w->fail_store = w->first;
-            break;
-        }
-        for (int k = w->first; k < t->nstores && !w->failed; k += w->step) {
-            struct pb_store_out *so = &t->stores[k];
-            pb_log_capture(&so->log);
-            int rc = pb_product_write(so, t->cfg, st, w->items, (int)st->n, &w->err);
-            pb_log_capture(NULL);
-            if (log_mark(so, s) < 0 && rc == 0)
-                rc = pb_error_set(&w->err, PB_EOS, "out of memory");
-            if (rc < 0)
-                w->failed = 1, w->fail_style = s, w->fail_store = k;
-        }
-        if (w->failed)
-            break;
-    }
+    struct tf_builder_arg *a = arg;
+    struct tf_ring *r = a->r;
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop && r->next < r->nchunks)
+        if (!build_next(a->w, r))
+            pthread_cond_wait(&r->cv, &r->mu);
+    pthread_mutex_unlock(&r->mu);
     return NULL;
 }
 
-/* Print the batch's kept lines in style and store order, up to a failure if any. */
-static void
-replay_logs(struct tf *t, size_t from, size_t to, size_t stop_style, int stop_store)
+/* Write a built chunk's styles to every store, in order. */
+static int
+chunk_write(struct tf *t, const struct tf_chunk *c, struct pb_error *err)
 {
-    size_t next[PB_MAX_STORES] = {0}, done[PB_MAX_STORES] = {0};
-    for (size_t s = from; s < to; s++)
-        for (int k = 0; k < t->nstores; k++) {
-            if (s > stop_style || (s == stop_style && k > stop_store))
-                goto out;
-            struct pb_store_out *so = &t->stores[k];
-            if (next[k] < so->nmarks && so->marks[next[k]].style == s) {
-                pb_log_replay(so->log.data + done[k], so->marks[next[k]].end - done[k]);
-                done[k] = so->marks[next[k]].end;
-                next[k]++;
-            }
+    size_t from = c->number * CHUNK_STYLES;
+    for (size_t s = 0; from + s < t->nstyles && s < CHUNK_STYLES; s++) {
+        const struct pb_style *st = &t->styles[from + s];
+        size_t k = c->first[s];
+        for (int i = 0; i < t->nstores; i++) {
+            struct pb_store_out *so = &t->stores[i];
+            int g = so->group;
+            const struct pb_built bl = {c->product[g][s], c->variant[g] + k, c->tail[g] + k};
+            if (pb_product_write(so, t->cfg, st, &c->items[k], (int)st->n, &bl,
+                                 c->out[g].data, err) < 0)
+                return -1;
         }
-out:
-    for (int k = 0; k < t->nstores; k++) {
-        pb_buf_reset(&t->stores[k].log);
-        t->stores[k].nmarks = 0;
     }
+    return 0;
 }
 
 static int
@@ -519,61 +644,69 @@ static int
 build_stores(struct tf *t, const char *irel, struct pb_progress *progress,
              struct pb_error *err)
 {
-    struct tf_worker w[8];
-    int nth = online_cpus();
-    if (nth > t->nstores)
-        nth = t->nstores;
-    int rc = -1;
+    struct tf_worker w[9];
+    struct tf_builder_arg arg[9];
+    pthread_t th[9];
+    int started[9] = {0};
+    int nth = online_cpus(), rc = -1;
+    struct tf_ring r;
+    memset(&r, 0, sizeof(r));
     memset(w, 0, sizeof(w));
-    for (int i = 0; i < nth; i++) {
-        w[i].t = t;
-        w[i].irel = irel;
-        w[i].first = i;
-        w[i].step = nth;
-        pb_error_init(&w[i].err);
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    r.nchunks = (t->nstyles + CHUNK_STYLES - 1) / CHUNK_STYLES;
+    if (!(r.slot = calloc(RING, sizeof(*r.slot)))) {
+        pb_error_set(err, PB_EOS, "out of memory");
+        goto done;
     }
     if (pb_spool_seal(&t->spool, err) < 0)
-        return -1;
-    for (size_t from = 0; from < t->nstyles; from += BATCH_STYLES) {
-        size_t to = t->nstyles - from < BATCH_STYLES ? t->nstyles : from + BATCH_STYLES;
-        pthread_t th[8];
-        int started[8] = {0};
-        for (int i = 0; i < nth; i++) {
-            w[i].from = from;
-            w[i].to = to;
-        }
-        for (int i = 1; i < nth; i++)
-            started[i] = pthread_create(&th[i], NULL, worker_run, &w[i]) == 0;
-        for (int i = 1; i < nth; i++)
-            if (!started[i]) /* no thread to be had: do its share here */
-                worker_run(&w[i]);
-        worker_run(&w[0]);
-        for (int i = 1; i < nth; i++)
-            if (started[i])
-                pthread_join(th[i], NULL);
-        /* The first failure in one thread's order is the one to report. */
-        int bad = -1;
-        for (int i = 0; i < nth; i++)
-            if (w[i].failed &&
-                (bad < 0 || w[i].fail_style < w[bad].fail_style ||
-                 (w[i].fail_style == w[bad].fail_style && w[i].fail_store < w[bad].fail_store)))
-                bad = i;
-        replay_logs(t, from, to, bad < 0 ? SIZE_MAX : w[bad].fail_style,
-                    bad < 0 ? PB_MAX_STORES : w[bad].fail_store);
-        if (bad >= 0) {
-            *err = w[bad].err;
-            goto out;
-        }
-        pb_progress_add(progress, (uint64_t)(to - from));
+        goto done;
+    /* w[0] is this thread's. */
+    for (int i = 0; i <= nth; i++)
+        if (worker_init(&w[i], t, irel, err) < 0)
+            goto done;
+    for (int i = 1; i <= nth; i++) {
+        arg[i] = (struct tf_builder_arg){&w[i], &r};
+        started[i] = pthread_create(&th[i], NULL, builder_run, &arg[i]) == 0;
     }
-    rc = 0;
-out:
-    for (int i = 0; i < nth; i++) {
-        for (size_t k = 0; k < w[i].items_cap; k++)
-            pb_rec_release(&w[i].items[k]);
-        free(w[i].items);
-        pb_spool_cursor_release(&w[i].cur);
+    pthread_mutex_lock(&r.mu);
+    for (size_t n = 0; n < r.nchunks; n++) {
+        struct tf_chunk *c = &r.slot[n % RING];
+        while (!(c->built && c->number == n))
+            if (!build_next(&w[0], &r))
+                pthread_cond_wait(&r.cv, &r.mu);
+        pthread_mutex_unlock(&r.mu);
+        if (c->failed) {
+            *err = c->err;
+            pthread_mutex_lock(&r.mu);
+            break;
+        }
+        int wrc = chunk_write(t, c, err);
+        pthread_mutex_lock(&r.mu);
+        if (wrc < 0)
+            break;
+        c->built = 0;
+        r.committed++;
+        pthread_cond_broadcast(&r.cv);
+        size_t left = t->nstyles - n * CHUNK_STYLES;
+        pb_progress_add(progress, left < CHUNK_STYLES ? left : CHUNK_STYLES);
     }
+    rc = r.committed == r.nchunks ? 0 : -1;
+    r.stop = 1;
+    pthread_cond_broadcast(&r.cv);
+    pthread_mutex_unlock(&r.mu);
+done:
+    for (int i = 1; i <= nth; i++)
+        if (started[i])
+            pthread_join(th[i], NULL);
+    for (int i = 0; i <= nth; i++)
+        worker_release(&w[i]);
+    if (r.slot)
+        for (int i = 0; i < RING; i++)
+            chunk_release(&r.slot[i]);
+    free(r.slot);
+    pthread_cond_destroy(&r.cv);
+    pthread_mutex_destroy(&r.mu);
     return rc;
 }
 

@@ -40,6 +40,18 @@ struct pb_skuset {
     size_t chunk_used, chunk_cap;
 };
 
+/* Per-product scratch, grown as needed and reused. */
+struct pb_scratch {
+    int *ok;
+    void *var;
+    char **keys;
+    uint64_t *khash;
+    int cap;
+    struct pb_buf tags;
+};
+
+void pb_scratch_free(struct pb_scratch *sc);
+
 struct pb_store_out {
     const struct pb_store_cfg *cfg;
     const struct pb_limits *lim;
@@ -50,22 +62,11 @@ struct pb_store_out {
     struct pb_columns cols;
     struct pb_rejects rejects;
     struct pb_skuset skus;
-    struct pb_rec row;
+    struct pb_rec row;  /* its quantities */
+    struct pb_buf qty;  /* and those encoded */
+    int group;          /* the stores whose rows it shares (transform.c) */
     uint64_t products, variants, rejected_products, rejected_items;
-    /* per-product scratch, grown as needed and reused */
-    int *ok;
-    void *var;
-    char **keys;
-    uint64_t *khash;
-    int scratch_cap;
-    struct pb_buf tags;
-    /* Lines logged while the stores are built side by side, replayed in order:
-     * marks[i] ends the lines of style marks[i].style at offset marks[i].end of log. */
-    struct pb_buf log;
-    struct pb_log_mark {
-        size_t style, end;
-    } *marks;
-    size_t nmarks, marks_cap;
+    struct pb_scratch scratch;
 };
 
 /* One QBPOS style: the items of a product. */
@@ -77,12 +78,44 @@ struct pb_style {
 };
 
 /*
- * Build one style's product for one store and write its rows (or its rejects).
- * items[0..n) are the style's items in file order.  -1 only on an environment error.
+ * A style's rows are built once for a group of stores whose rows differ only in their
+ * quantities (same maps, price levels and status on create), ahead of the stores' checks
+ * and on any thread; each store then writes them around its own quantities.  The parts
+ * are spans of one buffer: the product's fields, then per item its variant's fields and
+ * its last fields (the ListID, the item number and the content hash).
+ */
+struct pb_seg {
+    uint32_t off, len;
+};
+
+struct pb_built {
+    struct pb_seg product;
+    struct pb_seg *variant, *tail; /* per item; empty for an item without a SKU */
+};
+
+/* What one thread needs to build for one group. */
+struct pb_builder {
+    const struct pb_store_cfg *sc; /* the group's first store */
+    struct pb_maps *maps;          /* the thread's own copy, only looked up */
+    const struct pb_writer *w;     /* the first store's writer: how fields are encoded */
+    struct pb_rec row;
+    struct pb_scratch scratch;
+};
+
+/* Build the parts of style st's rows onto out.  items[0..n) are its items in file order;
+ * bl->variant and bl->tail have room for n. */
+int pb_product_build(struct pb_builder *b, const struct pb_config *cfg, const struct pb_style *st,
+                     struct pb_rec *items, int n, struct pb_buf *out, struct pb_built *bl,
+                     struct pb_error *err);
+
+/*
+ * One style's product for one store: the platform's checks, the SKUs' uniqueness, and the
+ * rows from the parts built for its group (at base), or its rejects.  -1 only on an
+ * environment error.
  */
 int pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
                      const struct pb_style *st, struct pb_rec *items, int n,
-                     struct pb_error *err);
+                     const struct pb_built *bl, const char *base, struct pb_error *err);
 
 /* Reject one item for a store (writes its rejects row). */
 int pb_product_reject_item(struct pb_store_out *so, const struct pb_rec *item,
