@@ -41,6 +41,16 @@ struct pb_sha256_async;
 struct pb_sha256_async *pb_sha256_async_start(void);
 /* -1 when the thread could not be started or memory ran out (the hash is then unusable). */
 int pb_sha256_async_feed(struct pb_sha256_async *a, const void *data, size_t len);
+/*
+ * Or fill the stream's blocks in place, saving the copy, when the bytes go somewhere else
+ * too (a file): pb_sha256_async_block gives the block being filled and how much of its
+ * PB_SHA256_ASYNC_BLOCK bytes is used; pb_sha256_async_wrote says n more bytes are in it.
+ * A block handed over when it is full (or at finish) is only read, and is not reused
+ * before it is hashed.
+ */
+#define PB_SHA256_ASYNC_BLOCK (256 * 1024)
+unsigned char *pb_sha256_async_block(struct pb_sha256_async *a, size_t *used);
+void pb_sha256_async_wrote(struct pb_sha256_async *a, size_t n);
 /* Wait, write the digest, free.  -1 only when a is NULL (it could not be started). */
 int pb_sha256_async_finish(struct pb_sha256_async *a, char hex[65]);
 /* Free without a digest (on abort). */

@@ -272,7 +272,7 @@ pb_sha256_file(const char *path, char hex[65], unsigned long long *size, struct 
 /* ---- hashing on a second thread ---- */
 
 #define ASYNC_BLOCKS 4
-#define ASYNC_BLOCK (256 * 1024)
+#define ASYNC_BLOCK PB_SHA256_ASYNC_BLOCK
 
 /*
  * A stream is hashed either by its own thread or, when it belongs to a group, by the
@@ -539,6 +539,21 @@ pb_sha256_async_feed(struct pb_sha256_async *a, const void *data, size_t len)
             async_submit(a);
     }
     return 0;
+}
+
+unsigned char *
+pb_sha256_async_block(struct pb_sha256_async *a, size_t *used)
+{
+    *used = a->len[a->fill];
+    return a->blk[a->fill];
+}
+
+void
+pb_sha256_async_wrote(struct pb_sha256_async *a, size_t n)
+{
+    a->len[a->fill] += n;
+    if (a->len[a->fill] == ASYNC_BLOCK)
+        async_submit(a);
 }
 
 static void

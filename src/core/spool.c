@@ -12,8 +12,11 @@
 /*
  * Record layout, native byte order (the file never outlives the process):
  *   u32 payload bytes, i64 line, i64 record_no, i32 file index, u32 fields, u32 extras,
- *   then per field: u32 index, u32 len, bytes; per extra: u32 name len, bytes, u32 len, bytes.
+ *   u32 text bytes; per field: u32 index, u32 offset, u32 len; per extra: u32 name offset,
+ *   u32 name len, u32 value offset, u32 value len; then the record's text as it keeps it
+ *   (every value followed by a NUL), so a record goes out and comes back in one copy.
  */
+#define HEAD 36
 
 int
 pb_spool_open(struct pb_spool *sp, const char *dir, struct pb_error *err)
@@ -50,42 +53,43 @@ pb_spool_close(struct pb_spool *sp)
     sp->fp = NULL;
 }
 
-static int
-put32(struct pb_buf *b, uint32_t v)
+static char *
+put32(char *o, size_t v)
 {
-    return pb_buf_add(b, &v, sizeof(v));
+    uint32_t u = (uint32_t)v;
+    memcpy(o, &u, 4);
+    return o + 4;
 }
 
 int
 pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index, struct pb_error *err)
 {
     struct pb_buf *b = &sp->io;
-    uint32_t nf = 0;
+    size_t nf = 0, tl = r->text.len;
     int64_t line = r->line, rno = r->record_no;
     int32_t fi = file_index;
-    pb_buf_reset(b);
     for (int i = 0; i < r->schema->nfields; i++)
         nf += pb_rec_has(r, i);
-    if (put32(b, 0) < 0 || pb_buf_add(b, &line, 8) < 0 || pb_buf_add(b, &rno, 8) < 0 ||
-        pb_buf_add(b, &fi, 4) < 0 || put32(b, nf) < 0 || put32(b, (uint32_t)r->nextra) < 0)
-        goto oom;
-    for (int i = 0; i < r->schema->nfields; i++) {
-        size_t n;
-        const char *v = pb_rec_get(r, i, &n);
-        if (v && (put32(b, (uint32_t)i) < 0 || put32(b, (uint32_t)n) < 0 ||
-                  pb_buf_add(b, v, n) < 0))
-            goto oom;
-    }
+    size_t need = HEAD + 12 * nf + 16 * r->nextra + tl;
+    if (need - 4 > UINT32_MAX)
+        return pb_error_set(err, PB_EDATA, "a record is too big for the spool");
+    pb_buf_reset(b);
+    if (pb_buf_grow(b, need) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    char *o = put32(b->data, need - 4);
+    memcpy(o, &line, 8);
+    memcpy(o + 8, &rno, 8);
+    memcpy(o + 16, &fi, 4);
+    o = put32(put32(put32(o + 20, nf), r->nextra), tl);
+    for (int i = 0; i < r->schema->nfields; i++)
+        if (pb_rec_has(r, i))
+            o = put32(put32(put32(o, (size_t)i), r->off[i] - 1), r->len[i]);
     for (size_t k = 0; k < r->nextra; k++) {
-        size_t n;
-        const char *name = pb_rec_extra_name(r, k);
-        const char *v = pb_rec_extra_value(r, k, &n);
-        if (put32(b, (uint32_t)strlen(name)) < 0 || pb_buf_adds(b, name) < 0 ||
-            put32(b, (uint32_t)n) < 0 || pb_buf_add(b, v, n) < 0)
-            goto oom;
+        const struct pb_extra *e = &r->extra[k];
+        o = put32(put32(put32(put32(o, e->name), e->name_len), e->value), e->value_len);
     }
-    uint32_t payload = (uint32_t)(b->len - 4);
-    memcpy(b->data, &payload, 4);
+    memcpy(o, r->text.data, tl);
+    b->len = need;
     if (sp->reading) {
         if (fseeko(sp->fp, (off_t)sp->size, SEEK_SET) != 0)
             return pb_error_sys(err, PB_EIO, errno, "cannot write the spool file");
@@ -97,8 +101,6 @@ pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index, struct
     sp->size += b->len;
     sp->count++;
     return 0;
-oom:
-    return pb_error_set(err, PB_EOS, "out of memory");
 }
 
 int
@@ -126,61 +128,55 @@ get32(const char **p)
 }
 
 /* Decode one record payload [p, p + payload). */
+/* Is text[off, off + len] a value of the text (its NUL inside)? */
+static int
+in_text(const char *text, uint32_t tl, uint32_t off, uint32_t len)
+{
+    return off < tl && len < tl - off && text[off + len] == '\0';
+}
+
 static int
 decode(const char *p, uint32_t payload, struct pb_rec *r, int *file_index,
        struct pb_error *err)
 {
-    const char *end = p + payload;
     int64_t line, rno;
     int32_t fi;
-    if (payload < 28)
+    if (payload < HEAD - 4)
         goto bad;
     memcpy(&line, p, 8);
     memcpy(&rno, p + 8, 8);
     memcpy(&fi, p + 16, 4);
     p += 20;
-    uint32_t nf = get32(&p), ne = get32(&p);
+    uint32_t nf = get32(&p), ne = get32(&p), tl = get32(&p);
+    if ((uint64_t)HEAD - 4 + 12ull * nf + 16ull * ne + tl != payload)
+        goto bad;
+    const char *text = p + 12 * (size_t)nf + 16 * (size_t)ne;
     pb_rec_clear(r);
     r->line = line;
     r->record_no = rno;
     *file_index = fi;
-    /* The values are at most the payload: one allocation check for all of them. */
-    if (pb_buf_grow(&r->text, payload) < 0)
+    if (pb_buf_grow(&r->text, tl) < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
+    memcpy(r->text.data, text, tl);
+    r->text.len = tl;
+    r->text.data[tl] = '\0';
     for (uint32_t k = 0; k < nf; k++) {
-        if (p + 8 > end)
+        uint32_t i = get32(&p), off = get32(&p), n = get32(&p);
+        if (i >= (uint32_t)r->schema->nfields || !in_text(text, tl, off, n))
             goto bad;
-        uint32_t i = get32(&p), n = get32(&p);
-        if (i >= (uint32_t)r->schema->nfields || p + n > end)
-            goto bad;
-        char *t = r->text.data + r->text.len;
-        memcpy(t, p, n);
-        t[n] = '\0';
-        r->off[i] = r->text.len + 1;
+        r->off[i] = (size_t)off + 1;
         r->len[i] = n;
-        r->text.len += n + 1;
-        p += n;
     }
-    r->text.data[r->text.len] = '\0';
     for (uint32_t k = 0; k < ne; k++) {
-        if (p + 4 > end)
+        uint32_t no = get32(&p), nn = get32(&p), vo = get32(&p), vn = get32(&p);
+        if (!in_text(text, tl, no, nn) || !in_text(text, tl, vo, vn))
             goto bad;
-        uint32_t nn = get32(&p);
-        if ((size_t)(end - p) < nn)
-            goto bad;
-        const char *name = p;
-        p += nn;
-        if (p + 4 > end)
-            goto bad;
-        uint32_t n = get32(&p);
-        if ((size_t)(end - p) < n)
-            goto bad;
-        if (pb_rec_add_extra(r, name, nn, p, n) < 0)
+        if (pb_rec_add_extra(r, text + no, nn, text + vo, vn) < 0)
             return pb_error_set(err, PB_EOS, "out of memory");
-        p += n;
     }
     return 1;
 bad:
+    pb_rec_clear(r);
     return pb_error_set(err, PB_EIO, "the spool file is damaged");
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
@@ -241,24 +242,49 @@ struct pb_writer {
  * finds little left to wait for. */
 #define WRITEBACK_EVERY (8u << 20)
 
+/* Bytes to the file, straight from the hash's block. */
 static int
-raw_out(struct pb_writer *w, const void *p, size_t n, struct pb_error *err)
+file_out(struct pb_writer *w, const unsigned char *p, size_t n, struct pb_error *err)
 {
-    if (n && fwrite(p, 1, n, w->af.fp) != n)
-        return pb_error_sys(err, PB_EIO, errno, "cannot write '%s'", w->af.path);
-    w->written += n;
+    int fd = fileno(w->af.fp);
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return pb_error_sys(err, PB_EIO, errno, "cannot write '%s'", w->af.path);
+        p += k, n -= (size_t)k;
+        w->written += (uint64_t)k;
+    }
 #ifdef SYNC_FILE_RANGE_WRITE
     if (w->written - w->synced >= WRITEBACK_EVERY) {
-        if (fflush(w->af.fp) != 0)
-            return pb_error_sys(err, PB_EIO, errno, "cannot write '%s'", w->af.path);
         /* A hint: the fsync at commit is what makes the file durable. */
-        sync_file_range(fileno(w->af.fp), (off_t)w->synced, (off_t)(w->written - w->synced),
+        sync_file_range(fd, (off_t)w->synced, (off_t)(w->written - w->synced),
                         SYNC_FILE_RANGE_WRITE);
         w->synced = w->written;
     }
 #endif
-    if (pb_sha256_async_feed(w->sha, p, n) < 0)
-        return pb_error_set(err, PB_EOS, "cannot hash the output");
+    return 0;
+}
+
+/* The file's bytes go into the hash's block, and the block to the file when it is full:
+ * one copy for both. */
+static int
+raw_out(struct pb_writer *w, const void *p, size_t n, struct pb_error *err)
+{
+    const char *s = p;
+    while (n) {
+        size_t used;
+        unsigned char *b = pb_sha256_async_block(w->sha, &used);
+        size_t k = PB_SHA256_ASYNC_BLOCK - used;
+        if (k > n)
+            k = n;
+        memcpy(b + used, s, k);
+        s += k, n -= k;
+        if (used + k == PB_SHA256_ASYNC_BLOCK && file_out(w, b, PB_SHA256_ASYNC_BLOCK, err) < 0)
+            return -1;
+        pb_sha256_async_wrote(w->sha, k);
+    }
     return 0;
 }
 
@@ -321,7 +347,6 @@ pb_writer_open_in(struct pb_sha256_group *hash, const char *path, const struct p
         free(w);
         return NULL;
     }
-    setvbuf(w->af.fp, NULL, _IOFBF, 1 << 18);
     if (gz) {
         /* windowBits 31: a gzip wrapper; zlib writes mtime 0, so output is reproducible. */
         if (deflateInit2(&w->z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
@@ -572,6 +597,15 @@ int
 pb_writer_put_parts(struct pb_writer *w, const struct pb_part *parts, int nparts,
                     struct pb_error *err)
 {
+    if (!w->gz) { /* straight to the file: no line to gather */
+        if (w->line.len && flush_line(w, err) < 0)
+            return -1;
+        for (int i = 0; i < nparts; i++)
+            if (raw_out(w, parts[i].p, parts[i].n, err) < 0)
+                return -1;
+        w->count++;
+        return 0;
+    }
     for (int i = 0; i < nparts; i++)
         if (pb_buf_add(&w->line, parts[i].p, parts[i].n) < 0)
             return pb_error_set(err, PB_EOS, "out of memory");
@@ -597,7 +631,11 @@ pb_writer_put(struct pb_writer *w, const struct pb_rec *r, struct pb_error *err)
 int
 pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count, struct pb_error *err)
 {
-    if (flush_line(w, err) < 0 || (w->gz && emit(w, "", 0, 1, err) < 0)) {
+    size_t used;
+    const unsigned char *last = NULL;
+    if (flush_line(w, err) < 0 || (w->gz && emit(w, "", 0, 1, err) < 0) ||
+        ((last = pb_sha256_async_block(w->sha, &used)) && used &&
+         file_out(w, last, used, err) < 0)) {
         pb_writer_abort(w);
         return -1;
     }

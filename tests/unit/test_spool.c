@@ -168,10 +168,70 @@ test_empty_and_append(void)
     pb_rec_release(&r);
 }
 
+/* One record's bytes changed at `at` (from the record's start) to v: read back, refused. */
+static int
+damaged_at(const char *dir, long at, uint32_t v)
+{
+    struct pb_spool sp;
+    struct pb_error err;
+    struct pb_rec r;
+    int fi, rc;
+    pb_error_init(&err);
+    pb_rec_init(&r, &pb_schema_items, &err);
+    pb_spool_open(&sp, dir, &err);
+    fill(&r, 21); /* fields, a NUL inside a value, an extra */
+    pb_spool_put(&sp, &r, 0, &err);
+    pb_spool_rewind(&sp, &err);
+    if (pwrite(fileno(sp.fp), &v, 4, at) != 4)
+        return -2;
+    rc = pb_spool_get(&sp, &r, &fi, &err);
+    int cleared = !pb_rec_has(&r, PB_ITEMS_ITEM_NUMBER) && r.nextra == 0;
+    pb_spool_close(&sp);
+    pb_rec_release(&r);
+    return rc == -1 && err.code == PB_EIO && strstr(err.msg, "damaged") && cleared ? 1 : 0;
+}
+
+/* A damaged record is an error, never a read outside it; a value set twice comes back as
+ * set last. */
+static void
+test_damaged(void)
+{
+    char dir[] = "/tmp/pb-test-spool-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    /* layout: u32 payload, i64, i64, i32, u32 fields @24, u32 extras @28, u32 text @32,
+     * then the first field's index @36, offset @40, len @44 */
+    CHECK(damaged_at(dir, 0, 20) == 1);           /* payload shorter than its parts */
+    CHECK(damaged_at(dir, 24, 1000000) == 1);     /* more fields than there is room for */
+    CHECK(damaged_at(dir, 28, 7) == 1);           /* extras that do not fit */
+    CHECK(damaged_at(dir, 32, 0xffffffffu) == 1); /* text longer than the record */
+    CHECK(damaged_at(dir, 36, 5000) == 1);        /* no such field */
+    CHECK(damaged_at(dir, 40, 1u << 30) == 1);    /* a value outside the text */
+    CHECK(damaged_at(dir, 44, 1) == 1);           /* a value whose end is not a NUL */
+
+    struct pb_spool sp;
+    struct pb_error err;
+    struct pb_rec r;
+    int fi;
+    pb_error_init(&err);
+    CHECK(pb_rec_init(&r, &pb_schema_items, &err) == 0);
+    CHECK(pb_spool_open(&sp, dir, &err) == 0);
+    pb_rec_set(&r, PB_ITEMS_DESC1, "first", 5);
+    pb_rec_set(&r, PB_ITEMS_DESC1, "second", 6);
+    CHECK(pb_spool_put(&sp, &r, 0, &err) == 0);
+    pb_rec_clear(&r);
+    CHECK(pb_spool_rewind(&sp, &err) == 0);
+    CHECK(pb_spool_get(&sp, &r, &fi, &err) == 1);
+    CHECK_STR(pb_rec_get(&r, PB_ITEMS_DESC1, NULL), "second");
+    pb_spool_close(&sp);
+    pb_rec_release(&r);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
     RUN(test_put_get);
     RUN(test_empty_and_append);
+    RUN(test_damaged);
     return check_summary();
 }
