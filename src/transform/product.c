@@ -690,7 +690,7 @@ pb_product_build(struct pb_builder *b, const struct pb_config *cfg, const struct
 int
 pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
                  const struct pb_style *st, struct pb_rec *items, int n,
-                 const struct pb_built *bl, const char *base, struct pb_error *err)
+                 const struct pb_built *bl, struct pb_error *err)
 {
     const struct pb_pricing *pr = &so->cfg->pricing;
     const struct pb_limits *lim = so->lim;
@@ -711,13 +711,7 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
     int sf = sku_field(cfg->sku);
     for (int i = 0; i < n; i++) {
         var[i].sku = get(&items[i], sf, &var[i].skun);
-        if (var[i].sku) {
-            /* The set is far bigger than the cache: ask for the SKU's slot now, so it is
-             * there by the uniqueness check below. */
-            khash[i] = sku_hash(var[i].sku, var[i].skun, lim->sku_ci);
-            if (so->skus.cap)
-                __builtin_prefetch(&so->skus.slot[khash[i] & (so->skus.cap - 1)]);
-        }
+        khash[i] = bl->skuhash[i];
         if (!var[i].sku) {
             snprintf(reason, sizeof(reason), "no SKU: the item's '%s' is empty",
                      items->schema->fields[sf].name);
@@ -847,11 +841,36 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
     }
 
     /* The rows: the built parts around this store's quantities. */
-    struct pb_rec *row = &so->row;
     for (int i = 0; i < n; i++) {
         if (!ok[i])
             continue;
+        const struct pb_part parts[4] = {
+            {bl->base + bl->product.off, bl->product.len},
+            {bl->base + bl->variant[i].off, bl->variant[i].len},
+            {bl->qbase + bl->qty[i].off, bl->qty[i].len},
+            {bl->base + bl->tail[i].off, bl->tail[i].len},
+        };
+        if (pb_writer_put_parts(so->w, parts, 4, err) < 0)
+            return -1;
+        so->variants++;
+    }
+    so->products++;
+    return 0;
+}
+
+int
+pb_product_qty(const struct pb_store_out *so, const struct pb_config *cfg,
+               struct pb_rec *row, const struct pb_rec *items, int n, struct pb_buf *out,
+               struct pb_seg *qty, struct pb_error *err)
+{
+    const struct pb_pricing *pr = &so->cfg->pricing;
+    int sf = sku_field(cfg->sku);
+    for (int i = 0; i < n; i++) {
         const struct pb_rec *it = &items[i];
+        size_t k;
+        qty[i] = (struct pb_seg){0, 0};
+        if (!get(it, sf, &k))
+            continue;
         pb_rec_clear(row);
         int64_t total = 0;
         int e = 0;
@@ -873,19 +892,28 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
             total = publishable(q, pr);
         }
         e |= set_int(row, PB_PRODUCTS_INVENTORY_QTY, total);
-        pb_buf_reset(&so->qty);
-        if (e || pb_writer_encode(so->w, row, QTY_FROM, QTY_END, &so->qty) < 0)
+        if (e || put_seg(so->w, row, QTY_FROM, QTY_END, out, &qty[i]) < 0)
             return pb_error_set(err, PB_EOS, "out of memory");
-        const struct pb_part parts[4] = {
-            {base + bl->product.off, bl->product.len},
-            {base + bl->variant[i].off, bl->variant[i].len},
-            {so->qty.data, so->qty.len},
-            {base + bl->tail[i].off, bl->tail[i].len},
-        };
-        if (pb_writer_put_parts(so->w, parts, 4, err) < 0)
-            return -1;
-        so->variants++;
     }
-    so->products++;
     return 0;
+}
+
+void
+pb_product_skuhash(const struct pb_config *cfg, const struct pb_rec *items, int n,
+                   uint64_t *h0, uint64_t *h1)
+{
+    int sf = sku_field(cfg->sku);
+    for (int i = 0; i < n; i++) {
+        size_t k;
+        const char *v = get(&items[i], sf, &k);
+        h0[i] = v ? sku_hash(v, k, 0) : 0;
+        h1[i] = v ? sku_hash(v, k, 1) : 0;
+    }
+}
+
+void
+pb_product_prefetch(const struct pb_store_out *so, const uint64_t *skuhash, int n)
+{
+    for (int i = 0; so->skus.cap && i < n; i++)
+        __builtin_prefetch(&so->skus.slot[skuhash[i] & (so->skus.cap - 1)]);
 }

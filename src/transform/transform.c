@@ -324,7 +324,6 @@ store_open(struct tf *t, struct pb_store_out *so, const struct pb_store_cfg *sc,
     const char *ext = cfg->format == PB_ENC_CSV ? "csv" : "jsonl";
     struct pb_buf b = PB_BUF_INIT;
     memset(so, 0, sizeof(*so));
-    pb_buf_init(&so->qty, 0);
     so->cfg = sc;
     so->lim = pb_limits_for(sc->platform);
     if (!(so->maps = maps_for(cfg, sc, err)))
@@ -353,8 +352,7 @@ store_open(struct tf *t, struct pb_store_out *so, const struct pb_store_cfg *sc,
     char *rpath = NULL;
     if (path && pb_buf_addf(&b, "%s/rejects.csv", so->dir) == 0)
         rpath = pb_buf_detach(&b, NULL);
-    if (!path || !rpath || pb_rec_init(&so->row, &pb_schema_products, err) < 0 ||
-        pb_rejects_init(&so->rejects, rpath, "transform", err) < 0) {
+    if (!path || !rpath || pb_rejects_init(&so->rejects, rpath, "transform", err) < 0) {
         free(path);
         free(rpath);
         return pb_error_set(err, PB_EOS, "out of memory");
@@ -372,12 +370,9 @@ store_release(struct pb_store_out *so)
     pb_writer_abort(so->w);
     pb_rejects_release(&so->rejects);
     pb_columns_release(&so->cols);
-    if (so->row.schema)
-        pb_rec_release(&so->row);
     pb_maps_free(so->maps);
     pb_skuset_free(&so->skus);
     pb_scratch_free(&so->scratch);
-    pb_buf_release(&so->qty);
     free(so->dir);
     free(so->relpath);
     memset(so, 0, sizeof(*so));
@@ -444,9 +439,12 @@ struct tf_chunk {
     size_t items_cap;
     size_t first[CHUNK_STYLES + 1]; /* per style of the chunk: its first item */
     struct pb_seg product[PB_MAX_STORES][CHUNK_STYLES];
-    struct pb_seg *variant[PB_MAX_STORES], *tail[PB_MAX_STORES]; /* per item */
+    struct pb_seg *variant[PB_MAX_STORES], *tail[PB_MAX_STORES]; /* per group, per item */
+    struct pb_seg *qty[PB_MAX_STORES];  /* per store, per item */
+    uint64_t *skuhash[2];               /* per item: with case, without */
     size_t segs_cap;
-    struct pb_buf out[PB_MAX_STORES]; /* per group: the parts */
+    struct pb_buf out[PB_MAX_STORES];  /* per group: the parts */
+    struct pb_buf qout[PB_MAX_STORES]; /* per store: the quantities' parts */
 };
 
 struct tf_worker {
@@ -454,6 +452,7 @@ struct tf_worker {
     const char *irel;
     struct pb_spool_cursor cur;
     struct pb_builder b[PB_MAX_STORES]; /* per group */
+    struct pb_rec qrow;                 /* a row's quantities */
 };
 
 struct tf_ring {
@@ -481,12 +480,14 @@ worker_init(struct tf_worker *w, struct tf *t, const char *irel, struct pb_error
             pb_rec_init(&b->row, &pb_schema_products, err) < 0)
             return -1;
     }
-    return 0;
+    return pb_rec_init(&w->qrow, &pb_schema_products, err);
 }
 
 static void
 worker_release(struct tf_worker *w)
 {
+    if (w->qrow.schema)
+        pb_rec_release(&w->qrow);
     for (int g = 0; g < PB_MAX_STORES; g++) {
         pb_maps_free(w->b[g].maps);
         if (w->b[g].row.schema)
@@ -505,13 +506,27 @@ chunk_release(struct tf_chunk *c)
     for (int g = 0; g < PB_MAX_STORES; g++) {
         free(c->variant[g]);
         free(c->tail[g]);
+        free(c->qty[g]);
         pb_buf_release(&c->out[g]);
+        pb_buf_release(&c->qout[g]);
     }
+    free(c->skuhash[0]);
+    free(c->skuhash[1]);
 }
 
-/* Room for n items in a chunk. */
+/* Room for n items in a chunk; v is any of its per-item arrays. */
 static int
-chunk_room(struct tf_chunk *c, int ngroups, size_t n, struct pb_error *err)
+room_for(void *v, size_t size, size_t n)
+{
+    void **p = v;
+    void *q = realloc(*p, n * size);
+    if (q)
+        *p = q;
+    return q ? 0 : -1;
+}
+
+static int
+chunk_room(struct tf_chunk *c, int ngroups, int nstores, size_t n, struct pb_error *err)
 {
     if (n > c->items_cap) {
         struct pb_rec *v = realloc(c->items, n * sizeof(*v));
@@ -525,16 +540,15 @@ chunk_room(struct tf_chunk *c, int ngroups, size_t n, struct pb_error *err)
         }
     }
     if (n > c->segs_cap) {
-        for (int g = 0; g < ngroups; g++) {
-            struct pb_seg *v = realloc(c->variant[g], n * sizeof(*v));
-            if (v)
-                c->variant[g] = v;
-            struct pb_seg *tl = realloc(c->tail[g], n * sizeof(*tl));
-            if (tl)
-                c->tail[g] = tl;
-            if (!v || !tl)
-                return pb_error_set(err, PB_EOS, "out of memory");
-        }
+        int e = room_for(&c->skuhash[0], sizeof(uint64_t), n) |
+                room_for(&c->skuhash[1], sizeof(uint64_t), n);
+        for (int g = 0; g < ngroups; g++)
+            e |= room_for(&c->variant[g], sizeof(struct pb_seg), n) |
+                 room_for(&c->tail[g], sizeof(struct pb_seg), n);
+        for (int k = 0; k < nstores; k++)
+            e |= room_for(&c->qty[k], sizeof(struct pb_seg), n);
+        if (e)
+            return pb_error_set(err, PB_EOS, "out of memory");
         c->segs_cap = n;
     }
     return 0;
@@ -550,10 +564,12 @@ chunk_build(struct tf_worker *w, struct tf_chunk *c, struct pb_error *err)
     size_t n = 0;
     for (size_t s = from; s < to; s++)
         n += t->styles[s].n;
-    if (chunk_room(c, t->ngroups, n, err) < 0)
+    if (chunk_room(c, t->ngroups, t->nstores, n, err) < 0)
         return -1;
     for (int g = 0; g < t->ngroups; g++)
         pb_buf_reset(&c->out[g]);
+    for (int k = 0; k < t->nstores; k++)
+        pb_buf_reset(&c->qout[k]);
     size_t k = 0;
     for (size_t s = from; s < to; s++) {
         const struct pb_style *st = &t->styles[s];
@@ -566,12 +582,18 @@ chunk_build(struct tf_worker *w, struct tf_chunk *c, struct pb_error *err)
             c->items[k + i].file = w->irel;
         }
         for (int g = 0; g < t->ngroups; g++) {
-            struct pb_built bl = {{0, 0}, c->variant[g] + k, c->tail[g] + k};
+            struct pb_built bl = {.variant = c->variant[g] + k, .tail = c->tail[g] + k};
             if (pb_product_build(&w->b[g], t->cfg, st, &c->items[k], (int)st->n, &c->out[g],
                                  &bl, err) < 0)
                 return -1;
             c->product[g][s - from] = bl.product;
         }
+        for (int i = 0; i < t->nstores; i++)
+            if (pb_product_qty(&t->stores[i], t->cfg, &w->qrow, &c->items[k], (int)st->n,
+                               &c->qout[i], c->qty[i] + k, err) < 0)
+                return -1;
+        pb_product_skuhash(t->cfg, &c->items[k], (int)st->n, c->skuhash[0] + k,
+                           c->skuhash[1] + k);
         k += st->n;
     }
     c->first[to - from] = k;
@@ -621,12 +643,19 @@ chunk_write(struct tf *t, const struct tf_chunk *c, struct pb_error *err)
     for (size_t s = 0; from + s < t->nstyles && s < CHUNK_STYLES; s++) {
         const struct pb_style *st = &t->styles[from + s];
         size_t k = c->first[s];
+        int last = from + s + 1 == t->nstyles || s + 1 == CHUNK_STYLES;
         for (int i = 0; i < t->nstores; i++) {
             struct pb_store_out *so = &t->stores[i];
             int g = so->group;
-            const struct pb_built bl = {c->product[g][s], c->variant[g] + k, c->tail[g] + k};
-            if (pb_product_write(so, t->cfg, st, &c->items[k], (int)st->n, &bl,
-                                 c->out[g].data, err) < 0)
+            const uint64_t *h = c->skuhash[so->lim->sku_ci != 0];
+            /* The SKU set is far bigger than the cache: the next style's slots are asked
+             * for now, so they are there when its turn comes. */
+            if (!last)
+                pb_product_prefetch(so, h + c->first[s + 1], (int)t->styles[from + s + 1].n);
+            const struct pb_built bl = {c->out[g].data, c->product[g][s], c->variant[g] + k,
+                                        c->tail[g] + k,  c->qout[i].data, c->qty[i] + k,
+                                        h + k};
+            if (pb_product_write(so, t->cfg, st, &c->items[k], (int)st->n, &bl, err) < 0)
                 return -1;
         }
     }

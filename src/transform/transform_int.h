@@ -62,8 +62,6 @@ struct pb_store_out {
     struct pb_columns cols;
     struct pb_rejects rejects;
     struct pb_skuset skus;
-    struct pb_rec row;  /* its quantities */
-    struct pb_buf qty;  /* and those encoded */
     int group;          /* the stores whose rows it shares (transform.c) */
     uint64_t products, variants, rejected_products, rejected_items;
     struct pb_scratch scratch;
@@ -89,8 +87,13 @@ struct pb_seg {
 };
 
 struct pb_built {
+    const char *base;              /* the group's buffer */
     struct pb_seg product;
     struct pb_seg *variant, *tail; /* per item; empty for an item without a SKU */
+    /* and for one store of the group: */
+    const char *qbase;             /* the store's buffer */
+    const struct pb_seg *qty;      /* per item: its quantities' part */
+    const uint64_t *skuhash;       /* per item: its SKU's hash as the store compares SKUs */
 };
 
 /* What one thread needs to build for one group. */
@@ -108,14 +111,27 @@ int pb_product_build(struct pb_builder *b, const struct pb_config *cfg, const st
                      struct pb_rec *items, int n, struct pb_buf *out, struct pb_built *bl,
                      struct pb_error *err);
 
+/* The quantities' part of each item's row for store so, onto out (any thread; row is
+ * the caller's scratch). */
+int pb_product_qty(const struct pb_store_out *so, const struct pb_config *cfg,
+                   struct pb_rec *row, const struct pb_rec *items, int n, struct pb_buf *out,
+                   struct pb_seg *qty, struct pb_error *err);
+
+/* The hash of each item's SKU as a store compares SKUs: h[0] with case, h[1] without. */
+void pb_product_skuhash(const struct pb_config *cfg, const struct pb_rec *items, int n,
+                        uint64_t *h0, uint64_t *h1);
+
+/* Where the slots of the items' SKUs are in so's set, asked for ahead of time. */
+void pb_product_prefetch(const struct pb_store_out *so, const uint64_t *skuhash, int n);
+
 /*
  * One style's product for one store: the platform's checks, the SKUs' uniqueness, and the
- * rows from the parts built for its group (at base), or its rejects.  -1 only on an
- * environment error.
+ * rows from the parts built for its group and its quantities, or its rejects.  -1 only
+ * on an environment error.
  */
 int pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
                      const struct pb_style *st, struct pb_rec *items, int n,
-                     const struct pb_built *bl, const char *base, struct pb_error *err);
+                     const struct pb_built *bl, struct pb_error *err);
 
 /* Reject one item for a store (writes its rejects row). */
 int pb_product_reject_item(struct pb_store_out *so, const struct pb_rec *item,
