@@ -236,6 +236,7 @@ struct pb_writer {
     int *col;               /* CSV: the fields that are columns, in order (as the header) */
     signed char *kind;      /* and pb_csv_cell's text argument for each */
     int ncol;
+    int *col_from;          /* per field f (and nfields): the first column of a field >= f */
 };
 
 /* Bytes after which what is written is sent on to the disk, so the commit's fsync
@@ -360,7 +361,8 @@ pb_writer_open_in(struct pb_sha256_group *hash, const char *path, const struct p
         /* The header fixes the columns: list them once for put_csv. */
         w->col = malloc(((size_t)s->nfields + 1) * sizeof(*w->col));
         w->kind = malloc((size_t)s->nfields + 1);
-        if (!w->col || !w->kind) {
+        w->col_from = malloc(((size_t)s->nfields + 1) * sizeof(*w->col_from));
+        if (!w->col || !w->kind || !w->col_from) {
             pb_error_set(err, PB_EOS, "out of memory");
             pb_writer_abort(w);
             return NULL;
@@ -371,6 +373,11 @@ pb_writer_open_in(struct pb_sha256_group *hash, const char *path, const struct p
             enum pb_ftype t = s->fields[i].type;
             w->kind[w->ncol] = t == PB_T_TEXT || t == PB_T_ID ? 1 : t == PB_T_ENUM ? 0 : -1;
             w->col[w->ncol++] = i;
+        }
+        for (int i = s->nfields, c = w->ncol; i >= 0; i--) {
+            while (c > 0 && w->col[c - 1] >= i)
+                c--;
+            w->col_from[i] = c;
         }
         /* A BOM, so spreadsheets read the file as UTF-8. */
         int rc = pb_buf_add(&w->line, "\xef\xbb\xbf", 3);
@@ -472,13 +479,14 @@ encode_csv(const struct pb_writer *w, const struct pb_rec *r, int from, int to,
            struct cell_memo *memo, struct pb_buf *out)
 {
     int last = to >= w->s->nfields;
+    int c0 = w->col_from[from], c1 = w->col_from[last ? w->s->nfields : to];
     /* Room for the worst case first (every cell quoted, every byte a doubled quote), then
      * the cells go straight in. */
     size_t need = 2;
-    for (int c = 0; c < w->ncol; c++)
-        if (w->col[c] >= from && w->col[c] < to && r->off[w->col[c]])
+    for (int c = c0; c < c1; c++)
+        if (r->off[w->col[c]])
             need += 2 * r->len[w->col[c]];
-    need += 4 * (size_t)w->ncol;
+    need += 4 * (size_t)(c1 - c0);
     if (last) {
         need += 4 * w->cols->nextra;
         for (size_t k = 0; k < r->nextra; k++)
@@ -487,12 +495,8 @@ encode_csv(const struct pb_writer *w, const struct pb_rec *r, int from, int to,
     if (pb_buf_grow(out, need) < 0)
         return -1;
     char *o = out->data + out->len;
-    for (int c = 0; c < w->ncol; c++) {
+    for (int c = c0; c < c1; c++) {
         int i = w->col[c];
-        if (i < from)
-            continue;
-        if (i >= to)
-            break;
         if (c)
             *o++ = ',';
         size_t n;
@@ -653,6 +657,7 @@ pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count, struct p
     memo_free(w);
     free(w->col);
     free(w->kind);
+    free(w->col_from);
     pb_buf_release(&w->line);
     free(w);
     return rc;
@@ -671,5 +676,6 @@ pb_writer_abort(struct pb_writer *w)
     memo_free(w);
     free(w->col);
     free(w->kind);
+    free(w->col_from);
     free(w);
 }
