@@ -77,6 +77,14 @@ struct pb_sha256_job *pb_sha256_file_start(const char *path);
 /* The same with the file in a stream of group g, beside the files being written: it takes
  * a lane the group's vector work has anyway.  Its reading keeps pace with the others. */
 struct pb_sha256_job *pb_sha256_file_start_in(struct pb_sha256_group *g, const char *path);
+/*
+ * Or begun on a thread that runs only when a core would otherwise be idle (Linux's
+ * SCHED_IDLE), while other work keeps the cores busy, and later moved: what is left of the
+ * file goes on in a stream of group g at normal priority (or on a thread of its own when
+ * g is NULL), from where the first thread stopped.  Join either way.
+ */
+struct pb_sha256_job *pb_sha256_file_start_idle(const char *path);
+void pb_sha256_file_move(struct pb_sha256_job *job, struct pb_sha256_group *g);
 int pb_sha256_file_join(struct pb_sha256_job *job, char hex[65], unsigned long long *size,
                         struct pb_error *err);
 

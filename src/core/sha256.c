@@ -1,9 +1,12 @@
 /* SHA-256, straight from FIPS 180-4. */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include "posbridge/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -605,12 +608,17 @@ pb_sha256_async_cancel(struct pb_sha256_async *a)
 
 struct pb_sha256_job {
     pthread_t th;
+    int running;              /* th is to be joined */
     struct pb_sha256_group *group;
     char *path;
     char hex[65];
     unsigned long long size;
     struct pb_error err;
     int rc;
+    /* begun in idle time (pb_sha256_file_start_idle): */
+    atomic_int stop;          /* stop at the next block */
+    struct pb_sha256 sha;     /* the bytes hashed so far, whole blocks until the end */
+    int whole;                /* the file is all in sha */
 };
 
 /* The file through a stream of the job's group: read here, hashed in a lane. */
@@ -622,6 +630,16 @@ file_in_group(struct pb_sha256_job *j)
         return pb_error_sys(&j->err, PB_ENOINPUT, errno, "cannot open '%s'", j->path);
     struct pb_sha256_async *a = pb_sha256_async_start_in(j->group);
     unsigned char *buf = malloc(ASYNC_BLOCK);
+    unsigned long long size = j->sha.n; /* carried on from there (or 0) */
+    if (a && size && lseek(fd, (off_t)size, SEEK_SET) < 0) {
+        int e = errno;
+        close(fd);
+        free(buf);
+        pb_sha256_async_cancel(a);
+        return pb_error_sys(&j->err, PB_EIO, e, "cannot read '%s'", j->path);
+    }
+    if (a && size)
+        a->sha = j->sha;
     if (!a || !buf) {
         close(fd);
         free(buf);
@@ -631,7 +649,6 @@ file_in_group(struct pb_sha256_job *j)
     pthread_mutex_lock(a->mu);
     a->patient = 1;
     pthread_mutex_unlock(a->mu);
-    unsigned long long size = 0;
     for (;;) {
         ssize_t n = read(fd, buf, ASYNC_BLOCK);
         if (n < 0 && errno == EINTR)
@@ -658,18 +675,64 @@ static void *
 job_main(void *arg)
 {
     struct pb_sha256_job *j = arg;
-    j->rc = j->group ? file_in_group(j) : pb_sha256_file(j->path, j->hex, &j->size, &j->err);
+    j->rc = j->group || j->sha.n ? file_in_group(j)
+                                 : pb_sha256_file(j->path, j->hex, &j->size, &j->err);
     return NULL;
 }
 
-struct pb_sha256_job *
-pb_sha256_file_start(const char *path)
+/* Read up to n bytes, fewer only at the end of the file. */
+static ssize_t
+read_full(int fd, unsigned char *buf, size_t n)
 {
-    return pb_sha256_file_start_in(NULL, path);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = read(fd, buf + got, n - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        if (k == 0)
+            break;
+        got += (size_t)k;
+    }
+    return (ssize_t)got;
 }
 
-struct pb_sha256_job *
-pb_sha256_file_start_in(struct pb_sha256_group *g, const char *path)
+/* The file hashed here, one block at a time, until the end or until asked to stop. */
+static void *
+idle_main(void *arg)
+{
+    struct pb_sha256_job *j = arg;
+#ifdef SCHED_IDLE
+    /* Only when a core has nothing else to do (a hint: without it, it just runs). */
+    struct sched_param sp = {0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+#endif
+    int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+    unsigned char *buf = malloc(ASYNC_BLOCK);
+    if (fd < 0 || !buf) {
+        j->rc = fd < 0 ? pb_error_sys(&j->err, PB_ENOINPUT, errno, "cannot open '%s'", j->path)
+                       : pb_error_set(&j->err, PB_EOS, "out of memory");
+        j->whole = 1;
+    }
+    while (!j->whole && !atomic_load(&j->stop)) {
+        ssize_t n = read_full(fd, buf, ASYNC_BLOCK);
+        if (n < 0) {
+            j->rc = pb_error_sys(&j->err, PB_EIO, errno, "cannot read '%s'", j->path);
+            j->whole = 1;
+            break;
+        }
+        pb_sha256_update(&j->sha, buf, (size_t)n);
+        j->whole = n < ASYNC_BLOCK;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return NULL;
+}
+
+static struct pb_sha256_job *
+job_start(struct pb_sha256_group *g, const char *path, void *(*fn)(void *))
 {
     struct pb_sha256_job *j = calloc(1, sizeof(*j));
     if (!j || !(j->path = strdup(path))) {
@@ -678,12 +741,55 @@ pb_sha256_file_start_in(struct pb_sha256_group *g, const char *path)
     }
     j->group = g;
     pb_error_init(&j->err);
-    if (pthread_create(&j->th, NULL, job_main, j) != 0) {
+    pb_sha256_init(&j->sha);
+    atomic_init(&j->stop, 0);
+    if (pthread_create(&j->th, NULL, fn, j) != 0) {
         free(j->path);
         free(j);
         return NULL;
     }
+    j->running = 1;
     return j;
+}
+
+struct pb_sha256_job *
+pb_sha256_file_start(const char *path)
+{
+    return job_start(NULL, path, job_main);
+}
+
+struct pb_sha256_job *
+pb_sha256_file_start_in(struct pb_sha256_group *g, const char *path)
+{
+    return job_start(g, path, job_main);
+}
+
+struct pb_sha256_job *
+pb_sha256_file_start_idle(const char *path)
+{
+    return job_start(NULL, path, idle_main);
+}
+
+void
+pb_sha256_file_move(struct pb_sha256_job *j, struct pb_sha256_group *g)
+{
+    if (!j)
+        return;
+    atomic_store(&j->stop, 1);
+    pthread_join(j->th, NULL);
+    j->running = 0;
+    if (j->whole) {
+        if (j->rc == 0) {
+            j->size = j->sha.n;
+            pb_sha256_hex(&j->sha, j->hex);
+        }
+        return;
+    }
+    j->group = g;
+    if (pthread_create(&j->th, NULL, job_main, j) == 0)
+        j->running = 1;
+    else
+        j->rc = pb_error_set(&j->err, PB_EOS, "cannot start a thread");
 }
 
 int
@@ -692,7 +798,8 @@ pb_sha256_file_join(struct pb_sha256_job *j, char hex[65], unsigned long long *s
 {
     if (!j)
         return pb_error_set(err, PB_EOS, "cannot start a thread");
-    pthread_join(j->th, NULL);
+    if (j->running)
+        pthread_join(j->th, NULL);
     int rc = j->rc;
     if (rc < 0 && err && err->code == PB_OK)
         *err = j->err;

@@ -824,6 +824,9 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
      * records are built on every core; what is done with them stays in file order. */
     struct pb_read_opts ro = {PB_READ_STAGED, cfg->qbpos_tz ? cfg->qbpos_tz : "UTC", -1, irel,
                               online_cpus()};
+    /* The items file is hashed (has it been edited since export?) in the cores' idle
+     * moments while it is read, and what is left in a lane beside the products files. */
+    job = pb_sha256_file_start_idle(ipath);
     if (!(rd = pb_reader_open(ipath, &pb_schema_items, &ro, err)) ||
         pb_spool_open(&t.spool, t.batch.dir, err) < 0)
         goto out;
@@ -858,9 +861,7 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
             pb_error_set(err, PB_EOS, "out of memory");
             goto out;
         }
-    /* The items file is hashed (has it been edited since export?) in a lane beside the
-     * products files, which the vector work pays for anyway. */
-    job = pb_sha256_file_start_in(t.hash, ipath);
+    pb_sha256_file_move(job, t.hash);
     pb_progress_start(&progress, "transform", (uint64_t)t.nstyles);
     if (build_stores(&t, irel, &progress, err) < 0)
         goto out;

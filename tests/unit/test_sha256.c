@@ -319,6 +319,78 @@ test_file_in_group(void)
     rmdir(dir);
 }
 
+/* A file begun in idle time and moved on at any point hashes as a whole: moved at once,
+ * part way, when done; to a group or to a thread of its own; a length that is a whole
+ * number of blocks and one that is not; a file that is missing. */
+static void
+test_file_idle(void)
+{
+    char dir[] = "/tmp/pb-test-shai-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    static const size_t lens[] = {1u << 20, (1u << 20) + 17};
+    static const int waits_ms[] = {0, 10, 250};
+    size_t maxlen = 0;
+    for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
+        maxlen = lens[l] > maxlen ? lens[l] : maxlen;
+    char *a = malloc(maxlen);
+    for (size_t i = 0; i < maxlen; i++)
+        a[i] = (char)(i * 13 + (i >> 9));
+    char path[64];
+    snprintf(path, sizeof(path), "%s/f", dir);
+    struct pb_sha256_group *g = pb_sha256_group_new();
+    CHECK(g != NULL);
+    for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+        FILE *fp = fopen(path, "w");
+        CHECK(fp != NULL);
+        if (!fp)
+            break;
+        fwrite(a, 1, lens[l], fp);
+        fclose(fp);
+        char want[65], hex[65];
+        struct pb_sha256 s;
+        pb_sha256_init(&s);
+        pb_sha256_update(&s, a, lens[l]);
+        pb_sha256_hex(&s, want);
+        for (size_t w = 0; w < sizeof(waits_ms) / sizeof(waits_ms[0]); w++)
+            for (int to_group = 0; to_group < 2; to_group++) {
+                struct pb_sha256_job *job = pb_sha256_file_start_idle(path);
+                CHECK(job != NULL);
+                usleep((useconds_t)waits_ms[w] * 1000);
+                /* another stream in the group, as a stage writing files would have */
+                struct pb_sha256_async *x = to_group ? pb_sha256_async_start_in(g) : NULL;
+                pb_sha256_file_move(job, to_group ? g : NULL);
+                for (size_t at = 0; x && at < 300000; at += 1000)
+                    CHECK(pb_sha256_async_feed(x, a + at, 1000) == 0);
+                if (x)
+                    CHECK(pb_sha256_async_finish(x, hex) == 0);
+                struct pb_error err;
+                pb_error_init(&err);
+                unsigned long long size = 0;
+                hex[0] = '\0';
+                CHECK(pb_sha256_file_join(job, hex, &size, &err) == 0);
+                CHECK_STR(hex, want);
+                CHECK(size == lens[l]);
+            }
+    }
+    /* missing: moved or not, the join says so */
+    char missing[80];
+    snprintf(missing, sizeof(missing), "%s/nope", dir);
+    for (int move = 0; move < 2; move++) {
+        struct pb_sha256_job *job = pb_sha256_file_start_idle(missing);
+        if (move)
+            pb_sha256_file_move(job, g);
+        struct pb_error err;
+        char hex[65];
+        pb_error_init(&err);
+        CHECK(pb_sha256_file_join(job, hex, NULL, &err) == -1);
+        CHECK(err.code == PB_ENOINPUT);
+    }
+    pb_sha256_group_free(g);
+    free(a);
+    unlink(path);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -329,5 +401,6 @@ main(void)
     RUN(test_group);
     RUN(test_file);
     RUN(test_file_in_group);
+    RUN(test_file_idle);
     return check_summary();
 }
