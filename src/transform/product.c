@@ -169,45 +169,46 @@ sku_hash(const char *s, size_t n, int ci)
 void
 pb_skuset_free(struct pb_skuset *s)
 {
-    for (size_t i = 0; i < s->nchunks; i++)
-        free(s->chunks[i]);
-    free(s->chunks);
+    free(s->keys);
     free(s->slot);
     memset(s, 0, sizeof(*s));
 }
 
-/* A copy of the SKU (lower-cased when the platform ignores case) in the set's arena. */
-static char *
+/* A copy of the SKU (lower-cased when the platform ignores case) at the end of the set's
+ * keys: its offset, or SIZE_MAX out of memory (or past what a slot can say). */
+static size_t
 sku_norm(struct pb_skuset *s, const char *sku, size_t n, int ci)
 {
-    if (s->chunk_used + n + 1 > s->chunk_cap) {
-        size_t cap = n + 1 > 65536 ? n + 1 : 65536;
-        char **c = realloc(s->chunks, (s->nchunks + 1) * sizeof(*c));
-        if (!c)
-            return NULL;
-        s->chunks = c;
-        if (!(c[s->nchunks] = malloc(cap)))
-            return NULL;
-        s->nchunks++;
-        s->chunk_used = 0;
-        s->chunk_cap = cap;
+    if (s->keys_len + n + 1 > s->keys_cap) {
+        size_t cap = s->keys_cap ? s->keys_cap : 65536;
+        while (s->keys_len + n + 1 > cap)
+            cap *= 2;
+        char *k = cap < UINT32_MAX ? realloc(s->keys, cap) : NULL;
+        if (!k)
+            return SIZE_MAX;
+        s->keys = k;
+        s->keys_cap = cap;
     }
-    char *k = s->chunks[s->nchunks - 1] + s->chunk_used;
-    s->chunk_used += n + 1;
+    size_t at = s->keys_len;
+    char *k = s->keys + at;
+    s->keys_len += n + 1;
     for (size_t i = 0; i < n; i++) {
         char c = sku[i];
         k[i] = ci && c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
     }
     k[n] = '\0';
-    return k;
+    return at;
 }
 
-/* Slot for key: where it is, or the empty slot where it would go. */
+/* Slot for the key at offset `at` of the set's keys: where it is, or the empty slot where
+ * it would go. */
 static size_t
-sku_slot(const struct pb_skuset *s, const char *key, uint64_t h)
+sku_slot(const struct pb_skuset *s, size_t at, uint64_t h)
 {
     size_t j = (size_t)h & (s->cap - 1);
-    while (s->slot[j].key && (s->slot[j].hash != h || strcmp(s->slot[j].key, key) != 0))
+    const char *key = s->keys + at;
+    while (s->slot[j].key &&
+           (s->slot[j].hash != (uint32_t)h || strcmp(s->keys + s->slot[j].key - 1, key) != 0))
         j = (j + 1) & (s->cap - 1);
     return j;
 }
@@ -221,7 +222,7 @@ slots_alloc(size_t cap)
 {
     size_t bytes = cap * sizeof(struct pb_skuslot);
     const size_t huge = 2u << 20;
-    if (bytes < 2 * huge)
+    if (bytes < huge / 2)
         return calloc(cap, sizeof(struct pb_skuslot));
     void *p = NULL;
     bytes = (bytes + huge - 1) & ~(huge - 1);
@@ -243,6 +244,8 @@ sku_grow(struct pb_skuset *s, size_t more)
     struct pb_skuslot *slot = slots_alloc(cap);
     if (!slot)
         return -1;
+    if (cap > (size_t)UINT32_MAX + 1)
+        return -1; /* a slot's hash places it only so far */
     for (size_t i = 0; i < s->cap; i++)
         if (s->slot[i].key) {
             size_t j = (size_t)s->slot[i].hash & (cap - 1);
@@ -484,7 +487,7 @@ scratch_for(struct pb_scratch *sc, int n)
     void *v2 = realloc(sc->var, (size_t)cap * sizeof(struct variant));
     if (v2)
         sc->var = v2;
-    char **k2 = realloc(sc->keys, (size_t)cap * sizeof(char *));
+    size_t *k2 = realloc(sc->keys, (size_t)cap * sizeof(size_t));
     if (k2)
         sc->keys = k2;
     uint64_t *h2 = realloc(sc->khash, (size_t)cap * sizeof(uint64_t));
@@ -701,11 +704,10 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
         return pb_error_set(err, PB_EOS, "out of memory");
     int *ok = sc->ok;
     struct variant *var = sc->var;
-    char **keys = sc->keys;
+    size_t *keys = sc->keys;
     uint64_t *khash = sc->khash;
     memset(ok, 0, (size_t)n * sizeof(int));
     memset(var, 0, (size_t)n * sizeof(*var));
-    memset(keys, 0, (size_t)n * sizeof(char *));
 
     /* Items without a SKU cannot be sold online: reject them alone. */
     int sf = sku_field(cfg->sku);
@@ -794,34 +796,35 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
     /* SKUs unique in the store (ignoring case where the platform does). */
     if (sku_grow(&so->skus, (size_t)n) < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
-    size_t arena_mark = so->skus.chunk_used, arena_chunks = so->skus.nchunks;
+    struct pb_skuset *set = &so->skus;
+    size_t mark = set->keys_len;
     for (int i = 0; i < n; i++) {
         if (!ok[i])
             continue;
-        if (!(keys[i] = sku_norm(&so->skus, var[i].sku, var[i].skun, lim->sku_ci)))
+        if ((keys[i] = sku_norm(set, var[i].sku, var[i].skun, lim->sku_ci)) == SIZE_MAX)
             return pb_error_set(err, PB_EOS, "out of memory");
         const char *clash = NULL;
-        size_t j = sku_slot(&so->skus, keys[i], khash[i]);
-        if (so->skus.slot[j].key)
-            clash = so->skus.slot[j].owner;
+        size_t j = sku_slot(set, keys[i], khash[i]);
+        if (set->slot[j].key)
+            clash = set->owners[set->slot[j].owner].key;
         for (int k = 0; k < i && !clash; k++)
-            if (keys[k] && khash[k] == khash[i] && !strcmp(keys[k], keys[i]))
+            if (ok[k] && khash[k] == khash[i] && !strcmp(set->keys + keys[k], set->keys + keys[i]))
                 clash = st->key;
         if (clash) {
             snprintf(reason, sizeof(reason), "SKU '%.*s' is already used by product '%s'%s",
                      (int)var[i].skun, var[i].sku, clash,
                      lim->sku_ci ? " (SKUs are compared ignoring case)" : "");
-            if (so->skus.nchunks == arena_chunks)
-                so->skus.chunk_used = arena_mark; /* give back this product's keys */
+            set->keys_len = mark; /* give back this product's keys */
             return reject_product(so, st, items, ok, n, "sku", reason, err);
         }
     }
     for (int i = 0; i < n; i++) {
         if (!ok[i])
             continue;
-        size_t j = sku_slot(&so->skus, keys[i], khash[i]);
-        so->skus.slot[j] = (struct pb_skuslot){khash[i], keys[i], st->key};
-        so->skus.n++;
+        size_t j = sku_slot(set, keys[i], khash[i]);
+        set->slot[j] = (struct pb_skuslot){(uint32_t)khash[i], (uint32_t)keys[i] + 1,
+                                           (uint32_t)(st - set->owners)};
+        set->n++;
     }
     check_agreement(so, items, ok, n, first);
 

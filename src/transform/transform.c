@@ -41,6 +41,8 @@ struct tf {
     uint32_t *index; /* style number + 1, 0 = empty */
     size_t index_cap;
     struct pb_buf key;
+    size_t *chunk_at; /* pass 2: the first style of each chunk, and nstyles */
+    size_t nchunks;
 };
 
 /* Seconds since *t0, and restart the clock. */
@@ -429,7 +431,8 @@ mark_stale(const struct pb_store_out *so, json_t *rec)
  * its next chunk is not built, this thread builds one too.
  */
 #define CHUNK_STYLES 256
-#define RING 6
+#define CHUNK_ITEMS 1024 /* a chunk ends at either; a bigger style is a chunk alone */
+#define RING 4
 
 struct tf_chunk {
     size_t number;     /* which chunk the slot holds */
@@ -559,8 +562,7 @@ static int
 chunk_build(struct tf_worker *w, struct tf_chunk *c, struct pb_error *err)
 {
     struct tf *t = w->t;
-    size_t from = c->number * CHUNK_STYLES;
-    size_t to = t->nstyles - from < CHUNK_STYLES ? t->nstyles : from + CHUNK_STYLES;
+    size_t from = t->chunk_at[c->number], to = t->chunk_at[c->number + 1];
     size_t n = 0;
     for (size_t s = from; s < to; s++)
         n += t->styles[s].n;
@@ -639,11 +641,11 @@ builder_run(void *arg)
 static int
 chunk_write(struct tf *t, const struct tf_chunk *c, struct pb_error *err)
 {
-    size_t from = c->number * CHUNK_STYLES;
-    for (size_t s = 0; from + s < t->nstyles && s < CHUNK_STYLES; s++) {
+    size_t from = t->chunk_at[c->number], to = t->chunk_at[c->number + 1];
+    for (size_t s = 0; from + s < to; s++) {
         const struct pb_style *st = &t->styles[from + s];
         size_t k = c->first[s];
-        int last = from + s + 1 == t->nstyles || s + 1 == CHUNK_STYLES;
+        int last = from + s + 1 == to;
         for (int i = 0; i < t->nstores; i++) {
             struct pb_store_out *so = &t->stores[i];
             int g = so->group;
@@ -683,7 +685,22 @@ build_stores(struct tf *t, const char *irel, struct pb_progress *progress,
     memset(w, 0, sizeof(w));
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.cv, NULL);
-    r.nchunks = (t->nstyles + CHUNK_STYLES - 1) / CHUNK_STYLES;
+    /* Chunks of up to CHUNK_STYLES styles and about CHUNK_ITEMS items: what the ring
+     * holds stays small whatever the styles' sizes. */
+    if (!(t->chunk_at = malloc((t->nstyles + 1) * sizeof(*t->chunk_at)))) {
+        pb_error_set(err, PB_EOS, "out of memory");
+        goto done;
+    }
+    for (size_t s = 0, items = 0; s < t->nstyles; s++) {
+        if (s == 0 || s - t->chunk_at[t->nchunks - 1] == CHUNK_STYLES ||
+            items + t->styles[s].n > CHUNK_ITEMS) {
+            t->chunk_at[t->nchunks++] = s;
+            items = 0;
+        }
+        items += t->styles[s].n;
+    }
+    t->chunk_at[t->nchunks] = t->nstyles;
+    r.nchunks = t->nchunks;
     if (!(r.slot = calloc(RING, sizeof(*r.slot)))) {
         pb_error_set(err, PB_EOS, "out of memory");
         goto done;
@@ -717,8 +734,7 @@ build_stores(struct tf *t, const char *irel, struct pb_progress *progress,
         c->built = 0;
         r.committed++;
         pthread_cond_broadcast(&r.cv);
-        size_t left = t->nstyles - n * CHUNK_STYLES;
-        pb_progress_add(progress, left < CHUNK_STYLES ? left : CHUNK_STYLES);
+        pb_progress_add(progress, t->chunk_at[n + 1] - t->chunk_at[n]);
     }
     rc = r.committed == r.nchunks ? 0 : -1;
     r.stop = 1;
@@ -856,11 +872,13 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     }
 
     /* Pass 2: one style at a time, the stores side by side; each store's SKUs fit. */
-    for (int s = 0; s < t.nstores; s++)
+    for (int s = 0; s < t.nstores; s++) {
+        t.stores[s].skus.owners = t.styles;
         if (pb_skuset_reserve(&t.stores[s].skus, (size_t)res->online) < 0) {
             pb_error_set(err, PB_EOS, "out of memory");
             goto out;
         }
+    }
     pb_sha256_file_move(job, t.hash);
     pb_progress_start(&progress, "transform", (uint64_t)t.nstyles);
     if (build_stores(&t, irel, &progress, err) < 0)
@@ -958,6 +976,7 @@ out:
     }
     free(t.styles);
     free(t.index);
+    free(t.chunk_at);
     pb_buf_release(&t.key);
     pb_batch_release(&t.batch);
     free(ipath);

@@ -23,28 +23,27 @@ struct pb_limits {
 
 const struct pb_limits *pb_limits_for(enum pb_platform_id p);
 
-/* A set of SKUs already used in one store's file, with the product that took each.
- * Keys live in `arena` (chunks freed together); owners point at style keys.  A slot's
- * hash, key and owner sit together, so a probe costs one cache line. */
+/* A set of SKUs already used in one store's file, with the product that took each.  A
+ * slot is 12 bytes (the set is looked up at random, so its size is what costs): the low
+ * half of the key's hash, where the key is in `keys` (+1; 0: empty), and the number of
+ * the style that took it in `owners`. */
 struct pb_skuslot {
-    uint64_t hash;
-    const char *key; /* NULL: empty */
-    const char *owner;
+    uint32_t hash, key, owner;
 };
 
 struct pb_skuset {
     struct pb_skuslot *slot;
     size_t n, cap;
-    char **chunks;
-    size_t nchunks;
-    size_t chunk_used, chunk_cap;
+    char *keys; /* the SKUs as compared, each followed by a NUL */
+    size_t keys_len, keys_cap;
+    const struct pb_style *owners;
 };
 
 /* Per-product scratch, grown as needed and reused. */
 struct pb_scratch {
     int *ok;
     void *var;
-    char **keys;
+    size_t *keys; /* where each item's SKU went in the set's keys */
     uint64_t *khash;
     int cap;
     struct pb_buf tags;
