@@ -6,9 +6,11 @@
  * variants carry up to three options.  Each platform's limits are checked here, before
  * any network: a product that breaks one is rejected whole, with the reason.
  *
- * Streams: items are spooled once with an index of styles, then each style is built and
- * written in turn, so memory holds one style plus the index.  Deterministic: the same
- * items and configuration give byte-identical files.
+ * Streams: items are spooled once with an index of styles, then the styles are built in
+ * chunks (at most 256 styles or about 1,024 items, or one bigger style) and written in
+ * turn, so memory holds a few chunks plus the index.  A style's rows are built once for
+ * the stores that share them (all but the quantities).  Deterministic: the same items and
+ * configuration give byte-identical files, however many cores build them.
  */
 #ifndef PB_TRANSFORM_H
 #define PB_TRANSFORM_H

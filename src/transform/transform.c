@@ -1,6 +1,7 @@
 /*
  * The outbound transform stage driver: read the batch's items once into a spool with an
- * index of styles, then build each style's product for every selected store.
+ * index of styles, then build each style's product once for each group of stores that
+ * share their rows, and write it for every selected store.
  * See include/posbridge/transform.h.
  */
 #include "posbridge/transform.h"
@@ -871,7 +872,8 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
         goto out;
     }
 
-    /* Pass 2: one style at a time, the stores side by side; each store's SKUs fit. */
+    /* Pass 2: chunks of styles built on every core and written in order (build_stores);
+     * each store's SKU set has room for every item from the start. */
     for (int s = 0; s < t.nstores; s++) {
         t.stores[s].skus.owners = t.styles;
         if (pb_skuset_reserve(&t.stores[s].skus, (size_t)res->online) < 0) {
