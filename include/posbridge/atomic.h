@@ -15,10 +15,16 @@ struct pb_error;
 struct pb_atomic {
     FILE *fp;      /* write here */
     char *path;    /* final path (owned) */
-    char *tmp;     /* temp path (owned) */
+    char *tmp;     /* temp path (owned); when anon, the pattern of the name it gets */
+    int anon;      /* the file has no name until the commit (O_TMPFILE) */
 };
 
-/* Create a temp file next to path; mode is applied to the new file.  -1 on error. */
+/*
+ * Create a temp file next to path; mode is applied to the new file.  -1 on error.  Where
+ * the filesystem allows, the file has no name until the commit, so a process killed
+ * before then leaves nothing behind; elsewhere it is ".tmp-<name>-XXXXXX", removed on
+ * abort and on SIGINT/SIGTERM.
+ */
 int pb_atomic_open(const char *path, int mode, struct pb_atomic *af, struct pb_error *err);
 /* Flush, fsync, close, rename to the final path, fsync the directory.  Frees af. */
 int pb_atomic_commit(struct pb_atomic *af, struct pb_error *err);

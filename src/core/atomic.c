@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "posbridge/buf.h"
@@ -130,7 +131,16 @@ pb_atomic_open(const char *path, int mode, struct pb_atomic *af, struct pb_error
         pb_buf_release(&tmp);
         return pb_error_set(err, PB_EOS, "out of memory");
     }
-    int fd = mkostemp(tmp.data, O_CLOEXEC);
+    int fd = -1;
+#ifdef O_TMPFILE
+    char *dir = dir_of(path);
+    if (dir)
+        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    free(dir);
+    af->anon = fd >= 0;
+#endif
+    if (fd < 0)
+        fd = mkostemp(tmp.data, O_CLOEXEC);
     if (fd < 0) {
         pb_error_sys(err, PB_ECANTCREAT, errno, "cannot create '%s'", path);
         pb_buf_release(&tmp);
@@ -146,14 +156,40 @@ pb_atomic_open(const char *path, int mode, struct pb_atomic *af, struct pb_error
         pb_atomic_abort(af);
         return pb_error_set(err, PB_EOS, "out of memory");
     }
-    track(live_files, af->tmp);
+    if (!af->anon)
+        track(live_files, af->tmp);
     return 0;
+}
+
+/* Give the unnamed file of af its temp name (the pattern's XXXXXX made unique). */
+static int
+link_anon(struct pb_atomic *af)
+{
+    static unsigned long seq;
+    size_t n = strlen(af->tmp);
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fileno(af->fp));
+    for (int attempt = 0; attempt < 100; attempt++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned long x = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 20) ^
+                          __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED) * 0x9e3779b9ul;
+        for (size_t i = n - 6; i < n; i++, x /= 36)
+            af->tmp[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[x % 36];
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, af->tmp, AT_SYMLINK_FOLLOW) == 0 ||
+            (errno == ENOENT &&
+             linkat(fileno(af->fp), "", AT_FDCWD, af->tmp, AT_EMPTY_PATH) == 0))
+            return 0;
+        if (errno != EEXIST)
+            return -1;
+    }
+    return -1;
 }
 
 static void
 af_free(struct pb_atomic *af)
 {
-    if (af->tmp)
+    if (af->tmp && !af->anon)
         untrack(live_files, af->tmp);
     free(af->tmp);
     free(af->path);
@@ -165,7 +201,7 @@ pb_atomic_abort(struct pb_atomic *af)
 {
     if (af->fp)
         fclose(af->fp);
-    if (af->tmp)
+    if (af->tmp && !af->anon)
         unlink(af->tmp);
     af_free(af);
 }
@@ -178,6 +214,11 @@ pb_atomic_commit(struct pb_atomic *af, struct pb_error *err)
         rc = pb_error_sys(err, PB_EIO, errno, "cannot write '%s'", af->path);
     } else if (fsync(fileno(af->fp)) < 0) {
         rc = pb_error_sys(err, PB_EIO, errno, "cannot sync '%s'", af->path);
+    } else if (af->anon) {
+        if (link_anon(af) < 0)
+            rc = pb_error_sys(err, PB_ECANTCREAT, errno, "cannot create '%s'", af->path);
+        else
+            af->anon = 0; /* named now: removed below if the rename fails */
     }
     int cr = fclose(af->fp);
     af->fp = NULL;
@@ -186,7 +227,8 @@ pb_atomic_commit(struct pb_atomic *af, struct pb_error *err)
     if (rc == 0 && rename(af->tmp, af->path) < 0)
         rc = pb_error_sys(err, PB_ECANTCREAT, errno, "cannot rename to '%s'", af->path);
     if (rc < 0) {
-        unlink(af->tmp);
+        if (!af->anon)
+            unlink(af->tmp);
         af_free(af);
         return -1;
     }

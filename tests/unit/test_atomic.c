@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -73,8 +75,9 @@ test_commit(void)
     CHECK_STR(af.path, path);
     CHECK(strncmp(af.tmp, tmpdir, strlen(tmpdir)) == 0); /* same directory */
     CHECK(strstr(af.tmp, "/.tmp-out.txt-") != NULL);
-    CHECK(exists(af.tmp));
-    CHECK(!exists(path)); /* nothing visible before the commit */
+    /* Nothing visible before the commit: on this filesystem, not even the temp file. */
+    CHECK(af.anon ? !exists(af.tmp) && count_entries(tmpdir, NULL) == 0 : exists(af.tmp));
+    CHECK(!exists(path));
     char tmp[256];
     snprintf(tmp, sizeof(tmp), "%s", af.tmp);
     fputs("hello\n", af.fp);
@@ -100,6 +103,46 @@ test_commit(void)
     CHECK_STR(s, "new");
     free(s);
     unlink(path);
+}
+
+/* A process killed before its commit leaves nothing behind where the filesystem can
+ * keep the file nameless (tmpfs and ext4 can), and its temp file elsewhere. */
+static void
+test_killed(void)
+{
+    const char *path = in_tmp("killed.txt");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct pb_atomic af;
+        struct pb_error err;
+        pb_error_init(&err);
+        if (pb_atomic_open(path, 0644, &af, &err) < 0)
+            _exit(2);
+        fputs("half of it", af.fp);
+        fflush(af.fp);
+        _exit(af.anon ? 0 : 1); /* as a kill -9 would: no handler, no cleanup */
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    CHECK(!exists(path));
+    struct statfs fs;
+    if (statfs(tmpdir, &fs) == 0 && (fs.f_type == 0xEF53 /* ext2-4 */ ||
+                                     fs.f_type == 0x01021994 /* tmpfs */ ||
+                                     fs.f_type == 0x58465342 /* xfs */))
+        CHECK(WEXITSTATUS(status) == 0); /* these keep files nameless */
+    if (WEXITSTATUS(status) == 0)
+        CHECK(count_entries(tmpdir, NULL) == 0);
+    else
+        CHECK(count_entries(tmpdir, ".tmp-killed.txt-") == 1);
+    /* what is left is cleared by hand in the named case */
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (!strncmp(e->d_name, ".tmp-killed.txt-", 16))
+            unlink(in_tmp(e->d_name));
+    if (d)
+        closedir(d);
 }
 
 static void
@@ -276,6 +319,7 @@ main(void)
     }
     RUN(test_commit);
     RUN(test_abort);
+    RUN(test_killed);
     RUN(test_write_and_errors);
     RUN(test_mkdirs);
     RUN(test_tmpdir);
