@@ -670,22 +670,22 @@ file_in_group(struct pb_sha256_job *j)
         return pb_error_sys(&j->err, PB_ENOINPUT, errno, "cannot open '%s'", j->path);
     struct pb_sha256_async *a = pb_sha256_async_start_in(j->group);
     unsigned char *buf = malloc(ASYNC_BLOCK);
-    unsigned long long size = j->sha.n; /* carried on from there (or 0) */
-    if (a && size && lseek(fd, (off_t)size, SEEK_SET) < 0) {
-        int e = errno;
-        close(fd);
-        free(buf);
-        pb_sha256_async_cancel(a);
-        return pb_error_sys(&j->err, PB_EIO, e, "cannot read '%s'", j->path);
-    }
-    if (a && size)
-        a->sha = j->sha;
     if (!a || !buf) {
         close(fd);
         free(buf);
         pb_sha256_async_cancel(a);
         return pb_error_set(&j->err, PB_EOS, "cannot start hashing '%s'", j->path);
     }
+    unsigned long long size = j->sha.n; /* carried on from there (or 0) */
+    if (size && lseek(fd, (off_t)size, SEEK_SET) < 0) {
+        int e = errno;
+        close(fd);
+        free(buf);
+        pb_sha256_async_cancel(a);
+        return pb_error_sys(&j->err, PB_EIO, e, "cannot read '%s'", j->path);
+    }
+    if (size)
+        a->sha = j->sha;
     pthread_mutex_lock(a->mu);
     a->patient = 1;
     pthread_mutex_unlock(a->mu);

@@ -241,11 +241,11 @@ sku_grow(struct pb_skuset *s, size_t more)
     size_t cap = s->cap ? s->cap : 1024;
     while ((s->n + more) * 2 > cap)
         cap *= 2;
+    if (cap > (size_t)UINT32_MAX + 1)
+        return -1; /* a slot's hash places it only so far */
     struct pb_skuslot *slot = slots_alloc(cap);
     if (!slot)
         return -1;
-    if (cap > (size_t)UINT32_MAX + 1)
-        return -1; /* a slot's hash places it only so far */
     for (size_t i = 0; i < s->cap; i++)
         if (s->slot[i].key) {
             size_t j = (size_t)s->slot[i].hash & (cap - 1);
@@ -496,7 +496,6 @@ scratch_for(struct pb_scratch *sc, int n)
     if (!o2 || !v2 || !k2 || !h2)
         return -1;
     sc->cap = cap;
-    memset(sc->ok, 0, (size_t)cap * sizeof(int));
     return 0;
 }
 

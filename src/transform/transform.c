@@ -463,7 +463,6 @@ struct tf_ring {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct tf_chunk *slot; /* RING of them */
-    size_t nchunks;
     size_t next;      /* the chunk the next building thread takes */
     size_t committed; /* chunks written */
     int stop;
@@ -607,7 +606,7 @@ chunk_build(struct tf_worker *w, struct tf_chunk *c, struct pb_error *err)
 static int
 build_next(struct tf_worker *w, struct tf_ring *r)
 {
-    if (r->stop || r->next >= r->nchunks || r->next >= r->committed + RING)
+    if (r->stop || r->next >= w->t->nchunks || r->next >= r->committed + RING)
         return 0;
     struct tf_chunk *c = &r->slot[r->next % RING];
     c->number = r->next++;
@@ -631,7 +630,7 @@ builder_run(void *arg)
     struct tf_builder_arg *a = arg;
     struct tf_ring *r = a->r;
     pthread_mutex_lock(&r->mu);
-    while (!r->stop && r->next < r->nchunks)
+    while (!r->stop && r->next < a->w->t->nchunks)
         if (!build_next(a->w, r))
             pthread_cond_wait(&r->cv, &r->mu);
     pthread_mutex_unlock(&r->mu);
@@ -665,6 +664,25 @@ chunk_write(struct tf *t, const struct tf_chunk *c, struct pb_error *err)
     return 0;
 }
 
+/* Chunks of up to CHUNK_STYLES styles and about CHUNK_ITEMS items: what the ring holds
+ * stays small whatever the styles' sizes. */
+static int
+plan_chunks(struct tf *t)
+{
+    if (!(t->chunk_at = malloc((t->nstyles + 1) * sizeof(*t->chunk_at))))
+        return -1;
+    for (size_t s = 0, items = 0; s < t->nstyles; s++) {
+        if (s == 0 || s - t->chunk_at[t->nchunks - 1] == CHUNK_STYLES ||
+            items + t->styles[s].n > CHUNK_ITEMS) {
+            t->chunk_at[t->nchunks++] = s;
+            items = 0;
+        }
+        items += t->styles[s].n;
+    }
+    t->chunk_at[t->nchunks] = t->nstyles;
+    return 0;
+}
+
 static int
 online_cpus(void)
 {
@@ -686,23 +704,7 @@ build_stores(struct tf *t, const char *irel, struct pb_progress *progress,
     memset(w, 0, sizeof(w));
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.cv, NULL);
-    /* Chunks of up to CHUNK_STYLES styles and about CHUNK_ITEMS items: what the ring
-     * holds stays small whatever the styles' sizes. */
-    if (!(t->chunk_at = malloc((t->nstyles + 1) * sizeof(*t->chunk_at)))) {
-        pb_error_set(err, PB_EOS, "out of memory");
-        goto done;
-    }
-    for (size_t s = 0, items = 0; s < t->nstyles; s++) {
-        if (s == 0 || s - t->chunk_at[t->nchunks - 1] == CHUNK_STYLES ||
-            items + t->styles[s].n > CHUNK_ITEMS) {
-            t->chunk_at[t->nchunks++] = s;
-            items = 0;
-        }
-        items += t->styles[s].n;
-    }
-    t->chunk_at[t->nchunks] = t->nstyles;
-    r.nchunks = t->nchunks;
-    if (!(r.slot = calloc(RING, sizeof(*r.slot)))) {
+    if (plan_chunks(t) < 0 || !(r.slot = calloc(RING, sizeof(*r.slot)))) {
         pb_error_set(err, PB_EOS, "out of memory");
         goto done;
     }
@@ -717,7 +719,7 @@ build_stores(struct tf *t, const char *irel, struct pb_progress *progress,
         started[i] = pthread_create(&th[i], NULL, builder_run, &arg[i]) == 0;
     }
     pthread_mutex_lock(&r.mu);
-    for (size_t n = 0; n < r.nchunks; n++) {
+    for (size_t n = 0; n < t->nchunks; n++) {
         struct tf_chunk *c = &r.slot[n % RING];
         while (!(c->built && c->number == n))
             if (!build_next(&w[0], &r))
@@ -737,7 +739,7 @@ build_stores(struct tf *t, const char *irel, struct pb_progress *progress,
         pthread_cond_broadcast(&r.cv);
         pb_progress_add(progress, t->chunk_at[n + 1] - t->chunk_at[n]);
     }
-    rc = r.committed == r.nchunks ? 0 : -1;
+    rc = r.committed == t->nchunks ? 0 : -1;
     r.stop = 1;
     pthread_cond_broadcast(&r.cv);
     pthread_mutex_unlock(&r.mu);
