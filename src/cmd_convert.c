@@ -74,7 +74,7 @@ cmd_convert(int argc, char **argv, struct pb_ctx *ctx)
     struct pb_spool sp;
     struct pb_columns cols;
     struct pb_writer *w = NULL;
-    struct pb_read_opts ro = {PB_READ_STAGED, tz, -1, NULL, 1};
+    struct pb_read_opts ro = {PB_READ_STAGED, tz, -1, NULL, 1, NULL, NULL};
     long bads = 0;
     int rc = 0;
     char *dir = dir_of(out);

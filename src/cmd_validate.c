@@ -28,7 +28,7 @@ validate_one(const char *path, const char *kind, const char *tz, struct pb_ctx *
                     path);
         return PB_EX_USAGE;
     }
-    struct pb_read_opts ro = {PB_READ_STAGED, tz, -1, NULL, 1};
+    struct pb_read_opts ro = {PB_READ_STAGED, tz, -1, NULL, 1, NULL, NULL};
     struct pb_reader *rd = pb_reader_open(path, s, &ro, &err);
     if (!rd)
         return pb_cli_fail(&err);

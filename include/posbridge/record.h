@@ -34,6 +34,9 @@ struct pb_rec {
     const char *file;      /* borrowed */
     long line;             /* physical line where the record starts, from 1 */
     long record_no;        /* record number in its file, from 1 */
+    /* The reading code's caller's: what it worked out from the record on the thread that
+     * built it (pb_read_opts.built).  pb_rec_clear empties it. */
+    struct pb_buf aux;
 };
 
 int pb_rec_init(struct pb_rec *r, const struct pb_schema *s, struct pb_error *err);

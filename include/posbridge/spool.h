@@ -40,6 +40,11 @@ void pb_spool_close(struct pb_spool *sp);
 /* Append a record (values, extras, origin line and record number; file by index). */
 int pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index,
                  struct pb_error *err);
+/* The same in two steps: a record's bytes appended to out (on any thread), and bytes so
+ * made appended to the spool. */
+int pb_spool_encode(const struct pb_rec *r, int file_index, struct pb_buf *out,
+                    struct pb_error *err);
+int pb_spool_put_encoded(struct pb_spool *sp, const char *p, size_t n, struct pb_error *err);
 /* Where the next pb_spool_put will write: an offset for pb_spool_get_at. */
 uint64_t pb_spool_tell(const struct pb_spool *sp);
 /* Read the record at offset (from pb_spool_tell) into r: 1, or -1 on error. */

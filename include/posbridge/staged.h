@@ -40,6 +40,12 @@ struct pb_read_opts {
     int force_enc;        /* -1: from the name; else enum pb_enc */
     const char *name;     /* how messages and origins name the file (NULL: its path) */
     int threads;          /* pb_reader_next_many builds CSV records on this many (0: 1) */
+    /* Optional, for pb_reader_next_many: called once for each record as soon as it is
+     * built, with its verdict, on the thread that built it (so for several records at once,
+     * in any order).  It may read the record and fill rec->aux, nothing shared; -1 is out
+     * of memory. */
+    int (*built)(void *user, struct pb_rec *rec, int kind);
+    void *user;
 };
 
 struct pb_reader;

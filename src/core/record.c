@@ -14,6 +14,7 @@ pb_rec_init(struct pb_rec *r, const struct pb_schema *s, struct pb_error *err)
     memset(r, 0, sizeof(*r));
     r->schema = s;
     pb_buf_init(&r->text, 0);
+    pb_buf_init(&r->aux, 0);
     r->off = calloc((size_t)s->nfields, sizeof(*r->off));
     r->len = calloc((size_t)s->nfields, sizeof(*r->len));
     if (!r->off || !r->len) {
@@ -28,6 +29,7 @@ void
 pb_rec_release(struct pb_rec *r)
 {
     pb_buf_release(&r->text);
+    pb_buf_release(&r->aux);
     free(r->off);
     free(r->len);
     free(r->extra);
@@ -40,6 +42,7 @@ void
 pb_rec_clear(struct pb_rec *r)
 {
     pb_buf_reset(&r->text);
+    pb_buf_reset(&r->aux);
     memset(r->off, 0, (size_t)r->schema->nfields * sizeof(*r->off));
     r->nextra = 0;
 }

@@ -390,7 +390,7 @@ rejects_table(struct rep *r, const char *path, const char *label)
     if (stat(path, &st) != 0)
         return 0;
     struct pb_error err;
-    struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, NULL, 1};
+    struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, NULL, 1, NULL, NULL};
     struct pb_rec rec;
     pb_error_init(&err);
     struct pb_reader *rd = pb_reader_open(path, &pb_schema_rejects, &ro, &err);

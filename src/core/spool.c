@@ -62,9 +62,8 @@ put32(char *o, size_t v)
 }
 
 int
-pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index, struct pb_error *err)
+pb_spool_encode(const struct pb_rec *r, int file_index, struct pb_buf *b, struct pb_error *err)
 {
-    struct pb_buf *b = &sp->io;
     size_t nf = 0, tl = r->text.len;
     int64_t line = r->line, rno = r->record_no;
     int32_t fi = file_index;
@@ -73,10 +72,9 @@ pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index, struct
     size_t need = HEAD + 12 * nf + 16 * r->nextra + tl;
     if (need - 4 > UINT32_MAX)
         return pb_error_set(err, PB_EDATA, "a record is too big for the spool");
-    pb_buf_reset(b);
     if (pb_buf_grow(b, need) < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
-    char *o = put32(b->data, need - 4);
+    char *o = put32(b->data + b->len, need - 4);
     memcpy(o, &line, 8);
     memcpy(o + 8, &rno, 8);
     memcpy(o + 16, &fi, 4);
@@ -89,16 +87,32 @@ pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index, struct
         o = put32(put32(put32(put32(o, e->name), e->name_len), e->value), e->value_len);
     }
     memcpy(o, r->text.data, tl);
-    b->len = need;
+    b->len += need;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int
+pb_spool_put(struct pb_spool *sp, const struct pb_rec *r, int file_index, struct pb_error *err)
+{
+    pb_buf_reset(&sp->io);
+    if (pb_spool_encode(r, file_index, &sp->io, err) < 0)
+        return -1;
+    return pb_spool_put_encoded(sp, sp->io.data, sp->io.len, err);
+}
+
+int
+pb_spool_put_encoded(struct pb_spool *sp, const char *p, size_t n, struct pb_error *err)
+{
     if (sp->reading) {
         if (fseeko(sp->fp, (off_t)sp->size, SEEK_SET) != 0)
             return pb_error_sys(err, PB_EIO, errno, "cannot write the spool file");
         sp->reading = 0;
         sp->cur.win_len = 0;
     }
-    if (fwrite(b->data, 1, b->len, sp->fp) != b->len)
+    if (fwrite(p, 1, n, sp->fp) != n)
         return pb_error_sys(err, PB_EIO, errno, "cannot write the spool file");
-    sp->size += b->len;
+    sp->size += n;
     sp->count++;
     return 0;
 }

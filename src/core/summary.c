@@ -118,7 +118,7 @@ each_record(const char *path, const struct pb_schema *s, void (*fn)(void *, stru
             void *user)
 {
     struct pb_error err;
-    struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, NULL, 1};
+    struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, NULL, 1, NULL, NULL};
     struct pb_rec rec;
     pb_error_init(&err);
     struct pb_reader *rd = pb_reader_open(path, s, &ro, &err);

@@ -120,7 +120,7 @@ is_receipt_field(int f)
 static int
 read_receipts(struct emit *e, const char *path, const char *rel, struct pb_error *err)
 {
-    struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, rel, 1};
+    struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, rel, 1, NULL, NULL};
     struct pb_reader *rd = pb_reader_open(path, &pb_schema_receipts, &ro, err);
     struct pb_rec rec;
     int rc = -1;

@@ -178,7 +178,7 @@ static int
 read_csv(struct ex *x, const char *path, struct pb_error *err)
 {
     struct pb_read_opts ro = {PB_READ_FOREIGN, x->o->tz ? x->o->tz : "UTC", PB_ENC_CSV, NULL,
-                              1};
+                              1, NULL, NULL};
     struct pb_rec rec;
     struct pb_error bad;
     int rc = -1;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -757,8 +758,10 @@ pb_csv_next(struct pb_reader *rd, struct pb_rec *rec, struct pb_error *bad,
 
 /*
  * A pipeline of two batches: while the caller works through one batch's records, helper
- * threads build the next, and the reader splits the rows of the one after.  A batch keeps
- * its own copy of its rows' cells, so the reader's buffers move on freely.
+ * threads build the next, and the reader splits the rows of the one after, then builds
+ * alongside the helpers until the batch is done.  Records are claimed a few at a time, so
+ * whoever is free builds.  A batch keeps its own cells (taken over from the reader), so
+ * the reader's buffers move on freely.
  */
 #define MANY_THREADS 8
 #define MANY_MAX 1024
@@ -773,6 +776,7 @@ struct batch {
     struct pb_rec *recs;
     struct pb_error *bads;
     int *kinds;
+    atomic_int claimed;    /* records claimed for building */
     int oom;
     long cp1252_line;      /* the first line read as Windows-1252 */
     int failed;            /* the file broke after these records... */
@@ -790,9 +794,10 @@ struct build_pool {
     struct batch b[2];
     int building;          /* the batch the helpers have, -1 when none */
     int given;             /* the batch the caller has, -1 when none */
-    struct pb_buf scratch[MANY_THREADS], money[MANY_THREADS];
-    long cp1252[MANY_THREADS];
-    int oom[MANY_THREADS];
+    /* per building thread: the helpers, then the caller's */
+    struct pb_buf scratch[MANY_THREADS + 1], money[MANY_THREADS + 1];
+    long cp1252[MANY_THREADS + 1];
+    int oom[MANY_THREADS + 1];
 };
 
 struct helper_arg {
@@ -800,27 +805,39 @@ struct helper_arg {
     int k;
 };
 
-/* Helper k's share of the batch being built. */
+/* Records claimed at once. */
+#define CLAIM 32
+
+/* Build records of batch b (the one being built) as building thread k, claiming them until
+ * none is left. */
 static void
-build_share(struct pb_reader *rd, struct build_pool *bp, int k)
+build_share(struct pb_reader *rd, struct build_pool *bp, struct batch *b, int k)
 {
-    struct batch *b = &bp->b[bp->building];
     struct build_ctx bc = {b->cells, b->text.data, &bp->scratch[k], &bp->money[k], 0};
-    int from = (int)((long)b->n * k / bp->nhelpers);
-    int to = (int)((long)b->n * (k + 1) / bp->nhelpers);
-    for (int i = from; i < to; i++) {
-        if (!b->recs[i].schema && pb_rec_init(&b->recs[i], rd->s, NULL) < 0) {
-            bp->oom[k] = 1;
+    for (;;) {
+        int from = atomic_fetch_add(&b->claimed, CLAIM);
+        if (from >= b->n)
             break;
+        int to = from + CLAIM < b->n ? from + CLAIM : b->n;
+        for (int i = from; i < to; i++) {
+            if (!b->recs[i].schema && pb_rec_init(&b->recs[i], rd->s, NULL) < 0) {
+                bp->oom[k] = 1;
+                return;
+            }
+            pb_rec_clear(&b->recs[i]);
+            b->recs[i].file = rd->path;
+            pb_error_init(&b->bads[i]);
+            b->kinds[i] = build(rd, &bc, &b->rows[i], b->recno[i], &b->recs[i], &b->bads[i]);
+            if (b->kinds[i] < 0 ||
+                (rd->o.built && rd->o.built(rd->o.user, &b->recs[i], b->kinds[i]) < 0)) {
+                bp->oom[k] = 1;
+                return;
+            }
         }
-        pb_rec_clear(&b->recs[i]);
-        b->recs[i].file = rd->path;
-        pb_error_init(&b->bads[i]);
-        b->kinds[i] = build(rd, &bc, &b->rows[i], b->recno[i], &b->recs[i], &b->bads[i]);
-        if (b->kinds[i] < 0)
-            bp->oom[k] = 1;
+        /* the thread's first is its earliest: it claims in file order */
+        if (bc.cp1252_line && !bp->cp1252[k])
+            bp->cp1252[k] = bc.cp1252_line;
     }
-    bp->cp1252[k] = bc.cp1252_line;
 }
 
 static void *
@@ -838,8 +855,9 @@ build_helper(void *arg)
         if (bp->quit)
             break;
         seen = bp->round;
+        struct batch *b = &bp->b[bp->building];
         pthread_mutex_unlock(&bp->mu);
-        build_share(rd, bp, k);
+        build_share(rd, bp, b, k);
         pthread_mutex_lock(&bp->mu);
         if (--bp->pending == 0)
             pthread_cond_signal(&bp->done);
@@ -848,11 +866,13 @@ build_helper(void *arg)
     return NULL;
 }
 
-/* Wait for the batch being built; it becomes the one given to the caller. */
+/* Build what is left of the batch being built, wait for the helpers' last records; the
+ * batch becomes the one given to the caller. */
 static struct batch *
 wait_built(struct pb_reader *rd)
 {
     struct build_pool *bp = rd->pool;
+    build_share(rd, bp, &bp->b[bp->building], bp->nhelpers);
     pthread_mutex_lock(&bp->mu);
     while (bp->pending)
         pthread_cond_wait(&bp->done, &bp->mu);
@@ -860,10 +880,10 @@ wait_built(struct pb_reader *rd)
     struct batch *b = &bp->b[bp->building];
     b->oom = 0;
     b->cp1252_line = 0;
-    for (int k = 0; k < bp->nhelpers; k++) {
+    for (int k = 0; k <= bp->nhelpers; k++) {
         b->oom |= bp->oom[k];
-        if (!b->cp1252_line)
-            b->cp1252_line = bp->cp1252[k]; /* the earliest: shares are in order */
+        if (bp->cp1252[k] && (!b->cp1252_line || bp->cp1252[k] < b->cp1252_line))
+            b->cp1252_line = bp->cp1252[k]; /* the earliest of all */
         bp->oom[k] = 0;
         bp->cp1252[k] = 0;
     }
@@ -878,6 +898,7 @@ post(struct build_pool *bp, int i)
 {
     pthread_mutex_lock(&bp->mu);
     bp->building = i;
+    atomic_store(&bp->b[i].claimed, 0);
     bp->pending = bp->nhelpers;
     bp->round++;
     pthread_cond_broadcast(&bp->go);
@@ -913,7 +934,7 @@ pb_csv_pool_free(struct pb_reader *rd)
     pthread_mutex_unlock(&bp->mu);
     for (int k = 0; k < bp->nhelpers; k++)
         pthread_join(bp->th[k], NULL);
-    for (int k = 0; k < MANY_THREADS; k++) {
+    for (int k = 0; k <= MANY_THREADS; k++) {
         pb_buf_release(&bp->scratch[k]);
         pb_buf_release(&bp->money[k]);
     }
@@ -939,6 +960,10 @@ pool_get(struct pb_reader *rd)
     pthread_cond_init(&bp->go, NULL);
     pthread_cond_init(&bp->done, NULL);
     bp->building = bp->given = -1;
+    for (int k = 0; k <= MANY_THREADS; k++) {
+        pb_buf_init(&bp->scratch[k], 0);
+        pb_buf_init(&bp->money[k], 0);
+    }
     for (int i = 0; i < 2; i++) {
         struct batch *b = &bp->b[i];
         pb_buf_init(&b->text, 0);
@@ -960,8 +985,6 @@ pool_get(struct pb_reader *rd)
     if (want > MANY_THREADS)
         want = MANY_THREADS;
     for (int k = 0; k < want; k++) {
-        pb_buf_init(&bp->scratch[k], 0);
-        pb_buf_init(&bp->money[k], 0);
         struct helper_arg *a = malloc(sizeof(*a));
         if (!a)
             break;
@@ -980,66 +1003,93 @@ pool_get(struct pb_reader *rd)
     return bp;
 }
 
-/* Copy row at (from the reader's queue) into batch b as its next record. */
+/*
+ * Batch b takes the rows queued so far without a copy of their bytes: it gets the reader's
+ * cell buffers whole (its rows index them as they are), and the reader gets b's old ones
+ * back with a copy of what b did not take: the queued rows after row_pos and a row still
+ * open, at most a chunk's worth.
+ */
 static int
-batch_add(struct pb_reader *rd, struct batch *b, size_t at)
+batch_take(struct pb_reader *rd, struct batch *b)
 {
-    const struct csv_row *row = &rd->rows[at];
-    if (b->ncells + row->n > b->cells_cap) {
-        size_t cap = b->cells_cap ? b->cells_cap * 2 : 4096;
-        while (cap < b->ncells + row->n)
-            cap *= 2;
-        struct csv_cell *c = realloc(b->cells, cap * sizeof(*c));
-        if (!c)
+    size_t first = rd->row_pos < rd->nrows ? rd->rows[rd->row_pos].first : rd->cur_first;
+    size_t keep = rd->ncells - first;
+    struct pb_buf text = b->text;
+    struct csv_cell *cells = b->cells;
+    size_t cap = b->cells_cap;
+    b->text = rd->cellbuf;
+    b->cells = rd->cells;
+    b->cells_cap = rd->cells_cap;
+    b->ncells = rd->ncells;
+    rd->cellbuf = text;
+    rd->cells = cells;
+    rd->cells_cap = cap;
+    pb_buf_reset(&rd->cellbuf);
+    if (keep) {
+        if (keep > rd->cells_cap) {
+            size_t want = rd->cells_cap ? rd->cells_cap : 256;
+            while (want < keep)
+                want *= 2;
+            struct csv_cell *c = realloc(rd->cells, want * sizeof(*c));
+            if (!c)
+                return -1;
+            rd->cells = c;
+            rd->cells_cap = want;
+        }
+        size_t from = b->cells[first].off;
+        if (pb_buf_add(&rd->cellbuf, b->text.data + from, b->text.len - from) < 0)
             return -1;
-        b->cells = c;
-        b->cells_cap = cap;
+        for (size_t i = 0; i < keep; i++) {
+            rd->cells[i] = b->cells[first + i];
+            rd->cells[i].off -= from;
+        }
     }
-    struct csv_row *r = &b->rows[b->n];
-    r->line = row->line;
-    r->first = b->ncells;
-    r->n = row->n;
-    for (size_t j = 0; j < row->n; j++) {
-        const struct csv_cell *c = &rd->cells[row->first + j];
-        b->cells[b->ncells].off = b->text.len;
-        b->cells[b->ncells].len = c->len;
-        if (pb_buf_add(&b->text, rd->cellbuf.data + c->off, c->len + 1) < 0) /* with NUL */
-            return -1;
-        b->ncells++;
+    rd->ncells = keep;
+    rd->cur_first -= first;
+    size_t left = rd->nrows - rd->row_pos;
+    for (size_t r = 0; r < left; r++) {
+        rd->rows[r] = rd->rows[rd->row_pos + r];
+        rd->rows[r].first -= first;
     }
-    b->recno[b->n++] = rd->record_no;
+    rd->nrows = left;
+    rd->row_pos = 0;
     return 0;
 }
 
-/* Fill batch b with up to max records' rows, reading on as needed.  -1 with err only
- * when the file breaks before any row (after some, the break is kept in b). */
+/* Fill batch b with up to max records' rows, reading on as needed: the rows pile up in
+ * the reader's buffers, which b then takes.  -1 with err only when the file breaks
+ * before any row (after some, the break is kept in b). */
 static int
 batch_fill(struct pb_reader *rd, struct batch *b, int max, struct pb_error *err)
 {
     b->n = 0;
-    b->ncells = 0;
     b->failed = 0;
-    pb_buf_reset(&b->text);
     for (;;) {
         long at = 0;
-        while (b->n < max && (at = next_row(rd, err)) >= 0)
-            if (batch_add(rd, b, (size_t)at) < 0)
-                return pb_error_set(err, PB_EOS, "out of memory");
+        while (b->n < max && (at = next_row(rd, err)) >= 0) {
+            b->rows[b->n] = rd->rows[at];
+            b->recno[b->n++] = rd->record_no;
+        }
         if (at == -1)
             return -1;
-        compact(rd); /* the rows taken are copied */
         if (b->n == max)
-            return 0;
-        if (rd->eof)
-            return at_eof(rd, err) < 0 ? -1 : 0;
+            break;
+        if (rd->eof) {
+            if (at_eof(rd, err) < 0)
+                return -1;
+            break;
+        }
         if (feed(rd, err) < 0) {
             if (!b->n)
                 return -1;
             b->failed = 1;
             b->fail = *err;
-            return 0;
+            break;
         }
     }
+    if (batch_take(rd, b) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    return 0;
 }
 
 int

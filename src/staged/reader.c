@@ -127,6 +127,8 @@ pb_reader_next_many(struct pb_reader *rd, struct pb_rec **recs, struct pb_error 
     if (r < 0)
         return -1;
     rd->one_kind = r;
+    if (r != PB_READ_EOF && rd->o.built && rd->o.built(rd->o.user, &rd->one, r) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
     *recs = &rd->one;
     *bads = &rd->one_bad;
     *kinds = &rd->one_kind;

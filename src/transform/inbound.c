@@ -126,7 +126,7 @@ static int
 read_groups(struct inb *in, const char *path, const char *rel, const struct pb_schema *s,
             int store_f, int id_f, struct groups *g, struct pb_error *err)
 {
-    struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, rel, 1};
+    struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, rel, 1, NULL, NULL};
     struct pb_reader *rd = pb_reader_open(path, s, &ro, err);
     struct pb_rec rec;
     int rc = -1;
@@ -234,7 +234,7 @@ load_items(struct inb *in, struct pb_error *err)
             pb_buf_release(&dir);
             continue;
         }
-        struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, path, 1};
+        struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, path, 1, NULL, NULL};
         struct pb_rec rec;
         struct pb_reader *rd = pb_reader_open(path, &pb_schema_items, &ro, err);
         if (!rd || pb_rec_init(&rec, &pb_schema_items, err) < 0) {

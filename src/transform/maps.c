@@ -151,7 +151,7 @@ normalise(struct pb_maps *m, const char *v, size_t len)
 int
 pb_maps_load(struct pb_maps *m, const char *path, struct pb_error *err)
 {
-    struct pb_read_opts ro = {PB_READ_STAGED, NULL, PB_ENC_CSV, NULL, 1};
+    struct pb_read_opts ro = {PB_READ_STAGED, NULL, PB_ENC_CSV, NULL, 1, NULL, NULL};
     struct pb_rec rec;
     struct pb_error bad;
     int rc = -1;

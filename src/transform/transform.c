@@ -41,7 +41,6 @@ struct tf {
     size_t nstyles, styles_cap;
     uint32_t *index; /* style number + 1, 0 = empty */
     size_t index_cap;
-    struct pb_buf key;
     size_t *chunk_at; /* pass 2: the first style of each chunk, and nstyles */
     size_t nchunks;
 };
@@ -76,7 +75,7 @@ index_grow(struct tf *t)
     if (!ix)
         return -1;
     for (size_t s = 0; s < t->nstyles; s++) {
-        size_t j = hash(t->styles[s].key, strlen(t->styles[s].key)) & (cap - 1);
+        size_t j = t->styles[s].hash & (cap - 1);
         while (ix[j])
             j = (j + 1) & (cap - 1);
         ix[j] = (uint32_t)s + 1;
@@ -87,15 +86,16 @@ index_grow(struct tf *t)
     return 0;
 }
 
+/* The style of key (n bytes, hashed h), added if new. */
 static struct pb_style *
-style_for(struct tf *t, const char *key, size_t n)
+style_for(struct tf *t, const char *key, size_t n, uint64_t h)
 {
     if (index_grow(t) < 0)
         return NULL;
-    size_t j = hash(key, n) & (t->index_cap - 1);
+    size_t j = h & (t->index_cap - 1);
     while (t->index[j]) {
         struct pb_style *s = &t->styles[t->index[j] - 1];
-        if (strlen(s->key) == n && !memcmp(s->key, key, n))
+        if (s->hash == h && s->keylen == n && !memcmp(s->key, key, n))
             return s;
         j = (j + 1) & (t->index_cap - 1);
     }
@@ -109,8 +109,10 @@ style_for(struct tf *t, const char *key, size_t n)
     }
     struct pb_style *s = &t->styles[t->nstyles];
     memset(s, 0, sizeof(*s));
-    if (!(s->key = strndup(key, n)))
+    if (n > UINT32_MAX || !(s->key = strndup(key, n)))
         return NULL;
+    s->hash = h;
+    s->keylen = (uint32_t)n;
     t->index[j] = (uint32_t)++t->nstyles;
     return s;
 }
@@ -130,24 +132,24 @@ style_add(struct pb_style *s, uint64_t off)
     return 0;
 }
 
-/* The style key: department (code, else its ListID) and the item name, whitespace folded. */
+/* The style key, appended to k: department (code, else its ListID) and the item name,
+ * whitespace folded. */
 static int
-style_key(struct tf *t, const struct pb_rec *r)
+style_key(struct pb_buf *k, const struct pb_rec *r)
 {
     size_t dn = 0, nn = 0;
     const char *d = pb_rec_get(r, PB_ITEMS_DEPARTMENT_CODE, &dn);
     if (!d)
         d = pb_rec_get(r, PB_ITEMS_DEPARTMENT_LIST_ID, &dn);
     const char *name = pb_rec_get(r, PB_ITEMS_DESC1, &nn);
-    pb_buf_reset(&t->key);
-    if (d && pb_buf_add(&t->key, d, dn) < 0)
+    if (d && pb_buf_add(k, d, dn) < 0)
         return -1;
-    if (pb_buf_addch(&t->key, '/') < 0)
+    if (pb_buf_addch(k, '/') < 0)
         return -1;
     if (!name) {
         /* No name: the item stands alone (and is refused later for having no title). */
         const char *num = pb_rec_get(r, PB_ITEMS_ITEM_NUMBER, &nn);
-        return pb_buf_adds(&t->key, "#") < 0 ? -1 : pb_buf_add(&t->key, num ? num : "", nn);
+        return pb_buf_adds(k, "#") < 0 ? -1 : pb_buf_add(k, num ? num : "", nn);
     }
     int space = 1;
     for (size_t i = 0; i < nn; i++) {
@@ -156,11 +158,10 @@ style_key(struct tf *t, const struct pb_rec *r)
             space = 1;
             continue;
         }
-        if (space && t->key.len && t->key.data[t->key.len - 1] != '/' &&
-            pb_buf_addch(&t->key, ' ') < 0)
+        if (space && k->data[k->len - 1] != '/' && pb_buf_addch(k, ' ') < 0)
             return -1;
         space = 0;
-        if (pb_buf_addch(&t->key, c) < 0)
+        if (pb_buf_addch(k, c) < 0)
             return -1;
     }
     return 0;
@@ -189,6 +190,42 @@ online(const struct pb_config *cfg, const struct pb_rec *r)
     if (d && in_list(&cfg->exclude_departments, d, n))
         return 0;
     return 1;
+}
+
+/*
+ * What pass 1 works out from an item on the thread that built it (pb_read_opts.built), at
+ * the head of rec->aux; then come the style key's bytes and, unless spooled is 0, the
+ * record as the spool keeps it.
+ */
+struct prep {
+    uint64_t hash;   /* of the style key */
+    uint32_t keylen;
+    uint8_t online, spooled;
+};
+
+static int
+prep_item(void *user, struct pb_rec *rec, int kind)
+{
+    const struct pb_config *cfg = user;
+    struct prep p;
+    memset(&p, 0, sizeof(p));
+    struct pb_buf *a = &rec->aux;
+    if (kind != PB_READ_OK || !online(cfg, rec))
+        return pb_buf_add(a, &p, sizeof(p));
+    if (pb_buf_add(a, &p, sizeof(p)) < 0 || style_key(a, rec) < 0)
+        return -1;
+    p.online = 1;
+    p.keylen = (uint32_t)(a->len - sizeof(p));
+    p.hash = hash(a->data + sizeof(p), p.keylen);
+    struct pb_error e;
+    pb_error_init(&e);
+    size_t at = a->len;
+    /* A record the spool refuses is put again in file order, to fail there with why. */
+    p.spooled = pb_spool_encode(rec, 0, a, &e) == 0;
+    if (!p.spooled)
+        pb_buf_truncate(a, at);
+    memcpy(a->data, &p, sizeof(p));
+    return 0;
 }
 
 /* Handles: a slug of department and name; equal slugs get -2, -3 in product-key order. */
@@ -773,16 +810,24 @@ take_item(struct tf *t, struct pb_transform_result *res, const struct pb_rec *re
         }
         return 0;
     }
-    if (!online(t->cfg, rec)) {
+    struct prep p;
+    if (rec->aux.len < sizeof(p))
+        return pb_error_set(err, PB_EOS, "an item was read without its preparation");
+    memcpy(&p, rec->aux.data, sizeof(p));
+    if (!p.online) {
         res->filtered++;
         return 0;
     }
     res->online++;
+    const char *key = rec->aux.data + sizeof(p);
     struct pb_style *st;
-    if (style_key(t, rec) < 0 || !(st = style_for(t, t->key.data, t->key.len)) ||
+    if (!(st = style_for(t, key, p.keylen, p.hash)) ||
         style_add(st, pb_spool_tell(&t->spool)) < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
-    return pb_spool_put(&t->spool, rec, 0, err);
+    if (!p.spooled)
+        return pb_spool_put(&t->spool, rec, 0, err);
+    size_t head = sizeof(p) + p.keylen;
+    return pb_spool_put_encoded(&t->spool, rec->aux.data + head, rec->aux.len - head, err);
 }
 
 /* Records read at once in pass 1. */
@@ -803,7 +848,6 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     memset(&progress, 0, sizeof(progress));
     memset(res, 0, sizeof(*res));
     t.cfg = cfg;
-    pb_buf_init(&t.key, 64 * 1024);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
@@ -842,7 +886,7 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     /* Positions name the file as the batch does, so rejects read the same anywhere.  The
      * records are built on every core; what is done with them stays in file order. */
     struct pb_read_opts ro = {PB_READ_STAGED, cfg->qbpos_tz ? cfg->qbpos_tz : "UTC", -1, irel,
-                              online_cpus()};
+                              online_cpus(), prep_item, (void *)cfg};
     /* The items file is hashed (has it been edited since export?) in the cores' idle
      * moments while it is read, and what is left in a lane beside the products files. */
     job = pb_sha256_file_start_idle(ipath);
@@ -981,7 +1025,6 @@ out:
     free(t.styles);
     free(t.index);
     free(t.chunk_at);
-    pb_buf_release(&t.key);
     pb_batch_release(&t.batch);
     free(ipath);
     return rc;

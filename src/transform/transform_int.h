@@ -71,6 +71,8 @@ struct pb_style {
     char *key;       /* product_key */
     char *handle;
     uint64_t *offs;  /* its items in the spool */
+    uint64_t hash;   /* of key */
+    uint32_t keylen;
     uint32_t n, cap;
 };
 

@@ -75,7 +75,7 @@ static int
 read_products(struct pb_upload *u, const char *dir, const char *path, const char *rel,
               struct pb_error *err)
 {
-    struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, rel, 1};
+    struct pb_read_opts ro = {PB_READ_STAGED, "UTC", -1, rel, 1, NULL, NULL};
     struct pb_reader *rd = pb_reader_open(path, &pb_schema_products, &ro, err);
     struct pb_rec rec;
     struct pb_rejects rj;

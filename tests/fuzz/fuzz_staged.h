@@ -48,7 +48,7 @@ fuzz_pass(const char *path, enum pb_read_mode mode, int many, struct pb_buf *out
     struct pb_rec one;
     struct pb_error one_bad;
     int one_kind;
-    struct pb_read_opts ro = {mode, "UTC", -1, NULL, many ? 2 : 1};
+    struct pb_read_opts ro = {mode, "UTC", -1, NULL, many ? 2 : 1, NULL, NULL};
     pb_error_init(&err);
     struct pb_reader *rd = pb_reader_open(path, &pb_schema_items, &ro, &err);
     if (!rd)

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -78,7 +79,7 @@ temp_files_left(void)
 static struct pb_reader *
 open_rd(const char *path, enum pb_read_mode mode, struct pb_error *err)
 {
-    struct pb_read_opts o = {mode, NULL, -1, NULL, 1};
+    struct pb_read_opts o = {mode, NULL, -1, NULL, 1, NULL, NULL};
     pb_error_init(err);
     return pb_reader_open(path, &pb_schema_items, &o, err);
 }
@@ -651,7 +652,7 @@ test_csv_unknown_column(void)
         CHECK(next(rd, &r, &bad, &err) == PB_READ_EOF);
         pb_reader_close(rd, &err);
     }
-    struct pb_read_opts o = {PB_READ_FOREIGN, NULL, -1, NULL, 1};
+    struct pb_read_opts o = {PB_READ_FOREIGN, NULL, -1, NULL, 1, NULL, NULL};
     pb_error_init(&err);
     int level = pb_log_level;
     pb_log_level = PB_LOG_WARN; /* "kept other columns" is info */
@@ -674,7 +675,7 @@ test_csv_foreign_money(void)
 {
     const char *p = WRITE("foreign.csv", "Item #,Regular Price,Company Total\n"
                                          "1,\"$1,234.50\", 3 \n");
-    struct pb_read_opts o = {PB_READ_FOREIGN, NULL, -1, NULL, 1};
+    struct pb_read_opts o = {PB_READ_FOREIGN, NULL, -1, NULL, 1, NULL, NULL};
     struct pb_error err, bad;
     struct pb_rec r;
     pb_error_init(&err);
@@ -1207,11 +1208,24 @@ dump_rec(struct pb_buf *out, const struct pb_rec *r, const struct pb_error *bad,
     return e;
 }
 
-/* Read a whole file one record at a time (threads 0) or up to max at a time on threads. */
+/* The built hook of read_all: notes the verdict and the record number in rec->aux, and
+ * counts its calls. */
+static int
+note_built(void *user, struct pb_rec *rec, int kind)
+{
+    atomic_fetch_add((atomic_int *)user, 1);
+    return pb_buf_addf(&rec->aux, "%d/%ld", kind, rec->record_no);
+}
+
+/* Read a whole file one record at a time (threads 0) or up to max at a time on threads
+ * (with the built hook, checked for every record). */
 static int
 read_all(const char *path, int threads, int max, struct pb_buf *out, struct pb_buf *log)
 {
-    struct pb_read_opts o = {PB_READ_STAGED, "America/New_York", -1, NULL, threads};
+    atomic_int calls = 0;
+    int given = 0;
+    struct pb_read_opts o = {PB_READ_STAGED, "America/New_York", -1, NULL, threads,
+                             threads ? note_built : NULL, &calls};
     struct pb_error err;
     pb_error_init(&err);
     struct pb_reader *rd = pb_reader_open(path, &pb_schema_items, &o, &err);
@@ -1237,9 +1251,17 @@ read_all(const char *path, int threads, int max, struct pb_buf *out, struct pb_b
             rc = got;
             break;
         }
-        for (int i = 0; i < got && rc == 0; i++)
+        for (int i = 0; i < got && rc == 0; i++) {
             rc = dump_rec(out, &recs[i], &bads[i], kinds[i]);
+            if (threads) {
+                char want[64];
+                snprintf(want, sizeof(want), "%d/%ld", kinds[i], recs[i].record_no);
+                CHECK(strcmp(recs[i].aux.data, want) == 0);
+            }
+        }
+        given += got;
     }
+    CHECK(atomic_load(&calls) == (threads ? given : 0));
     pb_log_capture(NULL);
     if (rc < 0 && pb_buf_addf(out, "error %s:%ld %s\n", err.file, err.line, err.msg) < 0)
         rc = -2;
@@ -1266,6 +1288,8 @@ test_csv_next_many(void)
         case 31: e |= pb_buf_addf(&text, "%d,Offset,3.00,ABC,2026-07-01T12:00:00-05:00,\n", i); break;
         case 37: e |= pb_buf_addf(&text, "%d,Too,many,cells,,,,\n", i); break;
         case 41: e |= pb_buf_addf(&text, "%d,Long dept,1,ABCD,,\n", i); break;
+        case 43: e |= pb_buf_addf(&text, "%d,\"CRLF, quoted\",1.00,ABC,,\r\n", i); break;
+        case 47: e |= pb_buf_addf(&text, "%d,\"Stray\"quote,1.00,ABC,,\n", i); break;
         default: e |= pb_buf_addf(&text, "%d,Item %d,%d.%02d,D%02d,,x%d\n", i, i, i, i % 100, i % 7, i);
         }
         if (i == 2500) /* Windows-1252 from here: one warning, naming this line */
