@@ -48,6 +48,20 @@ json_t *pb_batch_stage(struct pb_batch *b, const char *name);
 int pb_batch_add_output(json_t *stage, const char *relpath, const char *sha256,
                         uint64_t records, struct pb_error *err);
 
+/*
+ * Note in a stage's output record for relpath (added already) the file's identity as it
+ * is now: device, inode, size, modification and change times.  A later stage that finds
+ * the file with the same identity knows it unchanged without reading it (as make, rsync
+ * and git do): any write to a file, or a new file in its place, changes its change time
+ * or its inode, and no program can set a change time back.  The call waits (a few
+ * milliseconds) until the clock has moved past the change time, so that a write in the
+ * same clock tick cannot go unseen; if the clock does not move, nothing is noted.
+ */
+int pb_batch_note_identity(const struct pb_batch *b, json_t *stage, const char *relpath,
+                           struct pb_error *err);
+/* Is relpath the file its output record in stage noted (pb_batch_note_identity)? */
+int pb_batch_same_identity(const struct pb_batch *b, const json_t *stage, const char *relpath);
+
 /* Write manifest.json atomically (in the batch's current directory). */
 int pb_batch_save(struct pb_batch *b, struct pb_error *err);
 

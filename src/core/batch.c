@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 
@@ -167,6 +168,80 @@ pb_batch_add_output(json_t *stage, const char *relpath, const char *sha256, uint
     if (!o || json_array_append_new(json_object_get(stage, "outputs"), o) < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
     return 0;
+}
+
+static json_t *
+output_of(const json_t *stage, const char *relpath)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(stage, "outputs"), i, o) {
+        const char *p = json_string_value(json_object_get(o, "path"));
+        if (p && !strcmp(p, relpath))
+            return o;
+    }
+    return NULL;
+}
+
+/* The identity of the file at path, as text; -1 when it cannot be had. */
+static int
+identity(const char *path, struct stat *sb, char out[160])
+{
+    if (stat(path, sb) != 0)
+        return -1;
+    snprintf(out, 160, "%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long)sb->st_dev,
+             (unsigned long long)sb->st_ino, (long long)sb->st_size,
+             (long long)sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec, (long long)sb->st_ctim.tv_sec,
+             sb->st_ctim.tv_nsec);
+    return 0;
+}
+
+static int
+later(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+int
+pb_batch_note_identity(const struct pb_batch *b, json_t *stage, const char *relpath,
+                       struct pb_error *err)
+{
+    json_t *o = output_of(stage, relpath);
+    char *path = pb_batch_file(b, relpath);
+    struct stat sb;
+    char id[160];
+    int rc = 0;
+    if (!o || !path || identity(path, &sb, id) < 0)
+        goto out;
+    /* File times come from the kernel's coarse clock (or finer): once it is past the
+     * change time, any later write stamps a later one. */
+    for (int tries = 0; tries < 200; tries++) {
+        struct timespec now;
+        if (clock_gettime(CLOCK_REALTIME_COARSE, &now) != 0)
+            goto out;
+        if (later(&now, &sb.st_ctim)) {
+            if (json_object_set_new(o, "identity", json_string(id)) < 0)
+                rc = pb_error_set(err, PB_EOS, "out of memory");
+            goto out;
+        }
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+out:
+    free(path);
+    return rc;
+}
+
+int
+pb_batch_same_identity(const struct pb_batch *b, const json_t *stage, const char *relpath)
+{
+    const char *was = json_string_value(json_object_get(output_of(stage, relpath), "identity"));
+    char *path = pb_batch_file(b, relpath);
+    struct stat sb;
+    char id[160];
+    int same = was && path && identity(path, &sb, id) == 0 && !strcmp(was, id);
+    free(path);
+    return same;
 }
 
 int

@@ -286,7 +286,11 @@ write_items(struct ex *x, struct pb_rec *rec, struct pb_error *err)
     if (pb_writer_commit(w, sha, &count, err) < 0)
         return -1;
     x->res->written = count;
-    return pb_batch_add_output(pb_batch_stage(&x->batch, "export"), name, sha, count, err);
+    json_t *stage = pb_batch_stage(&x->batch, "export");
+    if (pb_batch_add_output(stage, name, sha, count, err) < 0)
+        return -1;
+    /* so that transform need not read the file again to know it untouched */
+    return pb_batch_note_identity(&x->batch, stage, name, err);
 fail:
     pb_writer_abort(w);
     return -1;

@@ -887,9 +887,19 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
      * records are built on every core; what is done with them stays in file order. */
     struct pb_read_opts ro = {PB_READ_STAGED, cfg->qbpos_tz ? cfg->qbpos_tz : "UTC", -1, irel,
                               online_cpus(), prep_item, (void *)cfg};
-    /* The items file is hashed (has it been edited since export?) in the cores' idle
-     * moments while it is read, and what is left in a lane beside the products files. */
-    job = pb_sha256_file_start_idle(ipath);
+    /* Has the items file been edited since export?  Not if it is the very file export
+     * wrote (its identity in the manifest); else it is hashed in the cores' idle moments
+     * while it is read, and what is left in a lane beside the products files. */
+    const char *was = export_sha(&t.batch, irel);
+    int untouched = was && pb_batch_same_identity(&t.batch,
+                                                  json_object_get(json_object_get(
+                                                      t.batch.manifest, "stages"), "export"),
+                                                  irel);
+    if (untouched)
+        pb_log(PB_LOG_DEBUG, "transform: %s is the file export wrote (same inode, size and "
+                             "times): its sha256 is the manifest's", irel);
+    else
+        job = pb_sha256_file_start_idle(ipath);
     if (!(rd = pb_reader_open(ipath, &pb_schema_items, &ro, err)) ||
         pb_spool_open(&t.spool, t.batch.dir, err) < 0)
         goto out;
@@ -988,11 +998,14 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     /* The products files are finished, so the items file's lane has the group's thread
      * to itself. */
     char hex[65];
-    struct pb_sha256_job *j = job;
-    job = NULL;
-    if (pb_sha256_file_join(j, hex, NULL, err) < 0)
-        goto out;
-    const char *was = export_sha(&t.batch, irel);
+    if (untouched) {
+        snprintf(hex, sizeof(hex), "%s", was);
+    } else {
+        struct pb_sha256_job *j = job;
+        job = NULL;
+        if (pb_sha256_file_join(j, hex, NULL, err) < 0)
+            goto out;
+    }
     res->items_edited = was && strcmp(was, hex) != 0;
     if (res->items_edited)
         pb_log(PB_LOG_WARN, "%s changed since export (edited by hand): re-validated; %llu "
