@@ -219,8 +219,9 @@ fast_record(struct pb_reader *rd, const char *s, const char *lim)
         q++; /* the comma */
     }
     const char *e = q; /* the record's newline */
-    /* Second pass: the cells go in as add_cell would put them, with room made once (no
-     * cell is longer than the record, and each gets a NUL). */
+    /* Second pass: the record goes in whole, in one copy, and its cells are made in place
+     * there as add_cell would have put them: each ends with a NUL where its separator (or
+     * closing quote, or first trailing blank) was, and a doubled quote is undone. */
     if (rd->oom)
         return (size_t)(e - s) + 1;
     if (rd->ncells + ncell > rd->cells_cap) {
@@ -235,7 +236,7 @@ fast_record(struct pb_reader *rd, const char *s, const char *lim)
         rd->cells = cc;
         rd->cells_cap = cap;
     }
-    if (pb_buf_grow(&rd->cellbuf, (size_t)(e - s) + ncell + 1) < 0) {
+    if (pb_buf_grow(&rd->cellbuf, (size_t)(e - s) + 1) < 0) {
         rd->oom = 1;
         return (size_t)(e - s) + 1;
     }
@@ -246,37 +247,33 @@ fast_record(struct pb_reader *rd, const char *s, const char *lim)
         rd->cur_first = rd->ncells;
     }
     char *out = rd->cellbuf.data;
-    size_t at = rd->cellbuf.len;
+    size_t base = rd->cellbuf.len;
+    memcpy(out + base, s, (size_t)(e - s) + 1);
     for (size_t k = 0; k < ncell; k++) {
         const struct fast_cell *c = &cell[k];
-        const char *from = c->b, *end = c->e;
-        size_t start = at;
+        size_t start = base + (size_t)(c->b - s), end = base + (size_t)(c->e - s);
         if (!c->quoted) {
-            while (end > from && is_blank_ch(end[-1]))
+            while (end > start && is_blank_ch(out[end - 1]))
                 end--;
-            memcpy(out + at, from, (size_t)(end - from));
-            at += (size_t)(end - from);
         } else if (!c->doubled) {
-            count_newlines(rd, from, (size_t)(end - from));
-            memcpy(out + at, from, (size_t)(end - from));
-            at += (size_t)(end - from);
+            count_newlines(rd, out + start, end - start);
         } else {
-            for (const char *p = from; p < end;) {
-                const char *x = memchr(p, '"', (size_t)(end - p));
-                size_t k2 = x ? (size_t)(x - p) + 1 : (size_t)(end - p);
-                memcpy(out + at, p, k2);
-                at += k2;
-                p += k2 + (x != NULL); /* the second quote of the pair */
+            size_t r = start, w = start;
+            while (r < end) {
+                char ch = out[r++];
+                out[w++] = ch;
+                r += ch == '"'; /* the second quote of the pair */
             }
-            count_newlines(rd, out + start, at - start);
+            end = w;
+            count_newlines(rd, out + start, end - start);
         }
-        out[at++] = '\0';
+        out[end] = '\0';
         rd->cells[rd->ncells].off = start;
-        rd->cells[rd->ncells].len = at - 1 - start;
+        rd->cells[rd->ncells].len = end - start;
         rd->ncells++;
     }
-    rd->cellbuf.len = at;
-    out[at] = '\0';
+    rd->cellbuf.len = base + (size_t)(e - s) + 1;
+    out[rd->cellbuf.len] = '\0';
     on_row('\n', rd);
     return (size_t)(e - s) + 1;
 }

@@ -24,9 +24,14 @@ note_row(void *user, long line, size_t n, const char *const *v, const size_t *le
     struct pb_buf *b = user;
     if (pb_buf_addf(b, "%ld:%zu", line, n) < 0)
         return -1;
-    for (size_t j = 0; j < n; j++)
+    for (size_t j = 0; j < n; j++) {
+        if (v[j][len[j]] != '\0') { /* every cell ends with a NUL, either way */
+            fprintf(stderr, "cell %zu of the row at line %ld has no NUL after it\n", j, line);
+            abort();
+        }
         if (pb_buf_addf(b, "|%zu:", len[j]) < 0 || pb_buf_add(b, v[j], len[j]) < 0)
             return -1;
+    }
     return pb_buf_addch(b, '\n');
 }
 
