@@ -157,6 +157,66 @@ find_special(const char *q, const char *lim)
     return q;
 }
 
+/*
+ * The special bytes of a record, 64 at a time: a bit mask per window of 64 bytes, kept
+ * while the cells in that window are found (most hold several).  Near the chunk's end,
+ * where 64 bytes cannot be read, find_special takes over.
+ */
+struct scan {
+    const char *wb;  /* the window's first byte, when have */
+    uint64_t mask;   /* bit i: wb[i] is in csv_special */
+    int have;
+    const char *lim;
+};
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static inline uint64_t
+specials64(const char *q)
+{
+    const __m128i comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"');
+    const __m128i nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    uint64_t m = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(q + 16 * k));
+        __m128i x = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, quote)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, cr)));
+        m |= (uint64_t)(uint16_t)_mm_movemask_epi8(x) << (16 * k);
+    }
+    return m;
+}
+#else
+static inline uint64_t
+specials64(const char *q)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < 64; i++)
+        m |= (uint64_t)csv_special[(unsigned char)q[i]] << i;
+    return m;
+}
+#endif
+
+/* The first special byte at or after q (q <= lim), or lim. */
+static inline const char *
+next_special(struct scan *sc, const char *q)
+{
+    for (;;) {
+        if (sc->have && q >= sc->wb && q - sc->wb < 64) {
+            uint64_t m = sc->mask & (~0ull << (q - sc->wb));
+            if (m)
+                return sc->wb + __builtin_ctzll(m);
+            q = sc->wb + 64;
+        }
+        if (sc->lim - q < 64) {
+            sc->have = 0;
+            return find_special(q, sc->lim);
+        }
+        sc->wb = q;
+        sc->mask = specials64(q);
+        sc->have = 1;
+    }
+}
+
 /* A cell found by the first pass: its text [b, e) (inside the quotes when quoted). */
 struct fast_cell {
     const char *b, *e;
@@ -174,6 +234,7 @@ fast_record(struct pb_reader *rd, const char *s, const char *lim)
     const char *q = s;
     if (lim - s > FAST_RECORD_MAX)
         lim = s + FAST_RECORD_MAX;
+    struct scan sc = {NULL, 0, 0, lim};
     /* First pass: check the record is simple, find its end and its cells. */
     while (q < lim && is_blank_ch(*q))
         q++;
@@ -194,8 +255,10 @@ fast_record(struct pb_reader *rd, const char *s, const char *lim)
             c->doubled = 0;
             c->b = ++q;
             for (;; q += 2) {
-                const char *x = memchr(q, '"', (size_t)(lim - q));
-                if (!x || x + 1 == lim)
+                const char *x = next_special(&sc, q);
+                while (x < lim && *x != '"')
+                    x = next_special(&sc, x + 1);
+                if (x >= lim - 1)
                     return 0; /* not closed in this chunk, or what follows is unseen */
                 q = x;
                 if (q[1] != '"')
@@ -208,7 +271,7 @@ fast_record(struct pb_reader *rd, const char *s, const char *lim)
         } else {
             c->quoted = 0;
             c->b = q;
-            q = find_special(q, lim);
+            q = next_special(&sc, q);
             if (q == lim || *q == '"' || *q == '\r')
                 return 0;
             c->e = q;
