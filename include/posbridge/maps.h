@@ -39,6 +39,10 @@ int pb_maps_load(struct pb_maps *m, const char *path, struct pb_error *err);
 const char *pb_maps_apply(struct pb_maps *m, enum pb_map_field f, const char *v, size_t *len,
                           int *mapped);
 
+/* Remember v as a value of field f that went through unmapped, as pb_maps_apply does when
+ * it finds no row (for the same value, the same maps give the same answer). */
+void pb_maps_note_unmapped(struct pb_maps *m, enum pb_map_field f, const char *v, size_t len);
+
 /* True when field f has any row (so applying it means something). */
 int pb_maps_has(const struct pb_maps *m, enum pb_map_field f);
 

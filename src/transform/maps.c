@@ -253,6 +253,17 @@ pb_maps_apply(struct pb_maps *m, enum pb_map_field f, const char *v, size_t *len
     return v;
 }
 
+void
+pb_maps_note_unmapped(struct pb_maps *m, enum pb_map_field f, const char *v, size_t len)
+{
+    if (!pb_maps_has(m, f) || f == PB_MAP_TAG)
+        return;
+    const char *key = normalise(m, v, len);
+    struct entry *u = key ? lookup(&m->unmapped[f], key, 1) : NULL;
+    if (u && !u->count++)
+        u->order = m->order++;
+}
+
 struct seen {
     const char *field;
     const struct entry *e;

@@ -279,13 +279,30 @@ pb_product_reject_item(struct pb_store_out *so, const struct pb_rec *item, const
     return pb_rejects_add(&so->rejects, &why, item, err);
 }
 
+/* A product key as a message shows it: at most 80 bytes, cut between characters. */
+#define KEY_SHOWN 80
+static const char *
+shown_key(const char *key, char out[KEY_SHOWN + 4])
+{
+    size_t n = strlen(key);
+    if (n <= KEY_SHOWN)
+        return key;
+    n = KEY_SHOWN;
+    while (n && ((unsigned char)key[n] & 0xc0) == 0x80)
+        n--; /* key[n] would continue a character */
+    memcpy(out, key, n);
+    memcpy(out + n, "...", 4);
+    return out;
+}
+
 static int
 reject_product(struct pb_store_out *so, const struct pb_style *st, struct pb_rec *items,
                const int *ok, int n, const char *field, const char *reason,
                struct pb_error *err)
 {
     char msg[400];
-    snprintf(msg, sizeof(msg), "product '%s' rejected for %s: %s", st->key,
+    char shown[KEY_SHOWN + 4];
+    snprintf(msg, sizeof(msg), "product '%s' rejected for %s: %s", shown_key(st->key, shown),
              pb_platform_name(so->cfg->platform), reason);
     pb_log(PB_LOG_WARN, "%s: %s", so->cfg->name, msg);
     so->rejected_products++;
@@ -351,12 +368,13 @@ qty_of(const struct pb_rec *r, int f)
 }
 
 /* An option value: the item's field (or x_ column) through the map for that option. */
-static const char *
+static int
 option_value(struct pb_maps *maps, const struct pb_rec *r, const struct pb_config *cfg, int axis,
-             size_t *n)
+             const char **out, size_t *n, struct pb_uses *uses)
 {
     const char *v = NULL;
     *n = 0;
+    *out = NULL;
     if (axis == 0)
         v = get(r, PB_ITEMS_ATTRIBUTE, n);
     else if (axis == 1)
@@ -372,10 +390,23 @@ option_value(struct pb_maps *maps, const struct pb_rec *r, const struct pb_confi
         }
     }
     if (!v || !*n)
-        return NULL;
+        return 0;
     int mapped;
     static const enum pb_map_field mf[3] = {PB_MAP_ATTRIBUTE, PB_MAP_SIZE, PB_MAP_OPTION3};
-    return pb_maps_apply(maps, mf[axis], v, n, &mapped);
+    size_t vn = *n;
+    *out = pb_maps_apply(maps, mf[axis], v, n, &mapped);
+    if (mapped || !pb_maps_has(maps, mf[axis]))
+        return 0;
+    if (uses->n == uses->cap) {
+        size_t cap = uses->cap ? uses->cap * 2 : 64;
+        struct pb_unmapped_use *u = realloc(uses->v, cap * sizeof(*u));
+        if (!u)
+            return -1;
+        uses->v = u;
+        uses->cap = cap;
+    }
+    uses->v[uses->n++] = (struct pb_unmapped_use){mf[axis], v, vn};
+    return 0;
 }
 
 static int
@@ -437,33 +468,49 @@ tags_of(struct pb_maps *maps, const struct pb_rec *r, struct pb_buf *out)
     return 0;
 }
 
-/* Product-level fields that should agree across a style; say so when they do not. */
+/* Product-level fields that should agree across a style: per field, the first item whose
+ * value is not the first item's, or -1. */
+static const int shared[5] = {PB_ITEMS_MANUFACTURER, PB_ITEMS_VENDOR_CODE, PB_ITEMS_TAX_CODE,
+                              PB_ITEMS_WEB_DESC, PB_ITEMS_KEYWORDS};
+
 static void
-check_agreement(const struct pb_store_out *so, const struct pb_rec *items, const int *ok, int n,
-                int first)
+agreement(const struct pb_rec *items, const int *ok, int n, int first, int differ[5])
 {
-    static const int shared[] = {PB_ITEMS_MANUFACTURER, PB_ITEMS_VENDOR_CODE,
-                                 PB_ITEMS_TAX_CODE, PB_ITEMS_WEB_DESC, PB_ITEMS_KEYWORDS};
-    for (size_t s = 0; s < sizeof(shared) / sizeof(shared[0]); s++) {
+    for (size_t s = 0; s < 5; s++) {
         size_t an, bn;
         const char *a = get(&items[first], shared[s], &an);
-        for (int i = first + 1; i < n; i++) {
+        differ[s] = -1;
+        for (int i = first + 1; i < n && differ[s] < 0; i++) {
             if (!ok[i])
                 continue;
             const char *b = get(&items[i], shared[s], &bn);
-            if (an == bn && (!an || !memcmp(a, b, an)))
-                continue;
-            size_t x, y;
-            const char *na = get(&items[first], PB_ITEMS_ITEM_NUMBER, &x);
-            const char *nb = get(&items[i], PB_ITEMS_ITEM_NUMBER, &y);
-            pb_log(PB_LOG_WARN,
-                   "%s: style '%.*s': items %.*s and %.*s differ in '%s' ('%.*s' vs '%.*s'); "
-                   "using item %.*s's",
-                   so->cfg->name, (int)x, na ? na : "", (int)x, na ? na : "", (int)y,
-                   nb ? nb : "", items->schema->fields[shared[s]].name, (int)an,
-                   a ? a : "", (int)bn, b ? b : "", (int)x, na ? na : "");
-            break;
+            if (!(an == bn && (!an || !memcmp(a, b, an))))
+                differ[s] = i;
         }
+    }
+}
+
+/* Say which fields style st's items disagree on (agreement), for store so. */
+static void
+warn_disagreement(const struct pb_store_out *so, const struct pb_style *st,
+                  const struct pb_rec *items, int first, const int differ[5])
+{
+    char shown[KEY_SHOWN + 4];
+    for (size_t s = 0; s < 5; s++) {
+        int i = differ[s];
+        if (i < 0)
+            continue;
+        size_t an, bn, x, y;
+        const char *a = get(&items[first], shared[s], &an);
+        const char *b = get(&items[i], shared[s], &bn);
+        const char *na = get(&items[first], PB_ITEMS_ITEM_NUMBER, &x);
+        const char *nb = get(&items[i], PB_ITEMS_ITEM_NUMBER, &y);
+        pb_log(PB_LOG_WARN,
+               "%s: style '%s': items %.*s and %.*s differ in '%s' ('%.*s' vs '%.*s'); "
+               "using item %.*s's",
+               so->cfg->name, shown_key(st->key, shown), (int)x, na ? na : "", (int)y, nb ? nb : "",
+               items->schema->fields[shared[s]].name, (int)an, a ? a : "", (int)bn, b ? b : "",
+               (int)x, na ? na : "");
     }
 }
 
@@ -510,17 +557,41 @@ pb_scratch_free(struct pb_scratch *sc)
     memset(sc, 0, sizeof(*sc));
 }
 
-/* The option values of the items that have a SKU, through the maps; which axes are used. */
-static void
+/* The option values of the items that have a SKU, through the maps; which axes are used.
+ * The values the maps had no row for go on uses.  -1: out of memory. */
+static int
 options_of(struct pb_maps *maps, const struct pb_config *cfg, struct pb_rec *items, int n,
-           const int *ok, struct variant *var, int axis_used[3])
+           const int *ok, struct variant *var, int axis_used[3], struct pb_uses *uses)
 {
     for (int i = 0; i < n; i++) {
         if (!ok[i])
             continue;
         for (int a = 0; a < 3; a++) {
-            var[i].opt[a] = option_value(maps, &items[i], cfg, a, &var[i].optn[a]);
+            if (option_value(maps, &items[i], cfg, a, &var[i].opt[a], &var[i].optn[a], uses) < 0)
+                return -1;
             axis_used[a] |= var[i].opt[a] != NULL;
+        }
+    }
+    return 0;
+}
+
+/* Per item with a SKU: the first earlier one with the same options, or -1. */
+static void
+duplicates(const int *ok, int n, const struct variant *var, int *dup_of)
+{
+    for (int i = 0; i < n; i++) {
+        dup_of[i] = -1;
+        if (!ok[i])
+            continue;
+        for (int j = 0; j < i && dup_of[i] < 0; j++) {
+            if (!ok[j])
+                continue;
+            int same = 1;
+            for (int a = 0; a < 3 && same; a++)
+                same = var[i].optn[a] == var[j].optn[a] &&
+                       (!var[i].optn[a] || !memcmp(var[i].opt[a], var[j].opt[a], var[i].optn[a]));
+            if (same)
+                dup_of[i] = j;
         }
     }
 }
@@ -567,6 +638,7 @@ pb_product_build(struct pb_builder *b, const struct pb_config *cfg, const struct
     memset(bl->variant, 0, (size_t)n * sizeof(*bl->variant));
     memset(bl->tail, 0, (size_t)n * sizeof(*bl->tail));
     memset(&bl->product, 0, sizeof(bl->product));
+    bl->facts.use_from = bl->facts.use_to = bl->uses->n;
     int sf = sku_field(cfg->sku);
     for (int i = 0; i < n; i++) {
         var[i].sku = get(&items[i], sf, &var[i].skun);
@@ -577,13 +649,23 @@ pb_product_build(struct pb_builder *b, const struct pb_config *cfg, const struct
     if (first < 0)
         return 0;
     int axis_used[3] = {0, 0, 0};
-    options_of(b->maps, cfg, items, n, ok, var, axis_used);
+    struct pb_facts *fx = &bl->facts;
+    fx->use_from = bl->uses->n;
+    if (options_of(b->maps, cfg, items, n, ok, var, axis_used, bl->uses) < 0)
+        return pb_error_set(err, PB_EOS, "out of memory");
+    fx->use_to = bl->uses->n;
+    /* What each store's checks need, once for all of them. */
+    duplicates(ok, n, var, fx->dup_of);
+    for (int i = 0; i < n; i++)
+        fx->sku_chars[i] = ok[i] ? (uint32_t)chars(var[i].sku, var[i].skun) : 0;
+    agreement(items, ok, n, first, fx->differ);
     const char *opt_names[3] = {cfg->attribute_option, cfg->size_option, cfg->option3_name};
 
     /* Product-level values from the first item. */
     const struct pb_rec *head = &items[first];
     size_t tn = 0, dn = 0, vn = 0, cn = 0, ptn = 0;
     const char *title = get(head, PB_ITEMS_DESC1, &tn);
+    fx->title_chars = title ? chars(title, tn) : 0;
     const char *desc = get(head, PB_ITEMS_WEB_DESC, &dn);
     if (!desc)
         desc = get(head, PB_ITEMS_DESC2, &dn);
@@ -729,10 +811,14 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
     if (!nok)
         return 0;
     const struct pb_rec *head = &items[first];
+    const struct pb_facts *fx = &bl->facts;
 
-    /* Options: an axis is an option when any item of the style has a value for it. */
-    int axis_used[3] = {0, 0, 0};
-    options_of(so->maps, cfg, items, n, ok, var, axis_used);
+    /* The option values the maps had no row for (the build met them) count for this
+     * store too. */
+    for (size_t u = fx->use_from; u < fx->use_to; u++) {
+        const struct pb_unmapped_use *use = &bl->uses->v[u];
+        pb_maps_note_unmapped(so->maps, (enum pb_map_field)use->field, use->v, use->len);
+    }
 
     /* The platform's limits, before any network. */
     size_t tn;
@@ -744,7 +830,7 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
                  lim->max_variants);
         return reject_product(so, st, items, ok, n, NULL, reason, err);
     }
-    if (lim->max_title && chars(title, tn) > (size_t)lim->max_title) {
+    if (lim->max_title && fx->title_chars > (size_t)lim->max_title) {
         snprintf(reason, sizeof(reason), "the title is longer than %d characters",
                  lim->max_title);
         return reject_product(so, st, items, ok, n, "desc1", reason, err);
@@ -761,7 +847,7 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
             return reject_product(so, st, items, ok, n, items->schema->fields[pf].name,
                                   reason, err);
         }
-        if (lim->max_sku && chars(var[i].sku, var[i].skun) > (size_t)lim->max_sku) {
+        if (lim->max_sku && fx->sku_chars[i] > (uint32_t)lim->max_sku) {
             snprintf(reason, sizeof(reason), "SKU '%.*s' is longer than %d characters",
                      (int)var[i].skun, var[i].sku, lim->max_sku);
             return reject_product(so, st, items, ok, n, "sku", reason, err);
@@ -774,22 +860,15 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
             return reject_product(so, st, items, ok, n, "upc", reason, err);
         }
         /* Two variants with the same options cannot both exist. */
-        for (int j = 0; j < i; j++) {
-            if (!ok[j])
-                continue;
-            int same = 1;
-            for (int a = 0; a < 3 && same; a++)
-                same = var[i].optn[a] == var[j].optn[a] &&
-                       (!var[i].optn[a] || !memcmp(var[i].opt[a], var[j].opt[a], var[i].optn[a]));
-            if (same) {
-                size_t k2;
-                const char *in2 = get(&items[j], PB_ITEMS_ITEM_NUMBER, &k2);
-                snprintf(reason, sizeof(reason),
-                         "items %.*s and %.*s have the same options; give them a different "
-                         "attribute or size",
-                         (int)k2, in2 ? in2 : "?", (int)k, in ? in : "?");
-                return reject_product(so, st, items, ok, n, NULL, reason, err);
-            }
+        int j = fx->dup_of[i];
+        if (j >= 0) {
+            size_t k2;
+            const char *in2 = get(&items[j], PB_ITEMS_ITEM_NUMBER, &k2);
+            snprintf(reason, sizeof(reason),
+                     "items %.*s and %.*s have the same options; give them a different "
+                     "attribute or size",
+                     (int)k2, in2 ? in2 : "?", (int)k, in ? in : "?");
+            return reject_product(so, st, items, ok, n, NULL, reason, err);
         }
     }
     /* SKUs unique in the store (ignoring case where the platform does). */
@@ -810,8 +889,9 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
             if (ok[k] && khash[k] == khash[i] && !strcmp(set->keys + keys[k], set->keys + keys[i]))
                 clash = st->key;
         if (clash) {
+            char shown[KEY_SHOWN + 4];
             snprintf(reason, sizeof(reason), "SKU '%.*s' is already used by product '%s'%s",
-                     (int)var[i].skun, var[i].sku, clash,
+                     (int)var[i].skun, var[i].sku, shown_key(clash, shown),
                      lim->sku_ci ? " (SKUs are compared ignoring case)" : "");
             set->keys_len = mark; /* give back this product's keys */
             return reject_product(so, st, items, ok, n, "sku", reason, err);
@@ -825,7 +905,7 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
                                            (uint32_t)(st - set->owners)};
         set->n++;
     }
-    check_agreement(so, items, ok, n, first);
+    warn_disagreement(so, st, items, first, fx->differ);
 
     /* The maps remember the product's values they had no row for (the summary lists
      * them); the values themselves are in the built rows. */

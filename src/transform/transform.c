@@ -481,6 +481,10 @@ struct tf_chunk {
     size_t first[CHUNK_STYLES + 1]; /* per style of the chunk: its first item */
     struct pb_seg product[PB_MAX_STORES][CHUNK_STYLES];
     struct pb_seg *variant[PB_MAX_STORES], *tail[PB_MAX_STORES]; /* per group, per item */
+    int *dup_of[PB_MAX_STORES];          /* per group, per item: pb_facts */
+    uint32_t *sku_chars[PB_MAX_STORES];
+    struct pb_facts facts[PB_MAX_STORES][CHUNK_STYLES]; /* per group, per style */
+    struct pb_uses uses[PB_MAX_STORES];  /* per group */
     struct pb_seg *qty[PB_MAX_STORES];  /* per store, per item */
     uint64_t *skuhash[2];               /* per item: with case, without */
     size_t segs_cap;
@@ -546,6 +550,9 @@ chunk_release(struct tf_chunk *c)
     for (int g = 0; g < PB_MAX_STORES; g++) {
         free(c->variant[g]);
         free(c->tail[g]);
+        free(c->dup_of[g]);
+        free(c->sku_chars[g]);
+        free(c->uses[g].v);
         free(c->qty[g]);
         pb_buf_release(&c->out[g]);
         pb_buf_release(&c->qout[g]);
@@ -584,7 +591,9 @@ chunk_room(struct tf_chunk *c, int ngroups, int nstores, size_t n, struct pb_err
                 room_for(&c->skuhash[1], sizeof(uint64_t), n);
         for (int g = 0; g < ngroups; g++)
             e |= room_for(&c->variant[g], sizeof(struct pb_seg), n) |
-                 room_for(&c->tail[g], sizeof(struct pb_seg), n);
+                 room_for(&c->tail[g], sizeof(struct pb_seg), n) |
+                 room_for(&c->dup_of[g], sizeof(int), n) |
+                 room_for(&c->sku_chars[g], sizeof(uint32_t), n);
         for (int k = 0; k < nstores; k++)
             e |= room_for(&c->qty[k], sizeof(struct pb_seg), n);
         if (e)
@@ -605,8 +614,10 @@ chunk_build(struct tf_worker *w, struct tf_chunk *c, struct pb_error *err)
         n += t->styles[s].n;
     if (chunk_room(c, t->ngroups, t->nstores, n, err) < 0)
         return -1;
-    for (int g = 0; g < t->ngroups; g++)
+    for (int g = 0; g < t->ngroups; g++) {
         pb_buf_reset(&c->out[g]);
+        c->uses[g].n = 0;
+    }
     for (int k = 0; k < t->nstores; k++)
         pb_buf_reset(&c->qout[k]);
     size_t k = 0;
@@ -621,11 +632,15 @@ chunk_build(struct tf_worker *w, struct tf_chunk *c, struct pb_error *err)
             c->items[k + i].file = w->irel;
         }
         for (int g = 0; g < t->ngroups; g++) {
-            struct pb_built bl = {.variant = c->variant[g] + k, .tail = c->tail[g] + k};
+            struct pb_built bl = {.variant = c->variant[g] + k, .tail = c->tail[g] + k,
+                                  .uses = &c->uses[g]};
+            bl.facts.dup_of = c->dup_of[g] + k;
+            bl.facts.sku_chars = c->sku_chars[g] + k;
             if (pb_product_build(&w->b[g], t->cfg, st, &c->items[k], (int)st->n, &c->out[g],
                                  &bl, err) < 0)
                 return -1;
             c->product[g][s - from] = bl.product;
+            c->facts[g][s - from] = bl.facts;
         }
         for (int i = 0; i < t->nstores; i++)
             if (pb_product_qty(&t->stores[i], t->cfg, &w->qrow, &c->items[k], (int)st->n,
@@ -676,7 +691,7 @@ builder_run(void *arg)
 
 /* Write a built chunk's styles to every store, in order. */
 static int
-chunk_write(struct tf *t, const struct tf_chunk *c, struct pb_error *err)
+chunk_write(struct tf *t, struct tf_chunk *c, struct pb_error *err)
 {
     size_t from = t->chunk_at[c->number], to = t->chunk_at[c->number + 1];
     for (size_t s = 0; from + s < to; s++) {
@@ -691,9 +706,15 @@ chunk_write(struct tf *t, const struct tf_chunk *c, struct pb_error *err)
              * for now, so they are there when its turn comes. */
             if (!last)
                 pb_product_prefetch(so, h + c->first[s + 1], (int)t->styles[from + s + 1].n);
-            const struct pb_built bl = {c->out[g].data, c->product[g][s], c->variant[g] + k,
-                                        c->tail[g] + k,  c->qout[i].data, c->qty[i] + k,
-                                        h + k};
+            const struct pb_built bl = {.base = c->out[g].data,
+                                        .product = c->product[g][s],
+                                        .variant = c->variant[g] + k,
+                                        .tail = c->tail[g] + k,
+                                        .facts = c->facts[g][s],
+                                        .uses = &c->uses[g],
+                                        .qbase = c->qout[i].data,
+                                        .qty = c->qty[i] + k,
+                                        .skuhash = h + k};
             if (pb_product_write(so, t->cfg, st, &c->items[k], (int)st->n, &bl, err) < 0)
                 return -1;
         }

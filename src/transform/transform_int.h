@@ -87,10 +87,36 @@ struct pb_seg {
     uint32_t off, len;
 };
 
+/* A value a mapping table had no row for, met building an option: each store of the group
+ * counts it again (pb_maps_note_unmapped) in the order the stores' products are written. */
+struct pb_unmapped_use {
+    int field; /* enum pb_map_field */
+    const char *v;
+    size_t len;
+};
+
+struct pb_uses {
+    struct pb_unmapped_use *v;
+    size_t n, cap;
+};
+
+/* What the platform checks need and is the same for every store of a group, worked out
+ * once by the build: per item of the style (only those with a SKU are set). */
+struct pb_facts {
+    int *dup_of;         /* the first earlier item with the same options, or -1 */
+    uint32_t *sku_chars; /* the SKU's length in characters */
+    size_t title_chars;
+    int differ[5];       /* per shared field (check_agreement): the first item whose value
+                          * is not the first item's, or -1 */
+    size_t use_from, use_to; /* its unmapped option values in uses */
+};
+
 struct pb_built {
     const char *base;              /* the group's buffer */
     struct pb_seg product;
     struct pb_seg *variant, *tail; /* per item; empty for an item without a SKU */
+    struct pb_facts facts;         /* per-item arrays with room for the style */
+    struct pb_uses *uses;          /* the chunk's, for the group */
     /* and for one store of the group: */
     const char *qbase;             /* the store's buffer */
     const struct pb_seg *qty;      /* per item: its quantities' part */
