@@ -175,13 +175,15 @@ pb_skuset_free(struct pb_skuset *s)
 }
 
 /* A copy of the SKU (lower-cased when the platform ignores case) at the end of the set's
- * keys: its offset, or SIZE_MAX out of memory (or past what a slot can say). */
+ * keys, after its owner: the copy's offset, or SIZE_MAX out of memory (or past what a
+ * slot can say). */
 static size_t
-sku_norm(struct pb_skuset *s, const char *sku, size_t n, int ci)
+sku_norm(struct pb_skuset *s, const char *sku, size_t n, int ci, uint32_t owner)
 {
-    if (s->keys_len + n + 1 > s->keys_cap) {
+    size_t need = 4 + n + 1;
+    if (s->keys_len + need > s->keys_cap) {
         size_t cap = s->keys_cap ? s->keys_cap : 65536;
-        while (s->keys_len + n + 1 > cap)
+        while (s->keys_len + need > cap)
             cap *= 2;
         char *k = cap < UINT32_MAX ? realloc(s->keys, cap) : NULL;
         if (!k)
@@ -189,9 +191,10 @@ sku_norm(struct pb_skuset *s, const char *sku, size_t n, int ci)
         s->keys = k;
         s->keys_cap = cap;
     }
-    size_t at = s->keys_len;
+    memcpy(s->keys + s->keys_len, &owner, 4);
+    size_t at = s->keys_len + 4;
     char *k = s->keys + at;
-    s->keys_len += n + 1;
+    s->keys_len += need;
     for (size_t i = 0; i < n; i++) {
         char c = sku[i];
         k[i] = ci && c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
@@ -879,12 +882,16 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
     for (int i = 0; i < n; i++) {
         if (!ok[i])
             continue;
-        if ((keys[i] = sku_norm(set, var[i].sku, var[i].skun, lim->sku_ci)) == SIZE_MAX)
+        if ((keys[i] = sku_norm(set, var[i].sku, var[i].skun, lim->sku_ci,
+                                (uint32_t)(st - set->owners))) == SIZE_MAX)
             return pb_error_set(err, PB_EOS, "out of memory");
         const char *clash = NULL;
         size_t j = sku_slot(set, keys[i], khash[i]);
-        if (set->slot[j].key)
-            clash = set->owners[set->slot[j].owner].key;
+        if (set->slot[j].key) {
+            uint32_t owner;
+            memcpy(&owner, set->keys + set->slot[j].key - 1 - 4, 4);
+            clash = set->owners[owner].key;
+        }
         for (int k = 0; k < i && !clash; k++)
             if (ok[k] && khash[k] == khash[i] && !strcmp(set->keys + keys[k], set->keys + keys[i]))
                 clash = st->key;
@@ -901,8 +908,7 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
         if (!ok[i])
             continue;
         size_t j = sku_slot(set, keys[i], khash[i]);
-        set->slot[j] = (struct pb_skuslot){(uint32_t)khash[i], (uint32_t)keys[i] + 1,
-                                           (uint32_t)(st - set->owners)};
+        set->slot[j] = (struct pb_skuslot){(uint32_t)khash[i], (uint32_t)keys[i] + 1};
         set->n++;
     }
     warn_disagreement(so, st, items, first, fx->differ);

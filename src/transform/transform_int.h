@@ -24,17 +24,18 @@ struct pb_limits {
 const struct pb_limits *pb_limits_for(enum pb_platform_id p);
 
 /* A set of SKUs already used in one store's file, with the product that took each.  A
- * slot is 12 bytes (the set is looked up at random, so its size is what costs): the low
- * half of the key's hash, where the key is in `keys` (+1; 0: empty), and the number of
- * the style that took it in `owners`. */
+ * slot is 8 bytes (the set is looked up at random, and its memory is new: its size is
+ * what costs): the low half of the key's hash and where the key is in `keys`, which keeps
+ * before each key the number of the style that took it in `owners`. */
 struct pb_skuslot {
-    uint32_t hash, key, owner;
+    uint32_t hash, key; /* key: its offset in keys + 1, 0 for an empty slot */
 };
 
 struct pb_skuset {
     struct pb_skuslot *slot;
     size_t n, cap;
-    char *keys; /* the SKUs as compared, each followed by a NUL */
+    char *keys; /* per SKU: its owner (a style number, 4 bytes), then the SKU as compared
+                 * and a NUL */
     size_t keys_len, keys_cap;
     const struct pb_style *owners;
 };
