@@ -381,6 +381,22 @@ pb_csv_free(struct pb_reader *rd)
     pb_buf_release(&rd->unq);
 }
 
+/* The queue after its rows before row_pos went: the cells from `first` on are now at 0
+ * (keep of them), and so are the rows that index them. */
+static void
+queue_restart(struct pb_reader *rd, size_t first, size_t keep)
+{
+    rd->ncells = keep;
+    rd->cur_first -= first;
+    size_t left = rd->nrows - rd->row_pos;
+    for (size_t r = 0; r < left; r++) {
+        rd->rows[r] = rd->rows[rd->row_pos + r];
+        rd->rows[r].first -= first;
+    }
+    rd->nrows = left;
+    rd->row_pos = 0;
+}
+
 /* Drop the rows handed out (those before row_pos), keeping the queued rows after them
  * and a row still being parsed. */
 static void
@@ -398,15 +414,7 @@ compact(struct pb_reader *rd)
         }
     }
     pb_buf_truncate(&rd->cellbuf, bytes);
-    rd->ncells = keep;
-    rd->cur_first -= first;
-    size_t left = rd->nrows - rd->row_pos;
-    for (size_t r = 0; r < left; r++) {
-        rd->rows[r] = rd->rows[rd->row_pos + r];
-        rd->rows[r].first -= first;
-    }
-    rd->nrows = left;
-    rd->row_pos = 0;
+    queue_restart(rd, first, keep);
 }
 
 static int
@@ -1104,15 +1112,7 @@ batch_take(struct pb_reader *rd, struct batch *b)
             rd->cells[i].off -= from;
         }
     }
-    rd->ncells = keep;
-    rd->cur_first -= first;
-    size_t left = rd->nrows - rd->row_pos;
-    for (size_t r = 0; r < left; r++) {
-        rd->rows[r] = rd->rows[rd->row_pos + r];
-        rd->rows[r].first -= first;
-    }
-    rd->nrows = left;
-    rd->row_pos = 0;
+    queue_restart(rd, first, keep);
     return 0;
 }
 
