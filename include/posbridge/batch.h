@@ -48,6 +48,9 @@ json_t *pb_batch_stage(struct pb_batch *b, const char *name);
 int pb_batch_add_output(json_t *stage, const char *relpath, const char *sha256,
                         uint64_t records, struct pb_error *err);
 
+/* The stage's output record for relpath, or NULL. */
+json_t *pb_batch_output(const json_t *stage, const char *relpath);
+
 /*
  * Note in a stage's output record for relpath (added already) the file's identity as it
  * is now: device, inode, size, modification and change times.  A later stage that finds

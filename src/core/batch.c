@@ -170,8 +170,8 @@ pb_batch_add_output(json_t *stage, const char *relpath, const char *sha256, uint
     return 0;
 }
 
-static json_t *
-output_of(const json_t *stage, const char *relpath)
+json_t *
+pb_batch_output(const json_t *stage, const char *relpath)
 {
     size_t i;
     json_t *o;
@@ -206,7 +206,7 @@ int
 pb_batch_note_identity(const struct pb_batch *b, json_t *stage, const char *relpath,
                        struct pb_error *err)
 {
-    json_t *o = output_of(stage, relpath);
+    json_t *o = pb_batch_output(stage, relpath);
     char *path = pb_batch_file(b, relpath);
     struct stat sb;
     char id[160];
@@ -235,7 +235,7 @@ out:
 int
 pb_batch_same_identity(const struct pb_batch *b, const json_t *stage, const char *relpath)
 {
-    const char *was = json_string_value(json_object_get(output_of(stage, relpath), "identity"));
+    const char *was = json_string_value(json_object_get(pb_batch_output(stage, relpath), "identity"));
     char *path = pb_batch_file(b, relpath);
     struct stat sb;
     char id[160];

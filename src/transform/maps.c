@@ -228,6 +228,15 @@ pb_maps_has(const struct pb_maps *m, enum pb_map_field f)
     return m && (m->rows[f].n || m->deflt[f]);
 }
 
+/* Count key (normalised) as a value of field f that no row maps, for pb_maps_unmapped. */
+static void
+remember_unmapped(struct pb_maps *m, enum pb_map_field f, const char *key)
+{
+    struct entry *u = lookup(&m->unmapped[f], key, 1);
+    if (u && !u->count++)
+        u->order = m->order++;
+}
+
 const char *
 pb_maps_apply(struct pb_maps *m, enum pb_map_field f, const char *v, size_t *len, int *mapped)
 {
@@ -245,11 +254,8 @@ pb_maps_apply(struct pb_maps *m, enum pb_map_field f, const char *v, size_t *len
         *len = e->to_len;
         return e->to;
     }
-    if (f == PB_MAP_TAG)
-        return v; /* a tag map is a short list of tags to rename or drop: the rest is fine */
-    struct entry *u = lookup(&m->unmapped[f], key, 1);
-    if (u && !u->count++)
-        u->order = m->order++;
+    if (f != PB_MAP_TAG) /* a tag map lists only the tags to rename or drop */
+        remember_unmapped(m, f, key);
     return v;
 }
 
@@ -259,9 +265,8 @@ pb_maps_note_unmapped(struct pb_maps *m, enum pb_map_field f, const char *v, siz
     if (!pb_maps_has(m, f) || f == PB_MAP_TAG)
         return;
     const char *key = normalise(m, v, len);
-    struct entry *u = key ? lookup(&m->unmapped[f], key, 1) : NULL;
-    if (u && !u->count++)
-        u->order = m->order++;
+    if (key)
+        remember_unmapped(m, f, key);
 }
 
 struct seen {

@@ -653,7 +653,6 @@ pb_product_build(struct pb_builder *b, const struct pb_config *cfg, const struct
         return 0;
     int axis_used[3] = {0, 0, 0};
     struct pb_facts *fx = &bl->facts;
-    fx->use_from = bl->uses->n;
     if (options_of(b->maps, cfg, items, n, ok, var, axis_used, bl->uses) < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
     fx->use_to = bl->uses->n;

@@ -271,15 +271,20 @@ assign_handles(struct tf *t)
     return 0;
 }
 
+/* The batch's export stage record (NULL when there is none). */
+static const json_t *
+export_stage(const struct pb_batch *b)
+{
+    return json_object_get(json_object_get(b->manifest, "stages"), "export");
+}
+
 /* The batch's items file: the one export recorded, else the first that exists. */
 static char *
 items_file(const struct pb_batch *b, const char **rel)
 {
     static const char *const names[] = {"items.csv", "items.jsonl", "items.csv.gz",
                                         "items.jsonl.gz"};
-    json_t *outs = json_object_get(json_object_get(json_object_get(b->manifest, "stages"),
-                                                   "export"),
-                                   "outputs");
+    json_t *outs = json_object_get(export_stage(b), "outputs");
     size_t i;
     json_t *o;
     json_array_foreach(outs, i, o) {
@@ -308,17 +313,7 @@ items_file(const struct pb_batch *b, const char **rel)
 static const char *
 export_sha(const struct pb_batch *b, const char *rel)
 {
-    json_t *outs = json_object_get(json_object_get(json_object_get(b->manifest, "stages"),
-                                                   "export"),
-                                   "outputs");
-    size_t i;
-    json_t *o;
-    json_array_foreach(outs, i, o) {
-        const char *p = json_string_value(json_object_get(o, "path"));
-        if (p && !strcmp(p, rel))
-            return json_string_value(json_object_get(o, "sha256"));
-    }
-    return NULL;
+    return json_string_value(json_object_get(pb_batch_output(export_stage(b), rel), "sha256"));
 }
 
 /* The store's mapping tables: the [transform] ones, then its own. */
@@ -912,10 +907,7 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
      * wrote (its identity in the manifest); else it is hashed in the cores' idle moments
      * while it is read, and what is left in a lane beside the products files. */
     const char *was = export_sha(&t.batch, irel);
-    int untouched = was && pb_batch_same_identity(&t.batch,
-                                                  json_object_get(json_object_get(
-                                                      t.batch.manifest, "stages"), "export"),
-                                                  irel);
+    int untouched = was && pb_batch_same_identity(&t.batch, export_stage(&t.batch), irel);
     if (untouched)
         pb_log(PB_LOG_DEBUG, "transform: %s is the file export wrote (same inode, size and "
                              "times): its sha256 is the manifest's", irel);
