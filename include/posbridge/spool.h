@@ -24,6 +24,7 @@ struct pb_spool_cursor {
 
 struct pb_spool {
     FILE *fp;
+    char *fpbuf;       /* fp's buffer: stdio's own would be a page */
     uint64_t count;
     uint64_t size;     /* bytes written */
     int reading;       /* the stream position is somewhere in the file */

@@ -18,6 +18,9 @@
  */
 #define HEAD 36
 
+/* The stream's buffer: what goes to the file in one write. */
+#define SPOOL_BUF (1 << 18)
+
 int
 pb_spool_open(struct pb_spool *sp, const char *dir, struct pb_error *err)
 {
@@ -35,11 +38,19 @@ pb_spool_open(struct pb_spool *sp, const char *dir, struct pb_error *err)
     unlink(path.data);
     pb_buf_release(&path);
     sp->fp = fdopen(fd, "w+");
-    if (!sp->fp) {
-        close(fd);
+    sp->fpbuf = malloc(SPOOL_BUF);
+    if (!sp->fp || !sp->fpbuf) {
+        if (sp->fp)
+            fclose(sp->fp);
+        else
+            close(fd);
+        free(sp->fpbuf);
+        memset(sp, 0, sizeof(*sp));
         return pb_error_set(err, PB_EOS, "out of memory");
     }
-    setvbuf(sp->fp, NULL, _IOFBF, 1 << 18);
+    /* Given no buffer, glibc would take one page whatever the size asked: the spool
+     * would go out in 4 KiB writes. */
+    setvbuf(sp->fp, sp->fpbuf, _IOFBF, SPOOL_BUF);
     return 0;
 }
 
@@ -48,6 +59,8 @@ pb_spool_close(struct pb_spool *sp)
 {
     if (sp->fp)
         fclose(sp->fp);
+    free(sp->fpbuf);
+    sp->fpbuf = NULL;
     pb_spool_cursor_release(&sp->cur);
     pb_buf_release(&sp->io);
     sp->fp = NULL;
