@@ -126,6 +126,11 @@ int pb_writer_encode(const struct pb_writer *w, const struct pb_rec *r, int from
                      struct pb_buf *out);
 int pb_writer_put_parts(struct pb_writer *w, const struct pb_part *parts, int nparts,
                         struct pb_error *err);
+/* As pb_writer_encode for fields [from, to) that are all whole numbers, given as v[f - from]
+ * (has[f - from] says whether field f has one), without a record; the part
+ * neither opens nor closes the record (0 < from, to < the schema's end). */
+int pb_writer_encode_ints(const struct pb_writer *w, int from, int to, const int64_t *v,
+                          const unsigned char *has, struct pb_buf *out);
 /* Finish, fsync, rename into place.  Sets sha256 (hex of the bytes on disk) and count. */
 int pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count,
                      struct pb_error *err);

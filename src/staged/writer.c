@@ -17,6 +17,7 @@
 
 #include "posbridge/atomic.h"
 #include "posbridge/err.h"
+#include "posbridge/money.h"
 #include "posbridge/sha256.h"
 #include "posbridge/banned.h"
 
@@ -592,6 +593,54 @@ pb_writer_encode(const struct pb_writer *w, const struct pb_rec *r, int from, in
 {
     return w->enc == PB_ENC_CSV ? encode_csv(w, r, from, to, NULL, out)
                                 : encode_jsonl(w, r, from, to, out);
+}
+
+int
+pb_writer_encode_ints(const struct pb_writer *w, int from, int to, const int64_t *v,
+                      const unsigned char *has, struct pb_buf *out)
+{
+    if (from <= 0 || to >= w->s->nfields)
+        return -1; /* neither opens nor closes a record */
+    /* A comma, a name (the schema's: nothing to escape) and up to 20 digits for each. */
+    size_t need = 1;
+    for (int f = from; f < to; f++)
+        need += 28 + (w->enc == PB_ENC_CSV ? 0 : strlen(w->s->fields[f].name));
+    if (pb_buf_grow(out, need) < 0)
+        return -1;
+    char *o = out->data + out->len;
+    if (w->enc == PB_ENC_CSV) {
+        for (int c = w->col_from[from]; c < w->col_from[to]; c++) {
+            int f = w->col[c];
+            if (c)
+                *o++ = ',';
+            if (has[f - from]) {
+                char num[32];
+                size_t n = pb_dec_format(v[f - from], 0, 0, num);
+                memcpy(o, num, n);
+                o += n;
+            }
+        }
+    } else {
+        for (int f = from; f < to; f++) {
+            if (!has[f - from])
+                continue;
+            const char *name = w->s->fields[f].name;
+            size_t nn = strlen(name);
+            char num[32];
+            size_t n = pb_dec_format(v[f - from], 0, 0, num);
+            *o++ = ','; /* a member after the record's first */
+            *o++ = '"';
+            memcpy(o, name, nn);
+            o += nn;
+            *o++ = '"';
+            *o++ = ':';
+            memcpy(o, num, n);
+            o += n;
+        }
+    }
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = '\0';
+    return 0;
 }
 
 /* Records are handed to the file in pieces of about this size. */

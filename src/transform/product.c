@@ -424,13 +424,6 @@ set_s(struct pb_rec *row, int f, const char *v)
     return v ? set(row, f, v, strlen(v)) : 0;
 }
 
-static int
-set_int(struct pb_rec *row, int f, int64_t v)
-{
-    char num[32];
-    return pb_rec_set(row, f, num, pb_dec_format(v, 0, 0, num));
-}
-
 /* "Tub, Beach, Harbor" -> tags through the tag map (empty drops one), without repeats. */
 static int
 tags_of(struct pb_maps *maps, const struct pb_rec *r, struct pb_buf *out)
@@ -947,27 +940,29 @@ pb_product_write(struct pb_store_out *so, const struct pb_config *cfg,
 
 int
 pb_product_qty(const struct pb_store_out *so, const struct pb_config *cfg,
-               struct pb_rec *row, const struct pb_rec *items, int n, struct pb_buf *out,
-               struct pb_seg *qty, struct pb_error *err)
+               const struct pb_rec *items, int n, struct pb_buf *out, struct pb_seg *qty,
+               struct pb_error *err)
 {
     const struct pb_pricing *pr = &so->cfg->pricing;
     int sf = sku_field(cfg->sku);
+    int64_t v[QTY_END - QTY_FROM];
+    unsigned char has[QTY_END - QTY_FROM];
     for (int i = 0; i < n; i++) {
         const struct pb_rec *it = &items[i];
         size_t k;
         qty[i] = (struct pb_seg){0, 0};
         if (!get(it, sf, &k))
             continue;
-        pb_rec_clear(row);
+        memset(has, 0, sizeof(has));
         int64_t total = 0;
-        int e = 0;
         if (pr->qty == PB_QTY_PER_STORE) {
             for (int s = 1; s <= PB_QBPOS_STORES; s++) {
                 if (!so->cfg->location[s])
                     continue;
                 int64_t q = publishable(qty_of(it, PB_ITEMS_ON_HAND_STORE_01 + s - 1), pr);
                 total += q;
-                e |= set_int(row, PB_PRODUCTS_LOCATION_QTY_01 + s - 1, q);
+                v[PB_PRODUCTS_LOCATION_QTY_01 + s - 1 - QTY_FROM] = q;
+                has[PB_PRODUCTS_LOCATION_QTY_01 + s - 1 - QTY_FROM] = 1;
             }
         } else if (pr->qty == PB_QTY_STORE) {
             total = publishable(qty_of(it, PB_ITEMS_ON_HAND_STORE_01 + pr->qty_store - 1), pr);
@@ -978,11 +973,29 @@ pb_product_qty(const struct pb_store_out *so, const struct pb_config *cfg,
                 q = 0;
             total = publishable(q, pr);
         }
-        e |= set_int(row, PB_PRODUCTS_INVENTORY_QTY, total);
-        if (e || put_seg(so->w, row, QTY_FROM, QTY_END, out, &qty[i]) < 0)
+        v[PB_PRODUCTS_INVENTORY_QTY - QTY_FROM] = total;
+        has[PB_PRODUCTS_INVENTORY_QTY - QTY_FROM] = 1;
+        size_t at = out->len;
+        if (pb_writer_encode_ints(so->w, QTY_FROM, QTY_END, v, has, out) < 0 ||
+            at > UINT32_MAX || out->len - at > UINT32_MAX)
             return pb_error_set(err, PB_EOS, "out of memory");
+        qty[i] = (struct pb_seg){(uint32_t)at, (uint32_t)(out->len - at)};
     }
     return 0;
+}
+
+int
+pb_product_same_qty(const struct pb_store_cfg *a, const struct pb_store_cfg *b)
+{
+    const struct pb_pricing *p = &a->pricing, *q = &b->pricing;
+    if (p->qty != q->qty || p->safety_buffer != q->safety_buffer || p->rounding != q->rounding ||
+        (p->qty == PB_QTY_STORE && p->qty_store != q->qty_store))
+        return 0;
+    /* Per store, the same stores have a column (the location ids may differ). */
+    for (int s = 1; p->qty == PB_QTY_PER_STORE && s <= PB_QBPOS_STORES; s++)
+        if (!a->location[s] != !b->location[s])
+            return 0;
+    return 1;
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * The outbound transform stage driver: read the batch's items once into a spool with an
  * index of styles, then build each style's product once for each group of stores that
- * share their rows, and write it for every selected store.
+ * share their rows (and its quantities once for each group that shares those), and write
+ * it for every selected store.
  * See include/posbridge/transform.h.
  */
 #include "posbridge/transform.h"
@@ -34,6 +35,8 @@ struct tf {
     int nstores;
     int group_rep[PB_MAX_STORES]; /* per group of stores with the same rows: its first */
     int ngroups;
+    int qgroup_rep[PB_MAX_STORES]; /* the same for the quantities */
+    int nqgroups;
     struct pb_spool spool;
     struct pb_sha256_group *hash; /* the stores' products files, hashed side by side */
     /* styles: a vector in first-seen order, and a hash index into it */
@@ -371,6 +374,14 @@ store_open(struct tf *t, struct pb_store_out *so, const struct pb_store_cfg *sc,
         so->group = t->ngroups;
         t->group_rep[t->ngroups++] = (int)(so - t->stores);
     }
+    so->qgroup = -1;
+    for (int g = 0; g < t->nqgroups && so->qgroup < 0; g++)
+        if (pb_product_same_qty(t->stores[t->qgroup_rep[g]].cfg, sc))
+            so->qgroup = g;
+    if (so->qgroup < 0) {
+        so->qgroup = t->nqgroups;
+        t->qgroup_rep[t->nqgroups++] = (int)(so - t->stores);
+    }
     so->dir = pb_batch_file(&t->batch, sc->name);
     if (!so->dir || pb_buf_addf(&b, "%s/products.%s%s", sc->name, ext, cfg->gzip ? ".gz" : "") < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
@@ -458,7 +469,8 @@ mark_stale(const struct pb_store_out *so, json_t *rec)
 /*
  * Pass 2.  The styles go in chunks through a ring of RING slots.  Building threads take
  * the next chunk whose slot is free and build its styles' rows, once per group of stores
- * (pb_product_build), reading the items from the spool.  This thread takes the chunks in
+ * (pb_product_build) and their quantities once per group of stores with the same
+ * quantity settings (pb_product_qty), reading the items from the spool.  This thread takes the chunks in
  * order and writes each style for each store (pb_product_write): the checks, the SKU
  * sets, the rejects and the log come in one order however many threads build.  While
  * its next chunk is not built, this thread builds one too.
@@ -480,11 +492,11 @@ struct tf_chunk {
     uint32_t *sku_chars[PB_MAX_STORES];
     struct pb_facts facts[PB_MAX_STORES][CHUNK_STYLES]; /* per group, per style */
     struct pb_uses uses[PB_MAX_STORES];  /* per group */
-    struct pb_seg *qty[PB_MAX_STORES];  /* per store, per item */
+    struct pb_seg *qty[PB_MAX_STORES];  /* per quantities group, per item */
     uint64_t *skuhash[2];               /* per item: with case, without */
     size_t segs_cap;
     struct pb_buf out[PB_MAX_STORES];  /* per group: the parts */
-    struct pb_buf qout[PB_MAX_STORES]; /* per store: the quantities' parts */
+    struct pb_buf qout[PB_MAX_STORES]; /* per quantities group: their parts */
 };
 
 struct tf_worker {
@@ -492,7 +504,6 @@ struct tf_worker {
     const char *irel;
     struct pb_spool_cursor cur;
     struct pb_builder b[PB_MAX_STORES]; /* per group */
-    struct pb_rec qrow;                 /* a row's quantities */
 };
 
 struct tf_ring {
@@ -519,14 +530,12 @@ worker_init(struct tf_worker *w, struct tf *t, const char *irel, struct pb_error
             pb_rec_init(&b->row, &pb_schema_products, err) < 0)
             return -1;
     }
-    return pb_rec_init(&w->qrow, &pb_schema_products, err);
+    return 0;
 }
 
 static void
 worker_release(struct tf_worker *w)
 {
-    if (w->qrow.schema)
-        pb_rec_release(&w->qrow);
     for (int g = 0; g < PB_MAX_STORES; g++) {
         pb_maps_free(w->b[g].maps);
         if (w->b[g].row.schema)
@@ -568,7 +577,7 @@ room_for(void *v, size_t size, size_t n)
 }
 
 static int
-chunk_room(struct tf_chunk *c, int ngroups, int nstores, size_t n, struct pb_error *err)
+chunk_room(struct tf_chunk *c, int ngroups, int nqgroups, size_t n, struct pb_error *err)
 {
     if (n > c->items_cap) {
         struct pb_rec *v = realloc(c->items, n * sizeof(*v));
@@ -589,7 +598,7 @@ chunk_room(struct tf_chunk *c, int ngroups, int nstores, size_t n, struct pb_err
                  room_for(&c->tail[g], sizeof(struct pb_seg), n) |
                  room_for(&c->dup_of[g], sizeof(int), n) |
                  room_for(&c->sku_chars[g], sizeof(uint32_t), n);
-        for (int k = 0; k < nstores; k++)
+        for (int k = 0; k < nqgroups; k++)
             e |= room_for(&c->qty[k], sizeof(struct pb_seg), n);
         if (e)
             return pb_error_set(err, PB_EOS, "out of memory");
@@ -607,13 +616,13 @@ chunk_build(struct tf_worker *w, struct tf_chunk *c, struct pb_error *err)
     size_t n = 0;
     for (size_t s = from; s < to; s++)
         n += t->styles[s].n;
-    if (chunk_room(c, t->ngroups, t->nstores, n, err) < 0)
+    if (chunk_room(c, t->ngroups, t->nqgroups, n, err) < 0)
         return -1;
     for (int g = 0; g < t->ngroups; g++) {
         pb_buf_reset(&c->out[g]);
         c->uses[g].n = 0;
     }
-    for (int k = 0; k < t->nstores; k++)
+    for (int k = 0; k < t->nqgroups; k++)
         pb_buf_reset(&c->qout[k]);
     size_t k = 0;
     for (size_t s = from; s < to; s++) {
@@ -637,9 +646,9 @@ chunk_build(struct tf_worker *w, struct tf_chunk *c, struct pb_error *err)
             c->product[g][s - from] = bl.product;
             c->facts[g][s - from] = bl.facts;
         }
-        for (int i = 0; i < t->nstores; i++)
-            if (pb_product_qty(&t->stores[i], t->cfg, &w->qrow, &c->items[k], (int)st->n,
-                               &c->qout[i], c->qty[i] + k, err) < 0)
+        for (int q = 0; q < t->nqgroups; q++)
+            if (pb_product_qty(&t->stores[t->qgroup_rep[q]], t->cfg, &c->items[k], (int)st->n,
+                               &c->qout[q], c->qty[q] + k, err) < 0)
                 return -1;
         pb_product_skuhash(t->cfg, &c->items[k], (int)st->n, c->skuhash[0] + k,
                            c->skuhash[1] + k);
@@ -707,8 +716,8 @@ chunk_write(struct tf *t, struct tf_chunk *c, struct pb_error *err)
                                         .tail = c->tail[g] + k,
                                         .facts = c->facts[g][s],
                                         .uses = &c->uses[g],
-                                        .qbase = c->qout[i].data,
-                                        .qty = c->qty[i] + k,
+                                        .qbase = c->qout[so->qgroup].data,
+                                        .qty = c->qty[so->qgroup] + k,
                                         .skuhash = h + k};
             if (pb_product_write(so, t->cfg, st, &c->items[k], (int)st->n, &bl, err) < 0)
                 return -1;

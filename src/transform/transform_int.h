@@ -63,6 +63,7 @@ struct pb_store_out {
     struct pb_rejects rejects;
     struct pb_skuset skus;
     int group;          /* the stores whose rows it shares (transform.c) */
+    int qgroup;         /* and those whose quantities it shares */
     uint64_t products, variants, rejected_products, rejected_items;
     struct pb_scratch scratch;
 };
@@ -139,11 +140,12 @@ int pb_product_build(struct pb_builder *b, const struct pb_config *cfg, const st
                      struct pb_rec *items, int n, struct pb_buf *out, struct pb_built *bl,
                      struct pb_error *err);
 
-/* The quantities' part of each item's row for store so, onto out (any thread; row is
- * the caller's scratch). */
+/* The quantities' part of each item's row for store so, onto out (any thread).  Stores
+ * with the same quantity settings and columns get the same (pb_product_same_qty). */
 int pb_product_qty(const struct pb_store_out *so, const struct pb_config *cfg,
-                   struct pb_rec *row, const struct pb_rec *items, int n, struct pb_buf *out,
-                   struct pb_seg *qty, struct pb_error *err);
+                   const struct pb_rec *items, int n, struct pb_buf *out, struct pb_seg *qty,
+                   struct pb_error *err);
+int pb_product_same_qty(const struct pb_store_cfg *a, const struct pb_store_cfg *b);
 
 /* The hash of each item's SKU as a store compares SKUs: h[0] with case, h[1] without. */
 void pb_product_skuhash(const struct pb_config *cfg, const struct pb_rec *items, int n,
