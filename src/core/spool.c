@@ -15,8 +15,13 @@
  *   u32 text bytes; per field: u32 index, u32 offset, u32 len; per extra: u32 name offset,
  *   u32 name len, u32 value offset, u32 value len; then the record's text as it keeps it
  *   (every value followed by a NUL), so a record goes out and comes back in one copy.
+ * A record whose text is its fields' values in field order and nothing else (as a reader
+ * makes it) is kept compact, marked by COMPACT in its field count: per field a u8 index
+ * and its length as a LEB128 number, the offsets following from the lengths.  That is
+ * about half the bytes of an item to write and read back.
  */
 #define HEAD 36
+#define COMPACT 0x80000000u
 
 /* The stream's buffer: what goes to the file in one write. */
 #define SPOOL_BUF (1 << 18)
@@ -74,6 +79,23 @@ put32(char *o, size_t v)
     return o + 4;
 }
 
+/* Is r's text its values in field order, each followed by its NUL, and nothing else? */
+static int
+compactable(const struct pb_rec *r)
+{
+    size_t at = 0;
+    if (r->nextra || r->schema->nfields > 256)
+        return 0;
+    for (int i = 0; i < r->schema->nfields; i++) {
+        if (!pb_rec_has(r, i))
+            continue;
+        if (r->off[i] - 1 != at)
+            return 0;
+        at += r->len[i] + 1;
+    }
+    return at == r->text.len;
+}
+
 int
 pb_spool_encode(const struct pb_rec *r, int file_index, struct pb_buf *b, struct pb_error *err)
 {
@@ -82,25 +104,39 @@ pb_spool_encode(const struct pb_rec *r, int file_index, struct pb_buf *b, struct
     int32_t fi = file_index;
     for (int i = 0; i < r->schema->nfields; i++)
         nf += pb_rec_has(r, i);
-    size_t need = HEAD + 12 * nf + 16 * r->nextra + tl;
+    int compact = compactable(r);
+    /* Compact entries take 2 to 6 bytes each (a length of up to 2^32 - 1 in 5). */
+    size_t need = HEAD + (compact ? 6 * nf : 12 * nf + 16 * r->nextra) + tl;
     if (need - 4 > UINT32_MAX)
         return pb_error_set(err, PB_EDATA, "a record is too big for the spool");
     if (pb_buf_grow(b, need) < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
-    char *o = put32(b->data + b->len, need - 4);
+    char *start = b->data + b->len, *o = start + 4;
     memcpy(o, &line, 8);
     memcpy(o + 8, &rno, 8);
     memcpy(o + 16, &fi, 4);
-    o = put32(put32(put32(o + 20, nf), r->nextra), tl);
-    for (int i = 0; i < r->schema->nfields; i++)
-        if (pb_rec_has(r, i))
+    o = put32(put32(put32(o + 20, compact ? nf | COMPACT : nf), r->nextra), tl);
+    for (int i = 0; i < r->schema->nfields; i++) {
+        if (!pb_rec_has(r, i))
+            continue;
+        if (!compact) {
             o = put32(put32(put32(o, (size_t)i), r->off[i] - 1), r->len[i]);
+            continue;
+        }
+        *o++ = (char)(unsigned char)i;
+        uint32_t n = (uint32_t)r->len[i];
+        for (; n >= 0x80; n >>= 7)
+            *o++ = (char)(unsigned char)(n | 0x80);
+        *o++ = (char)(unsigned char)n;
+    }
     for (size_t k = 0; k < r->nextra; k++) {
         const struct pb_extra *e = &r->extra[k];
         o = put32(put32(put32(put32(o, e->name), e->name_len), e->value), e->value_len);
     }
     memcpy(o, r->text.data, tl);
-    b->len += need;
+    o += tl;
+    put32(start, (size_t)(o - start) - 4);
+    b->len = (size_t)(o - b->data);
     b->data[b->len] = '\0';
     return 0;
 }
@@ -175,9 +211,13 @@ decode(const char *p, uint32_t payload, struct pb_rec *r, int *file_index,
     memcpy(&fi, p + 16, 4);
     p += 20;
     uint32_t nf = get32(&p), ne = get32(&p), tl = get32(&p);
-    if ((uint64_t)HEAD - 4 + 12ull * nf + 16ull * ne + tl != payload)
+    int compact = (nf & COMPACT) != 0;
+    nf &= ~COMPACT;
+    uint64_t index = compact ? (uint64_t)payload - (HEAD - 4) - tl : 12ull * nf + 16ull * ne;
+    if ((uint64_t)HEAD - 4 + tl > payload || (uint64_t)HEAD - 4 + index + tl != payload ||
+        (compact && (ne || index < 2ull * nf || index > 6ull * nf)))
         goto bad;
-    const char *text = p + 12 * (size_t)nf + 16 * (size_t)ne;
+    const char *text = p + index;
     pb_rec_clear(r);
     r->line = line;
     r->record_no = rno;
@@ -187,6 +227,30 @@ decode(const char *p, uint32_t payload, struct pb_rec *r, int *file_index,
     memcpy(r->text.data, text, tl);
     r->text.len = tl;
     r->text.data[tl] = '\0';
+    if (compact) {
+        const unsigned char *q = (const unsigned char *)p, *end = (const unsigned char *)text;
+        uint32_t at = 0;
+        for (uint32_t k = 0; k < nf; k++) {
+            if (end - q < 2)
+                goto bad;
+            uint32_t i = *q++, n = 0;
+            for (int shift = 0;; shift += 7) {
+                if (q == end || shift > 28)
+                    goto bad;
+                n |= (uint32_t)(*q & 0x7f) << shift;
+                if (!(*q++ & 0x80))
+                    break;
+            }
+            if (i >= (uint32_t)r->schema->nfields || !in_text(text, tl, at, n))
+                goto bad;
+            r->off[i] = (size_t)at + 1;
+            r->len[i] = n;
+            at += n + 1;
+        }
+        if (q != end || at != tl)
+            goto bad;
+        return 1;
+    }
     for (uint32_t k = 0; k < nf; k++) {
         uint32_t i = get32(&p), off = get32(&p), n = get32(&p);
         if (i >= (uint32_t)r->schema->nfields || !in_text(text, tl, off, n))

@@ -191,6 +191,95 @@ damaged_at(const char *dir, long at, uint32_t v)
     return rc == -1 && err.code == PB_EIO && strstr(err.msg, "damaged") && cleared ? 1 : 0;
 }
 
+/* A record as a reader makes it: its values in field order, no extras (kept compact);
+ * long values take lengths of two and three bytes. */
+static void
+fill_compact(struct pb_rec *r, char *big)
+{
+    pb_rec_clear(r);
+    pb_rec_set(r, PB_ITEMS_ITEM_NUMBER, "7", 1);
+    pb_rec_set(r, PB_ITEMS_DESC1, big, 200);
+    pb_rec_set(r, PB_ITEMS_DESC2, big, 70000);
+    r->line = 1 << 20;
+    r->record_no = 5;
+}
+
+/* As damaged_at, for the compact record, with `width` bytes of v. */
+static int
+damaged_compact_at(const char *dir, long at, uint32_t v, size_t width)
+{
+    struct pb_spool sp;
+    struct pb_error err;
+    struct pb_rec r;
+    int fi, rc;
+    char *big = malloc(70000);
+    memset(big, 'b', 70000);
+    pb_error_init(&err);
+    pb_rec_init(&r, &pb_schema_items, &err);
+    pb_spool_open(&sp, dir, &err);
+    fill_compact(&r, big);
+    pb_spool_put(&sp, &r, 0, &err);
+    pb_spool_rewind(&sp, &err);
+    free(big);
+    if (pwrite(fileno(sp.fp), &v, width, at) != (ssize_t)width)
+        return -2;
+    rc = pb_spool_get(&sp, &r, &fi, &err);
+    int cleared = !pb_rec_has(&r, PB_ITEMS_ITEM_NUMBER);
+    pb_spool_close(&sp);
+    pb_rec_release(&r);
+    return rc == -1 && err.code == PB_EIO && strstr(err.msg, "damaged") && cleared ? 1 : 0;
+}
+
+/* The compact form: its exact size, the values back, and damage found. */
+static void
+test_compact(void)
+{
+    char dir[] = "/tmp/pb-test-spool-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct pb_spool sp;
+    struct pb_error err;
+    struct pb_rec r, back;
+    int fi;
+    char *big = malloc(70000);
+    for (int i = 0; i < 70000; i++)
+        big[i] = (char)('a' + i % 26);
+    pb_error_init(&err);
+    CHECK(pb_rec_init(&r, &pb_schema_items, &err) == 0);
+    CHECK(pb_rec_init(&back, &pb_schema_items, &err) == 0);
+    CHECK(pb_spool_open(&sp, dir, &err) == 0);
+    fill_compact(&r, big);
+    CHECK(pb_spool_put(&sp, &r, 3, &err) == 0);
+    /* head, entries of 1 + 1, 1 + 2 and 1 + 3 bytes, the text */
+    CHECK(pb_spool_tell(&sp) == 36 + 9 + 2 + 201 + 70001);
+    fill(&r, 21); /* extras and fields out of order: the full form, after it */
+    CHECK(pb_spool_put(&sp, &r, 0, &err) == 0);
+    CHECK(pb_spool_rewind(&sp, &err) == 0);
+    CHECK(pb_spool_get(&sp, &back, &fi, &err) == 1);
+    fill_compact(&r, big);
+    CHECK(same(&r, &back));
+    CHECK(fi == 3);
+    CHECK(pb_spool_get(&sp, &back, &fi, &err) == 1);
+    fill(&r, 21);
+    CHECK(same(&r, &back));
+    CHECK(pb_spool_get(&sp, &back, &fi, &err) == 0);
+    pb_spool_close(&sp);
+    free(big);
+    pb_rec_release(&r);
+    pb_rec_release(&back);
+
+    /* layout: u32 fields @24 (with the mark), u32 extras @28, u32 text @32, then the
+     * entries from @36: item_number's index @36 and length @37, desc1's @38 and @39-40 */
+    CHECK(damaged_compact_at(dir, 24, 4u | 0x80000000u, 4) == 1); /* a field too many */
+    CHECK(damaged_compact_at(dir, 24, 2u | 0x80000000u, 4) == 1); /* a field too few */
+    CHECK(damaged_compact_at(dir, 28, 1, 4) == 1);                /* extras */
+    CHECK(damaged_compact_at(dir, 32, 70205, 4) == 1);            /* text longer */
+    CHECK(damaged_compact_at(dir, 36, 250, 1) == 1);              /* no such field */
+    CHECK(damaged_compact_at(dir, 37, 2, 1) == 1);                /* its end is not a NUL */
+    CHECK(damaged_compact_at(dir, 39, 0xff, 1) == 1);             /* a length too long */
+    CHECK(damaged_compact_at(dir, 36, 0, 0) == 0);                /* undamaged: read */
+    rmdir(dir);
+}
+
 /* A damaged record is an error, never a read outside it; a value set twice comes back as
  * set last. */
 static void
@@ -233,5 +322,6 @@ main(void)
     RUN(test_put_get);
     RUN(test_empty_and_append);
     RUN(test_damaged);
+    RUN(test_compact);
     return check_summary();
 }
