@@ -16,9 +16,10 @@
  *   u32 name len, u32 value offset, u32 value len; then the record's text as it keeps it
  *   (every value followed by a NUL), so a record goes out and comes back in one copy.
  * A record whose text is its fields' values in field order and nothing else (as a reader
- * makes it) is kept compact, marked by COMPACT in its field count: per field a u8 index
- * and its length as a LEB128 number, the offsets following from the lengths.  That is
- * about half the bytes of an item to write and read back.
+ * makes it), with fewer than 65 fields and no value of 64 KiB or more, is kept compact,
+ * marked by COMPACT in its field count: a u64 of which fields it has and a u16 length per
+ * value, the offsets following from the lengths.  That is about half the bytes of an
+ * item to write and read back.
  */
 #define HEAD 36
 #define COMPACT 0x80000000u
@@ -79,21 +80,31 @@ put32(char *o, size_t v)
     return o + 4;
 }
 
-/* Is r's text its values in field order, each followed by its NUL, and nothing else? */
-static int
-compactable(const struct pb_rec *r)
+/* The compact form's index of r at o (room for 8 + 2 per field): its end, or NULL when r
+ * cannot be kept so. */
+static char *
+compact_index(const struct pb_rec *r, char *o)
 {
+    uint64_t mask = 0;
     size_t at = 0;
-    if (r->nextra || r->schema->nfields > 256)
-        return 0;
+    char *lens = o + 8;
+    if (r->nextra || r->schema->nfields > 64)
+        return NULL;
     for (int i = 0; i < r->schema->nfields; i++) {
         if (!pb_rec_has(r, i))
             continue;
-        if (r->off[i] - 1 != at)
-            return 0;
+        if (r->off[i] - 1 != at || r->len[i] > UINT16_MAX)
+            return NULL;
+        uint16_t n = (uint16_t)r->len[i];
+        memcpy(lens, &n, 2);
+        lens += 2;
+        mask |= 1ull << i;
         at += r->len[i] + 1;
     }
-    return at == r->text.len;
+    if (at != r->text.len)
+        return NULL;
+    memcpy(o, &mask, 8);
+    return lens;
 }
 
 int
@@ -104,34 +115,27 @@ pb_spool_encode(const struct pb_rec *r, int file_index, struct pb_buf *b, struct
     int32_t fi = file_index;
     for (int i = 0; i < r->schema->nfields; i++)
         nf += pb_rec_has(r, i);
-    int compact = compactable(r);
-    /* Compact entries take 2 to 6 bytes each (a length of up to 2^32 - 1 in 5). */
-    size_t need = HEAD + (compact ? 6 * nf : 12 * nf + 16 * r->nextra) + tl;
+    size_t need = HEAD + 12 * nf + 16 * r->nextra + tl; /* the larger form */
     if (need - 4 > UINT32_MAX)
         return pb_error_set(err, PB_EDATA, "a record is too big for the spool");
-    if (pb_buf_grow(b, need) < 0)
+    if (pb_buf_grow(b, need + 8) < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
     char *start = b->data + b->len, *o = start + 4;
     memcpy(o, &line, 8);
     memcpy(o + 8, &rno, 8);
     memcpy(o + 16, &fi, 4);
-    o = put32(put32(put32(o + 20, compact ? nf | COMPACT : nf), r->nextra), tl);
-    for (int i = 0; i < r->schema->nfields; i++) {
-        if (!pb_rec_has(r, i))
-            continue;
-        if (!compact) {
-            o = put32(put32(put32(o, (size_t)i), r->off[i] - 1), r->len[i]);
-            continue;
+    char *end = compact_index(r, o + 32);
+    o = put32(put32(put32(o + 20, end ? nf | COMPACT : nf), r->nextra), tl);
+    if (end) {
+        o = end;
+    } else {
+        for (int i = 0; i < r->schema->nfields; i++)
+            if (pb_rec_has(r, i))
+                o = put32(put32(put32(o, (size_t)i), r->off[i] - 1), r->len[i]);
+        for (size_t k = 0; k < r->nextra; k++) {
+            const struct pb_extra *e = &r->extra[k];
+            o = put32(put32(put32(put32(o, e->name), e->name_len), e->value), e->value_len);
         }
-        *o++ = (char)(unsigned char)i;
-        uint32_t n = (uint32_t)r->len[i];
-        for (; n >= 0x80; n >>= 7)
-            *o++ = (char)(unsigned char)(n | 0x80);
-        *o++ = (char)(unsigned char)n;
-    }
-    for (size_t k = 0; k < r->nextra; k++) {
-        const struct pb_extra *e = &r->extra[k];
-        o = put32(put32(put32(put32(o, e->name), e->name_len), e->value), e->value_len);
     }
     memcpy(o, r->text.data, tl);
     o += tl;
@@ -213,9 +217,8 @@ decode(const char *p, uint32_t payload, struct pb_rec *r, int *file_index,
     uint32_t nf = get32(&p), ne = get32(&p), tl = get32(&p);
     int compact = (nf & COMPACT) != 0;
     nf &= ~COMPACT;
-    uint64_t index = compact ? (uint64_t)payload - (HEAD - 4) - tl : 12ull * nf + 16ull * ne;
-    if ((uint64_t)HEAD - 4 + tl > payload || (uint64_t)HEAD - 4 + index + tl != payload ||
-        (compact && (ne || index < 2ull * nf || index > 6ull * nf)))
+    uint64_t index = compact ? 8 + 2ull * nf : 12ull * nf + 16ull * ne;
+    if ((uint64_t)HEAD - 4 + index + tl != payload || (compact && ne))
         goto bad;
     const char *text = p + index;
     pb_rec_clear(r);
@@ -228,26 +231,25 @@ decode(const char *p, uint32_t payload, struct pb_rec *r, int *file_index,
     r->text.len = tl;
     r->text.data[tl] = '\0';
     if (compact) {
-        const unsigned char *q = (const unsigned char *)p, *end = (const unsigned char *)text;
+        uint64_t mask;
+        memcpy(&mask, p, 8);
+        p += 8;
         uint32_t at = 0;
-        for (uint32_t k = 0; k < nf; k++) {
-            if (end - q < 2)
-                goto bad;
-            uint32_t i = *q++, n = 0;
-            for (int shift = 0;; shift += 7) {
-                if (q == end || shift > 28)
-                    goto bad;
-                n |= (uint32_t)(*q & 0x7f) << shift;
-                if (!(*q++ & 0x80))
-                    break;
-            }
-            if (i >= (uint32_t)r->schema->nfields || !in_text(text, tl, at, n))
+        if ((uint32_t)__builtin_popcountll(mask) != nf ||
+            (r->schema->nfields < 64 && mask >> r->schema->nfields))
+            goto bad;
+        for (; mask; mask &= mask - 1) {
+            int i = __builtin_ctzll(mask);
+            uint16_t n;
+            memcpy(&n, p, 2);
+            p += 2;
+            if (!in_text(text, tl, at, n))
                 goto bad;
             r->off[i] = (size_t)at + 1;
             r->len[i] = n;
-            at += n + 1;
+            at += (uint32_t)n + 1;
         }
-        if (q != end || at != tl)
+        if (at != tl)
             goto bad;
         return 1;
     }

@@ -191,22 +191,22 @@ damaged_at(const char *dir, long at, uint32_t v)
     return rc == -1 && err.code == PB_EIO && strstr(err.msg, "damaged") && cleared ? 1 : 0;
 }
 
-/* A record as a reader makes it: its values in field order, no extras (kept compact);
- * long values take lengths of two and three bytes. */
+/* A record as a reader makes it: its values in field order, no extras (kept compact
+ * when no value is longer than 65,535 bytes). */
 static void
-fill_compact(struct pb_rec *r, char *big)
+fill_compact(struct pb_rec *r, const char *big, size_t longest)
 {
     pb_rec_clear(r);
     pb_rec_set(r, PB_ITEMS_ITEM_NUMBER, "7", 1);
     pb_rec_set(r, PB_ITEMS_DESC1, big, 200);
-    pb_rec_set(r, PB_ITEMS_DESC2, big, 70000);
+    pb_rec_set(r, PB_ITEMS_DESC2, big, longest);
     r->line = 1 << 20;
     r->record_no = 5;
 }
 
 /* As damaged_at, for the compact record, with `width` bytes of v. */
 static int
-damaged_compact_at(const char *dir, long at, uint32_t v, size_t width)
+damaged_compact_at(const char *dir, long at, uint64_t v, size_t width)
 {
     struct pb_spool sp;
     struct pb_error err;
@@ -217,7 +217,7 @@ damaged_compact_at(const char *dir, long at, uint32_t v, size_t width)
     pb_error_init(&err);
     pb_rec_init(&r, &pb_schema_items, &err);
     pb_spool_open(&sp, dir, &err);
-    fill_compact(&r, big);
+    fill_compact(&r, big, 65535);
     pb_spool_put(&sp, &r, 0, &err);
     pb_spool_rewind(&sp, &err);
     free(big);
@@ -230,7 +230,8 @@ damaged_compact_at(const char *dir, long at, uint32_t v, size_t width)
     return rc == -1 && err.code == PB_EIO && strstr(err.msg, "damaged") && cleared ? 1 : 0;
 }
 
-/* The compact form: its exact size, the values back, and damage found. */
+/* The compact form: its exact size, the values back beside records of the full form, and
+ * damage found. */
 static void
 test_compact(void)
 {
@@ -247,17 +248,25 @@ test_compact(void)
     CHECK(pb_rec_init(&r, &pb_schema_items, &err) == 0);
     CHECK(pb_rec_init(&back, &pb_schema_items, &err) == 0);
     CHECK(pb_spool_open(&sp, dir, &err) == 0);
-    fill_compact(&r, big);
+    fill_compact(&r, big, 65535);
     CHECK(pb_spool_put(&sp, &r, 3, &err) == 0);
-    /* head, entries of 1 + 1, 1 + 2 and 1 + 3 bytes, the text */
-    CHECK(pb_spool_tell(&sp) == 36 + 9 + 2 + 201 + 70001);
-    fill(&r, 21); /* extras and fields out of order: the full form, after it */
+    /* head, the mask, three lengths, the text */
+    uint64_t one = 36 + 8 + 3 * 2 + 2 + 201 + 65536;
+    CHECK(pb_spool_tell(&sp) == one);
+    fill_compact(&r, big, 65536); /* too long a value: the full form */
+    CHECK(pb_spool_put(&sp, &r, 4, &err) == 0);
+    CHECK(pb_spool_tell(&sp) == one + 36 + 3 * 12 + 2 + 201 + 65537);
+    fill(&r, 21); /* extras and fields out of order: the full form */
     CHECK(pb_spool_put(&sp, &r, 0, &err) == 0);
     CHECK(pb_spool_rewind(&sp, &err) == 0);
     CHECK(pb_spool_get(&sp, &back, &fi, &err) == 1);
-    fill_compact(&r, big);
+    fill_compact(&r, big, 65535);
     CHECK(same(&r, &back));
     CHECK(fi == 3);
+    CHECK(pb_spool_get(&sp, &back, &fi, &err) == 1);
+    fill_compact(&r, big, 65536);
+    CHECK(same(&r, &back));
+    CHECK(fi == 4);
     CHECK(pb_spool_get(&sp, &back, &fi, &err) == 1);
     fill(&r, 21);
     CHECK(same(&r, &back));
@@ -267,16 +276,16 @@ test_compact(void)
     pb_rec_release(&r);
     pb_rec_release(&back);
 
-    /* layout: u32 fields @24 (with the mark), u32 extras @28, u32 text @32, then the
-     * entries from @36: item_number's index @36 and length @37, desc1's @38 and @39-40 */
+    /* layout: u32 fields @24 (with the mark), u32 extras @28, u32 text @32, the mask @36,
+     * the lengths from @44 */
     CHECK(damaged_compact_at(dir, 24, 4u | 0x80000000u, 4) == 1); /* a field too many */
     CHECK(damaged_compact_at(dir, 24, 2u | 0x80000000u, 4) == 1); /* a field too few */
     CHECK(damaged_compact_at(dir, 28, 1, 4) == 1);                /* extras */
-    CHECK(damaged_compact_at(dir, 32, 70205, 4) == 1);            /* text longer */
-    CHECK(damaged_compact_at(dir, 36, 250, 1) == 1);              /* no such field */
-    CHECK(damaged_compact_at(dir, 37, 2, 1) == 1);                /* its end is not a NUL */
-    CHECK(damaged_compact_at(dir, 39, 0xff, 1) == 1);             /* a length too long */
-    CHECK(damaged_compact_at(dir, 36, 0, 0) == 0);                /* undamaged: read */
+    CHECK(damaged_compact_at(dir, 32, 65740, 4) == 1);            /* text longer */
+    CHECK(damaged_compact_at(dir, 36, 0x7000000000000002ull, 8) == 1); /* no such fields */
+    CHECK(damaged_compact_at(dir, 44, 2, 2) == 1);    /* a value's end is not a NUL */
+    CHECK(damaged_compact_at(dir, 46, 300, 2) == 1);  /* a value too long */
+    CHECK(damaged_compact_at(dir, 36, 0, 0) == 0);    /* undamaged: read */
     rmdir(dir);
 }
 
