@@ -17,7 +17,6 @@
 
 #include "posbridge/atomic.h"
 #include "posbridge/err.h"
-#include "posbridge/money.h"
 #include "posbridge/sha256.h"
 #include "posbridge/banned.h"
 
@@ -595,16 +594,34 @@ pb_writer_encode(const struct pb_writer *w, const struct pb_rec *r, int from, in
                                 : encode_jsonl(w, r, from, to, out);
 }
 
+/* v in decimal at o; returns the new end. */
+static char *
+int_to(char *o, int64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *o++ = '-';
+    while (n)
+        *o++ = tmp[--n];
+    return o;
+}
+
 int
 pb_writer_encode_ints(const struct pb_writer *w, int from, int to, const int64_t *v,
                       const unsigned char *has, struct pb_buf *out)
 {
     if (from <= 0 || to >= w->s->nfields)
         return -1; /* neither opens nor closes a record */
-    /* A comma, a name (the schema's: nothing to escape) and up to 20 digits for each. */
-    size_t need = 1;
-    for (int f = from; f < to; f++)
-        need += 28 + (w->enc == PB_ENC_CSV ? 0 : strlen(w->s->fields[f].name));
+    /* A comma, up to 20 digits and a sign, and in JSONL the name (the schema's: nothing to
+     * escape) in quotes and a colon, for each. */
+    size_t need = 1 + 22 * (size_t)(to - from);
+    for (int f = from; w->enc != PB_ENC_CSV && f < to; f++)
+        need += 3 + strlen(w->s->fields[f].name);
     if (pb_buf_grow(out, need) < 0)
         return -1;
     char *o = out->data + out->len;
@@ -613,12 +630,8 @@ pb_writer_encode_ints(const struct pb_writer *w, int from, int to, const int64_t
             int f = w->col[c];
             if (c)
                 *o++ = ',';
-            if (has[f - from]) {
-                char num[32];
-                size_t n = pb_dec_format(v[f - from], 0, 0, num);
-                memcpy(o, num, n);
-                o += n;
-            }
+            if (has[f - from])
+                o = int_to(o, v[f - from]);
         }
     } else {
         for (int f = from; f < to; f++) {
@@ -626,16 +639,13 @@ pb_writer_encode_ints(const struct pb_writer *w, int from, int to, const int64_t
                 continue;
             const char *name = w->s->fields[f].name;
             size_t nn = strlen(name);
-            char num[32];
-            size_t n = pb_dec_format(v[f - from], 0, 0, num);
             *o++ = ','; /* a member after the record's first */
             *o++ = '"';
             memcpy(o, name, nn);
             o += nn;
             *o++ = '"';
             *o++ = ':';
-            memcpy(o, num, n);
-            o += n;
+            o = int_to(o, v[f - from]);
         }
     }
     out->len = (size_t)(o - out->data);
@@ -653,6 +663,19 @@ pb_writer_put_parts(struct pb_writer *w, const struct pb_part *parts, int nparts
     if (!w->gz) { /* straight to the file: no line to gather */
         if (w->line.len && flush_line(w, err) < 0)
             return -1;
+        size_t used, total = 0;
+        unsigned char *b = pb_sha256_async_block(w->sha, &used);
+        for (int i = 0; i < nparts; i++)
+            total += parts[i].n;
+        if (total < PB_SHA256_ASYNC_BLOCK - used) { /* all in the block, which stays unfull */
+            for (int i = 0; i < nparts; i++) {
+                memcpy(b + used, parts[i].p, parts[i].n);
+                used += parts[i].n;
+            }
+            pb_sha256_async_wrote(w->sha, total);
+            w->count++;
+            return 0;
+        }
         for (int i = 0; i < nparts; i++)
             if (raw_out(w, parts[i].p, parts[i].n, err) < 0)
                 return -1;
