@@ -81,7 +81,12 @@ END {
                        cstr(F_enum[k, n]), cstr(F_mean[k, n]))
             }
             print "};"
-            printf("const struct pb_schema pb_schema_%s = {\"%s\", %s_fields, %d};\n\n", k, k, k, nf[k])
+            printf("static const int %s_required[] = {", k)
+            for (n = 1; n <= nf[k]; n++)
+                if (F_pres[k, n] == "required")
+                    printf("%d, ", n - 1)
+            print "-1};"
+            printf("const struct pb_schema pb_schema_%s = {\"%s\", %s_fields, %d, %s_required};\n\n", k, k, k, nf[k], k)
         }
         print "const struct pb_schema *const pb_schemas[] = {"
         for (j = 1; j <= nk; j++) print "    &pb_schema_" kinds[j] ","

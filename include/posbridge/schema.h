@@ -45,6 +45,7 @@ struct pb_schema {
     const char *kind;
     const struct pb_field *fields;
     int nfields;
+    const int *required; /* the PB_REQUIRED fields, in order, then -1 */
 };
 
 /* The default cap on any one value, in bytes. */

@@ -207,9 +207,9 @@ pb_rec_copy(struct pb_rec *dst, const struct pb_rec *src)
 int
 pb_rec_missing(const struct pb_rec *r)
 {
-    for (int i = 0; i < r->schema->nfields; i++)
-        if (r->schema->fields[i].presence == PB_REQUIRED && !pb_rec_has(r, i))
-            return i;
+    for (const int *i = r->schema->required; *i >= 0; i++)
+        if (!pb_rec_has(r, *i))
+            return *i;
     return -1;
 }
 

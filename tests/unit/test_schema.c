@@ -20,6 +20,20 @@ test_find(void)
     CHECK(pb_schema_items.fields[PB_ITEMS_ITEM_NUMBER].presence == PB_REQUIRED);
     CHECK(pb_schema_items.fields[PB_ITEMS_ON_HAND_STORE_01].presence == PB_SPARSE);
     CHECK(pb_schema_items.fields[PB_ITEMS_ALU].maxlen == 20);
+    /* Each schema's list of required fields is its PB_REQUIRED fields, in order. */
+    int some = 0;
+    for (const struct pb_schema *const *s = pb_schemas; *s; s++) {
+        const int *r = (*s)->required;
+        for (int i = 0; i < (*s)->nfields; i++)
+            if ((*s)->fields[i].presence == PB_REQUIRED) {
+                CHECK(*r == i);
+                r += *r == i;
+                some++;
+            }
+        CHECK(*r == -1);
+    }
+    CHECK(some >= 5);
+    CHECK(pb_schema_items.required[0] == PB_ITEMS_ITEM_NUMBER);
 }
 
 struct path_case {
