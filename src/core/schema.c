@@ -319,12 +319,18 @@ canonical_dec(const char *v, size_t len, int scale, int fixed)
 static int
 canonical_time(const char *v, size_t len)
 {
-    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    /* Where it has no digit, the character it has there. */
+    static const char shape[20] = {[4] = '-', [7] = '-', [10] = 'T', [13] = ':', [16] = ':',
+                                   [19] = 'Z'};
     if (len != 20)
         return 0;
-    for (size_t i = 0; i < 20; i++)
-        if (shape[i] == 'd' ? !is_digit(v[i]) : v[i] != shape[i])
-            return 0;
+    unsigned bad = 0;
+    for (size_t i = 0; i < 20; i++) {
+        unsigned c = (unsigned char)v[i];
+        bad |= shape[i] ? c ^ (unsigned char)shape[i] : (c - '0' > 9u);
+    }
+    if (bad)
+        return 0;
 #define D2(p) ((v[p] - '0') * 10 + (v[(p) + 1] - '0'))
     int y = D2(0) * 100 + D2(2), mo = D2(5), d = D2(8);
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
