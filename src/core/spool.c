@@ -113,9 +113,8 @@ pb_spool_encode(const struct pb_rec *r, int file_index, struct pb_buf *b, struct
     size_t nf = 0, tl = r->text.len;
     int64_t line = r->line, rno = r->record_no;
     int32_t fi = file_index;
-    for (int i = 0; i < r->schema->nfields; i++)
-        nf += pb_rec_has(r, i);
-    size_t need = HEAD + 12 * nf + 16 * r->nextra + tl; /* the larger form */
+    /* Room for the larger form with every field. */
+    size_t need = HEAD + 12 * (size_t)r->schema->nfields + 16 * r->nextra + tl;
     if (need - 4 > UINT32_MAX)
         return pb_error_set(err, PB_EDATA, "a record is too big for the spool");
     if (pb_buf_grow(b, need + 8) < 0)
@@ -125,6 +124,13 @@ pb_spool_encode(const struct pb_rec *r, int file_index, struct pb_buf *b, struct
     memcpy(o + 8, &rno, 8);
     memcpy(o + 16, &fi, 4);
     char *end = compact_index(r, o + 32);
+    if (end)
+        nf = (size_t)(end - (o + 32) - 8) / 2;
+    else
+        for (int i = 0; i < r->schema->nfields; i++)
+            nf += pb_rec_has(r, i);
+    if (HEAD + 12 * nf + 16 * r->nextra + tl - 4 > UINT32_MAX)
+        return pb_error_set(err, PB_EDATA, "a record is too big for the spool");
     o = put32(put32(put32(o + 20, end ? nf | COMPACT : nf), r->nextra), tl);
     if (end) {
         o = end;
