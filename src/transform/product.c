@@ -112,9 +112,22 @@ pb_content_hash(uint64_t h, const char *s, size_t n)
         h = (h ^ w) * k;
         h ^= h >> 29;
     }
-    uint64_t w = 0; /* the last 0-7 bytes, as a little-endian load of them would give */
-    for (size_t b = 0; i + b < n; b++)
-        w |= (uint64_t)(unsigned char)s[i + b] << (8 * b);
+    /* The last 0-7 bytes, as a little-endian load of them would give, from loads that
+     * stay inside the value (overlapping ones put the same bytes in the same places). */
+    uint64_t w = 0;
+    size_t r = n - i;
+    const unsigned char *t = (const unsigned char *)s + i;
+    if (r && n >= 8) {
+        memcpy(&w, s + n - 8, 8);
+        w >>= 8 * (8 - r);
+    } else if (r >= 4) {
+        uint32_t a, b;
+        memcpy(&a, t, 4);
+        memcpy(&b, t + r - 4, 4);
+        w = a | (uint64_t)b << (8 * (r - 4));
+    } else if (r) {
+        w = t[0] | (uint64_t)t[r / 2] << (8 * (r / 2)) | (uint64_t)t[r - 1] << (8 * (r - 1));
+    }
     h = (h ^ w ^ ((uint64_t)n << 56)) * k;
     h ^= h >> 32;
     return h;
