@@ -232,46 +232,122 @@ prep_item(void *user, struct pb_rec *rec, int kind)
 }
 
 /* Handles: a slug of department and name; equal slugs get -2, -3 in product-key order. */
+/* Styles by key (for those whose handles came out the same). */
 static int
 cmp_style_key(const void *a, const void *b)
 {
     const struct pb_style *x = *(const struct pb_style *const *)a;
     const struct pb_style *y = *(const struct pb_style *const *)b;
-    int c = strcmp(x->handle, y->handle);
-    return c ? c : strcmp(x->key, y->key);
+    return strcmp(x->key, y->key);
 }
 
+/* Handles: an index of the styles' slugs, by slug. */
+struct slugs {
+    uint32_t *tab; /* style number + 1 of a slug's first style, 0 = empty */
+    size_t cap;
+    uint64_t *h;   /* per style: its slug's hash */
+};
+
+/* The first style whose slug is s (hashed h), or -1; *at is where it is or would go. */
+static long
+slug_find(const struct tf *t, const struct slugs *sl, const char *s, uint64_t h, size_t *at)
+{
+    size_t j = h & (sl->cap - 1);
+    for (; sl->tab[j]; j = (j + 1) & (sl->cap - 1)) {
+        uint32_t o = sl->tab[j] - 1;
+        if (sl->h[o] == h && !strcmp(t->styles[o].handle, s)) {
+            *at = j;
+            return o;
+        }
+    }
+    *at = j;
+    return -1;
+}
+
+/*
+ * Each style's handle is the slug of its key.  Styles whose slugs are the same keep it in
+ * the order of their keys: the first as it is, the next ones with "-2", "-3" and so on,
+ * skipping a suffix that makes another style's slug.  No sort of every style: only the
+ * styles that share a slug are put in order.
+ */
 static int
 assign_handles(struct tf *t)
 {
-    for (size_t s = 0; s < t->nstyles; s++) {
+    size_t n = t->nstyles, cap = 16, at;
+    while (cap < 2 * n)
+        cap *= 2;
+    struct slugs sl = {calloc(cap, sizeof(uint32_t)), cap, malloc((n + 1) * sizeof(uint64_t))};
+    uint32_t *next = malloc((n + 1) * sizeof(*next)); /* the next style of a slug, + 1 */
+    char **renamed = calloc(n + 1, sizeof(*renamed)); /* given once the index is done with */
+    struct pb_style **group = NULL;
+    size_t group_cap = 0;
+    int rc = -1;
+    if (!sl.tab || !sl.h || !next || !renamed)
+        goto out;
+    for (size_t s = 0; s < n; s++) {
         struct pb_style *st = &t->styles[s];
-        if (!(st->handle = pb_slug(st->key, strlen(st->key))))
-            return -1;
-    }
-    struct pb_style **order = malloc((t->nstyles + 1) * sizeof(*order));
-    if (!order)
-        return -1;
-    for (size_t s = 0; s < t->nstyles; s++)
-        order[s] = &t->styles[s];
-    qsort(order, t->nstyles, sizeof(*order), cmp_style_key);
-    for (size_t s = 0; s < t->nstyles;) {
-        size_t e = s + 1;
-        while (e < t->nstyles && !strcmp(order[e]->handle, order[s]->handle))
-            e++;
-        for (size_t k = s + 1; k < e; k++) {
-            struct pb_buf b = PB_BUF_INIT;
-            if (pb_buf_addf(&b, "%s-%zu", order[k]->handle, k - s + 1) < 0) {
-                free(order);
-                return -1;
-            }
-            free(order[k]->handle);
-            order[k]->handle = pb_buf_detach(&b, NULL);
+        if (!(st->handle = pb_slug(st->key, st->keylen)))
+            goto out;
+        sl.h[s] = hash(st->handle, strlen(st->handle));
+        long o = slug_find(t, &sl, st->handle, sl.h[s], &at);
+        next[s] = 0;
+        if (o < 0) {
+            sl.tab[at] = (uint32_t)s + 1;
+        } else { /* into the slug's list, behind its first style */
+            next[s] = next[o];
+            next[o] = (uint32_t)s + 1;
         }
-        s = e;
     }
-    free(order);
-    return 0;
+    for (size_t s = 0; s < n; s++) {
+        if (!next[s] || slug_find(t, &sl, t->styles[s].handle, sl.h[s], &at) != (long)s)
+            continue;
+        size_t m = 0;
+        for (uint32_t k = (uint32_t)s + 1; k; k = next[k - 1]) {
+            if (m == group_cap) {
+                size_t c = group_cap ? 2 * group_cap : 16;
+                struct pb_style **g = realloc(group, c * sizeof(*g));
+                if (!g)
+                    goto out;
+                group = g;
+                group_cap = c;
+            }
+            group[m++] = &t->styles[k - 1];
+        }
+        qsort(group, m, sizeof(*group), cmp_style_key);
+        /* The first in key order may not be the style the slug was indexed for. */
+        const char *slug = t->styles[s].handle;
+        size_t suffix = 2;
+        for (size_t k = 1; k < m; k++) {
+            struct pb_buf b = PB_BUF_INIT;
+            for (;; suffix++) {
+                pb_buf_reset(&b);
+                if (pb_buf_addf(&b, "%s-%zu", slug, suffix) < 0) {
+                    pb_buf_release(&b);
+                    goto out;
+                }
+                if (slug_find(t, &sl, b.data, hash(b.data, b.len), &at) < 0)
+                    break;
+            }
+            suffix++;
+            renamed[group[k] - t->styles] = pb_buf_detach(&b, NULL);
+        }
+    }
+    for (size_t s = 0; s < n; s++)
+        if (renamed[s]) {
+            free(t->styles[s].handle);
+            t->styles[s].handle = renamed[s];
+            renamed[s] = NULL;
+        }
+    rc = 0;
+out:
+    for (size_t s = 0; renamed && s < n; s++)
+        free(renamed[s]);
+    free(renamed);
+    free(sl.tab);
+    free(sl.h);
+    free(next);
+    free(group);
+    return rc;
 }
 
 /* The batch's export stage record (NULL when there is none). */
@@ -855,6 +931,25 @@ take_item(struct tf *t, struct pb_transform_result *res, const struct pb_rec *re
     return pb_spool_put_encoded(&t->spool, rec->aux.data + head, rec->aux.len - head, err);
 }
 
+struct reserve {
+    struct tf *t;
+    size_t n;
+    int rc;
+};
+
+/* Room in every store's SKU set for n SKUs. */
+static void *
+reserve_skus(void *arg)
+{
+    struct reserve *rv = arg;
+    for (int s = 0; s < rv->t->nstores; s++) {
+        rv->t->stores[s].skus.owners = rv->t->styles;
+        if (pb_skuset_reserve(&rv->t->stores[s].skus, rv->n) < 0)
+            rv->rc = -1;
+    }
+    return NULL;
+}
+
 /* Records read at once in pass 1. */
 #define READ_MANY 1024
 
@@ -945,19 +1040,20 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     rd = NULL;
     pb_log(PB_LOG_DEBUG, "transform: read %llu items into %zu styles in %.3fs",
            (unsigned long long)res->items, t.nstyles, elapsed(&t0));
-    if (assign_handles(&t) < 0) {
+    /* Pass 2: chunks of styles built on every core and written in order (build_stores);
+     * each store's SKU set has room for every item from the start.  The sets' memory is
+     * made ready on another thread while this one gives the styles their handles. */
+    struct reserve rv = {&t, (size_t)res->online, 0};
+    pthread_t rth;
+    int rstarted = pthread_create(&rth, NULL, reserve_skus, &rv) == 0;
+    if (!rstarted)
+        reserve_skus(&rv);
+    int hrc = assign_handles(&t);
+    if (rstarted)
+        pthread_join(rth, NULL);
+    if (hrc < 0 || rv.rc < 0) {
         pb_error_set(err, PB_EOS, "out of memory");
         goto out;
-    }
-
-    /* Pass 2: chunks of styles built on every core and written in order (build_stores);
-     * each store's SKU set has room for every item from the start. */
-    for (int s = 0; s < t.nstores; s++) {
-        t.stores[s].skus.owners = t.styles;
-        if (pb_skuset_reserve(&t.stores[s].skus, (size_t)res->online) < 0) {
-            pb_error_set(err, PB_EOS, "out of memory");
-            goto out;
-        }
     }
     pb_sha256_file_move(job, t.hash);
     pb_progress_start(&progress, "transform", (uint64_t)t.nstyles);
