@@ -715,7 +715,10 @@ pb_product_build(struct pb_builder *b, const struct pb_config *cfg, const struct
         size_t k;
         const char *v;
         pb_rec_clear(row);
-        int e = set_s(row, PB_PRODUCTS_PRODUCT_KEY, st->key) |
+        int e = 0;
+        /* The product's fields are encoded and hashed once, with its first row. */
+        if (i == first)
+            e = set_s(row, PB_PRODUCTS_PRODUCT_KEY, st->key) |
                 set_s(row, PB_PRODUCTS_HANDLE, st->handle) |
                 set(row, PB_PRODUCTS_TITLE, title, tn) | set(row, PB_PRODUCTS_DESCRIPTION, desc, dn) |
                 set(row, PB_PRODUCTS_VENDOR, vendor, vn) |
