@@ -8,13 +8,18 @@ PKGS := libxml-2.0 libcurl jansson zlib inih
 VERSION := 0.1.0
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -pthread
+# libcurl is loaded when a command first needs the network (src/net/curl_api.h), by the
+# name the linker would have recorded.
+PKG_LIBS = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -lcsv -pthread -ldl
+CURL_SONAME = $(shell objdump -p "$$(pkg-config --variable=libdir libcurl 2>/dev/null)/libcurl.so" \
+                2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wwrite-strings -Wpointer-arith
 CFLAGS ?= -O2 -g
 BASE_CFLAGS = -std=c11 -pthread -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
-              -Iinclude -Ibuild/gen -DPB_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+              -Iinclude -Ibuild/gen -DPB_VERSION='"$(VERSION)"' $(PKG_CFLAGS) \
+              -DCURL_DISABLE_TYPECHECK $(if $(CURL_SONAME),-DPB_CURL_SONAME='"$(CURL_SONAME)"')
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 SRCS := $(sort $(wildcard src/core/*.c src/staged/*.c src/qbpos/*.c src/transform/*.c src/upload/*.c src/net/*.c \

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <libxml/parser.h>
 
+#include "net/curl_api.h"
 #include "posbridge/atomic.h"
 #include "posbridge/cli.h"
 #include "posbridge/err.h"
@@ -118,13 +118,17 @@ main(int argc, char **argv)
     pb_atomic_install_handlers();
     if (cmd->flags & CMD_USES_XML)
         xmlInitParser();
-    if ((cmd->flags & CMD_NEEDS_NETWORK) && curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-        fprintf(stderr, "posbridge: cannot start libcurl\n");
-        return PB_EX_OSERR;
+    if (cmd->flags & CMD_NEEDS_NETWORK) {
+        struct pb_error err;
+        pb_error_init(&err);
+        if (pb_curl_load(&err) < 0) {
+            fprintf(stderr, "posbridge: %s\n", err.msg);
+            return pb_exit_code(err.code);
+        }
     }
     int rc = cmd->fn(argc - i, argv + i, &ctx);
     if (cmd->flags & CMD_NEEDS_NETWORK)
-        curl_global_cleanup();
+        pb_curl_unload();
     if (cmd->flags & CMD_USES_XML)
         xmlCleanupParser();
     if (fflush(stdout) != 0 || ferror(stdout)) {

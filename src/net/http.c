@@ -13,8 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
+#include "curl_api.h"
 #include "posbridge/err.h"
 #include "posbridge/log.h"
 #include "posbridge/banned.h"

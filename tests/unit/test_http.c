@@ -1,5 +1,5 @@
 /* The rate limiter, the URL rule and secret redaction of the HTTP engine. */
-#include <curl/curl.h>
+#include "net/curl_api.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,13 +130,18 @@ test_refused_connection_is_retried_then_reported(void)
 int
 main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    struct pb_error err;
+    pb_error_init(&err);
+    if (pb_curl_load(&err) < 0) {
+        printf("# %s\n", err.msg);
+        return 1;
+    }
     RUN(test_limiter_waits_for_points);
     RUN(test_limiter_follows_the_platform);
     RUN(test_limiter_pause);
     RUN(test_url_rule);
     RUN(test_redact);
     RUN(test_refused_connection_is_retried_then_reported);
-    curl_global_cleanup();
+    pb_curl_unload();
     return check_summary();
 }
