@@ -28,6 +28,50 @@
 #include "transform_int.h"
 #include "posbridge/banned.h"
 
+/* Strings that live as long as the stage, in blocks that never move. */
+struct arena {
+    char **block;
+    size_t nblocks, used; /* bytes used of the last block */
+};
+#define ARENA_BLOCK (64 * 1024)
+
+/* A NUL-terminated copy of s[0, n) in a; NULL when out of memory. */
+static char *
+arena_dup(struct arena *a, const char *s, size_t n)
+{
+    if (!a->nblocks || a->used + n + 1 > ARENA_BLOCK) {
+        size_t size = n + 1 > ARENA_BLOCK ? n + 1 : ARENA_BLOCK;
+        char **v = realloc(a->block, (a->nblocks + 1) * sizeof(*v));
+        if (!v)
+            return NULL;
+        a->block = v;
+        if (!(v[a->nblocks] = malloc(size)))
+            return NULL;
+        a->nblocks++;
+        a->used = 0;
+        if (size > ARENA_BLOCK) { /* a block of its own, full: the next string starts anew */
+            memcpy(v[a->nblocks - 1], s, n);
+            v[a->nblocks - 1][n] = '\0';
+            a->used = ARENA_BLOCK;
+            return v[a->nblocks - 1];
+        }
+    }
+    char *d = a->block[a->nblocks - 1] + a->used;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    a->used += n + 1;
+    return d;
+}
+
+static void
+arena_free(struct arena *a)
+{
+    for (size_t i = 0; i < a->nblocks; i++)
+        free(a->block[i]);
+    free(a->block);
+    memset(a, 0, sizeof(*a));
+}
+
 struct tf {
     const struct pb_config *cfg;
     struct pb_batch batch;
@@ -44,6 +88,11 @@ struct tf {
     size_t nstyles, styles_cap;
     uint32_t *index; /* style number + 1, 0 = empty */
     size_t index_cap;
+    /* the online items: where each is in the spool, and the next of its style (+ 1) */
+    uint64_t *item_off;
+    uint32_t *item_next;
+    size_t nitems, items_cap;
+    struct arena text; /* the styles' keys and handles */
     size_t *chunk_at; /* pass 2: the first style of each chunk, and nstyles */
     size_t nchunks;
 };
@@ -112,7 +161,7 @@ style_for(struct tf *t, const char *key, size_t n, uint64_t h)
     }
     struct pb_style *s = &t->styles[t->nstyles];
     memset(s, 0, sizeof(*s));
-    if (n > UINT32_MAX || !(s->key = strndup(key, n)))
+    if (n > UINT32_MAX || !(s->key = arena_dup(&t->text, key, n)))
         return NULL;
     s->hash = h;
     s->keylen = (uint32_t)n;
@@ -121,17 +170,30 @@ style_for(struct tf *t, const char *key, size_t n, uint64_t h)
 }
 
 static int
-style_add(struct pb_style *s, uint64_t off)
+style_add(struct tf *t, struct pb_style *s, uint64_t off)
 {
-    if (s->n == s->cap) {
-        uint32_t cap = s->cap ? s->cap * 2 : 4;
-        uint64_t *v = realloc(s->offs, cap * sizeof(*v));
-        if (!v)
+    if (t->nitems == t->items_cap) {
+        size_t cap = t->items_cap ? t->items_cap * 2 : 4096;
+        uint64_t *o = realloc(t->item_off, cap * sizeof(*o));
+        if (o)
+            t->item_off = o;
+        uint32_t *x = o ? realloc(t->item_next, cap * sizeof(*x)) : NULL;
+        if (!x)
             return -1;
-        s->offs = v;
-        s->cap = cap;
+        t->item_next = x;
+        t->items_cap = cap;
     }
-    s->offs[s->n++] = off;
+    if (t->nitems >= UINT32_MAX || s->n == UINT32_MAX)
+        return -1;
+    uint32_t k = (uint32_t)t->nitems++;
+    t->item_off[k] = off;
+    t->item_next[k] = 0;
+    if (s->last)
+        t->item_next[s->last - 1] = k + 1;
+    else
+        s->first = k + 1;
+    s->last = k + 1;
+    s->n++;
     return 0;
 }
 
@@ -286,7 +348,10 @@ assign_handles(struct tf *t)
         goto out;
     for (size_t s = 0; s < n; s++) {
         struct pb_style *st = &t->styles[s];
-        if (!(st->handle = pb_slug(st->key, st->keylen)))
+        char *slug = pb_slug(st->key, st->keylen);
+        st->handle = slug ? arena_dup(&t->text, slug, strlen(slug)) : NULL;
+        free(slug);
+        if (!st->handle)
             goto out;
         sl.h[s] = hash(st->handle, strlen(st->handle));
         long o = slug_find(t, &sl, st->handle, sl.h[s], &at);
@@ -329,19 +394,17 @@ assign_handles(struct tf *t)
                     break;
             }
             suffix++;
-            renamed[group[k] - t->styles] = pb_buf_detach(&b, NULL);
+            renamed[group[k] - t->styles] = arena_dup(&t->text, b.data, b.len);
+            pb_buf_release(&b);
+            if (!renamed[group[k] - t->styles])
+                goto out;
         }
     }
     for (size_t s = 0; s < n; s++)
-        if (renamed[s]) {
-            free(t->styles[s].handle);
+        if (renamed[s])
             t->styles[s].handle = renamed[s];
-            renamed[s] = NULL;
-        }
     rc = 0;
 out:
-    for (size_t s = 0; renamed && s < n; s++)
-        free(renamed[s]);
     free(renamed);
     free(sl.tab);
     free(sl.h);
@@ -704,10 +767,11 @@ chunk_build(struct tf_worker *w, struct tf_chunk *c, struct pb_error *err)
     for (size_t s = from; s < to; s++) {
         const struct pb_style *st = &t->styles[s];
         c->first[s - from] = k;
-        for (uint32_t i = 0; i < st->n; i++) {
+        uint32_t i = 0;
+        for (uint32_t it = st->first; it; it = t->item_next[it - 1], i++) {
             int fi;
-            if (pb_spool_read_at(&t->spool, &w->cur, st->offs[i], &c->items[k + i], &fi,
-                                 err) < 0)
+            if (pb_spool_read_at(&t->spool, &w->cur, t->item_off[it - 1], &c->items[k + i],
+                                 &fi, err) < 0)
                 return -1;
             c->items[k + i].file = w->irel;
         }
@@ -923,12 +987,19 @@ take_item(struct tf *t, struct pb_transform_result *res, const struct pb_rec *re
     const char *key = rec->aux.data + sizeof(p);
     struct pb_style *st;
     if (!(st = style_for(t, key, p.keylen, p.hash)) ||
-        style_add(st, pb_spool_tell(&t->spool)) < 0)
+        style_add(t, st, pb_spool_tell(&t->spool)) < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
     if (!p.spooled)
         return pb_spool_put(&t->spool, rec, 0, err);
     size_t head = sizeof(p) + p.keylen;
     return pb_spool_put_encoded(&t->spool, rec->aux.data + head, rec->aux.len - head, err);
+}
+
+static void *
+spool_closer(void *arg)
+{
+    pb_spool_close(arg);
+    return NULL;
 }
 
 struct reserve {
@@ -968,6 +1039,8 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     memset(&progress, 0, sizeof(progress));
     memset(res, 0, sizeof(*res));
     t.cfg = cfg;
+    pthread_t closer;
+    int closing = 0; /* the spool is being closed on `closer` */
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
@@ -1059,6 +1132,9 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     pb_progress_start(&progress, "transform", (uint64_t)t.nstyles);
     if (build_stores(&t, irel, &progress, err) < 0)
         goto out;
+    /* The spool is read no more: the kernel drops its pages on another thread while this
+     * one commits. */
+    closing = pthread_create(&closer, NULL, spool_closer, &t.spool) == 0;
 
     pb_progress_end(&progress);
     pb_log(PB_LOG_DEBUG, "transform: built and wrote every store in %.3fs", elapsed(&t0));
@@ -1146,13 +1222,13 @@ out:
         pb_sha256_file_join(job, h, NULL, NULL);
     }
     pb_reader_close(rd, NULL);
+    if (closing)
+        pthread_join(closer, NULL);
     pb_spool_close(&t.spool);
     pb_sha256_group_free(t.hash);
-    for (size_t s = 0; s < t.nstyles; s++) {
-        free(t.styles[s].key);
-        free(t.styles[s].handle);
-        free(t.styles[s].offs);
-    }
+    arena_free(&t.text);
+    free(t.item_off);
+    free(t.item_next);
     free(t.styles);
     free(t.index);
     free(t.chunk_at);

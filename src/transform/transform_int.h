@@ -72,10 +72,10 @@ struct pb_store_out {
 struct pb_style {
     char *key;       /* product_key */
     char *handle;
-    uint64_t *offs;  /* its items in the spool */
     uint64_t hash;   /* of key */
     uint32_t keylen;
-    uint32_t n, cap;
+    uint32_t n;      /* items */
+    uint32_t first, last; /* its items in the transform's list of them, + 1 */
 };
 
 /*
