@@ -131,6 +131,9 @@ int pb_writer_put_parts(struct pb_writer *w, const struct pb_part *parts, int np
  * neither opens nor closes the record (0 < from, to < the schema's end). */
 int pb_writer_encode_ints(const struct pb_writer *w, int from, int to, const int64_t *v,
                           const unsigned char *has, struct pb_buf *out);
+/* A hint: have the kernel start writing what was written so far to the disk, so that the
+ * fsyncs of several files committed one after the other find little left to wait for. */
+void pb_writer_writeback(struct pb_writer *w);
 /* Finish, fsync, rename into place.  Sets sha256 (hex of the bytes on disk) and count. */
 int pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count,
                      struct pb_error *err);

@@ -704,6 +704,20 @@ pb_writer_put(struct pb_writer *w, const struct pb_rec *r, struct pb_error *err)
     return flush_line(w, err);
 }
 
+void
+pb_writer_writeback(struct pb_writer *w)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (w && w->written > w->synced) {
+        sync_file_range(fileno(w->af.fp), (off_t)w->synced, (off_t)(w->written - w->synced),
+                        SYNC_FILE_RANGE_WRITE);
+        w->synced = w->written;
+    }
+#else
+    (void)w;
+#endif
+}
+
 int
 pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count, struct pb_error *err)
 {

@@ -1135,6 +1135,8 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     /* The spool is read no more: the kernel drops its pages on another thread while this
      * one commits. */
     closing = pthread_create(&closer, NULL, spool_closer, &t.spool) == 0;
+    for (int s = 0; s < t.nstores; s++)
+        pb_writer_writeback(t.stores[s].w);
 
     pb_progress_end(&progress);
     pb_log(PB_LOG_DEBUG, "transform: built and wrote every store in %.3fs", elapsed(&t0));
