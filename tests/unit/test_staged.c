@@ -876,6 +876,46 @@ test_csv_cp1252(void)
     pb_rec_release(&r);
 }
 
+/* Rows checked as UTF-8 at once, and cell by cell when that fails: characters at the edges
+ * of cells, doubled quotes, a Windows-1252 cell among UTF-8 ones, a lone continuation
+ * byte. */
+static void
+test_csv_utf8_rows(void)
+{
+    const char *p = WRITE("u8.csv", "item_number,desc1,desc2,x_note\n"
+                                    "1,\xc3\xa9,\"\xc3\xbc \"\"q\"\" \xc3\xa9\",\xc3\xb6\n"
+                                    "2,caf\xc3\xa9,caf\xe9,\xc3\xb6\n"
+                                    "3,\x80,plain,\xe2\x82\xac\n"
+                                    "4,\"a\"\"\xc3\xa9\"\"b\",\"\xc3\xa9\",\xc3\xa9\n");
+    struct pb_error err, bad;
+    struct pb_rec r;
+    int level = pb_log_level;
+    pb_log_level = PB_LOG_ERROR;
+    CHECK(pb_rec_init(&r, &pb_schema_items, &err) == 0);
+    struct pb_reader *rd = open_rd(p, PB_READ_STAGED, &err);
+    CHECK(rd != NULL);
+    if (rd) {
+        CHECK(next(rd, &r, &bad, &err) == PB_READ_OK);
+        CHECK_STR(get(&r, PB_ITEMS_DESC1), "\xc3\xa9");
+        CHECK_STR(get(&r, PB_ITEMS_DESC2), "\xc3\xbc \"q\" \xc3\xa9");
+        CHECK_STR(extra(&r, "x_note"), "\xc3\xb6");
+        CHECK(next(rd, &r, &bad, &err) == PB_READ_OK);
+        CHECK_STR(get(&r, PB_ITEMS_DESC1), "caf\xc3\xa9");
+        CHECK_STR(get(&r, PB_ITEMS_DESC2), "caf\xc3\xa9"); /* from Windows-1252 */
+        CHECK_STR(extra(&r, "x_note"), "\xc3\xb6");
+        CHECK(next(rd, &r, &bad, &err) == PB_READ_OK);
+        CHECK_STR(get(&r, PB_ITEMS_DESC1), "\xe2\x82\xac"); /* 0x80 is the euro sign */
+        CHECK_STR(extra(&r, "x_note"), "\xe2\x82\xac");
+        CHECK(next(rd, &r, &bad, &err) == PB_READ_OK);
+        CHECK_STR(get(&r, PB_ITEMS_DESC1), "a\"\xc3\xa9\"b");
+        CHECK_STR(get(&r, PB_ITEMS_DESC2), "\xc3\xa9");
+        CHECK(next(rd, &r, &bad, &err) == PB_READ_EOF);
+        pb_reader_close(rd, &err);
+    }
+    pb_log_level = level;
+    pb_rec_release(&r);
+}
+
 /* Formula escape: written escaped in text cells, read back unescaped. */
 static void
 test_csv_formula(void)
@@ -1434,6 +1474,7 @@ main(void)
     RUN(test_csv_rejects);
     RUN(test_csv_fatal);
     RUN(test_csv_cp1252);
+    RUN(test_csv_utf8_rows);
     RUN(test_csv_formula);
     RUN(test_gzip_truncated);
     RUN(test_jsonl_read);
