@@ -163,6 +163,13 @@ style_for(struct tf *t, const char *key, size_t n, uint64_t h)
     memset(s, 0, sizeof(*s));
     if (n > UINT32_MAX || !(s->key = arena_dup(&t->text, key, n)))
         return NULL;
+    /* Its slug now, while the other core builds records; assign_handles makes the slugs
+     * that came out the same unique. */
+    char *slug = pb_slug(key, n);
+    s->handle = slug ? arena_dup(&t->text, slug, strlen(slug)) : NULL;
+    free(slug);
+    if (!s->handle)
+        return NULL;
     s->hash = h;
     s->keylen = (uint32_t)n;
     t->index[j] = (uint32_t)++t->nstyles;
@@ -327,10 +334,10 @@ slug_find(const struct tf *t, const struct slugs *sl, const char *s, uint64_t h,
 }
 
 /*
- * Each style's handle is the slug of its key.  Styles whose slugs are the same keep it in
- * the order of their keys: the first as it is, the next ones with "-2", "-3" and so on,
- * skipping a suffix that makes another style's slug.  No sort of every style: only the
- * styles that share a slug are put in order.
+ * Each style's handle is the slug of its key (style_for).  Styles whose slugs are the
+ * same keep it in the order of their keys: the first as it is, the next ones with "-2",
+ * "-3" and so on, skipping a suffix that makes another style's slug.  No sort of every
+ * style: only the styles that share a slug are put in order.
  */
 static int
 assign_handles(struct tf *t)
@@ -348,11 +355,6 @@ assign_handles(struct tf *t)
         goto out;
     for (size_t s = 0; s < n; s++) {
         struct pb_style *st = &t->styles[s];
-        char *slug = pb_slug(st->key, st->keylen);
-        st->handle = slug ? arena_dup(&t->text, slug, strlen(slug)) : NULL;
-        free(slug);
-        if (!st->handle)
-            goto out;
         sl.h[s] = hash(st->handle, strlen(st->handle));
         long o = slug_find(t, &sl, st->handle, sl.h[s], &at);
         next[s] = 0;
