@@ -41,19 +41,24 @@ pb_log(int level, const char *fmt, ...)
         va_end(ap);
         return;
     }
+    /* A line at a time, whole, whichever thread logs. */
     if (level <= pb_log_level) {
+        flockfile(stderr);
         fprintf(stderr, "posbridge: %s: ", names[level]);
         va_start(ap, fmt);
         vfprintf(stderr, fmt, ap);
         va_end(ap);
         fputc('\n', stderr);
+        funlockfile(stderr);
     }
     if (log_file && level <= PB_LOG_DEBUG) {
+        flockfile(log_file);
         fprintf(log_file, "%s: ", names[level]);
         va_start(ap, fmt);
         vfprintf(log_file, fmt, ap);
         va_end(ap);
         fputc('\n', log_file);
+        funlockfile(log_file);
     }
 }
 
