@@ -235,7 +235,8 @@ out:
 int
 pb_batch_same_identity(const struct pb_batch *b, const json_t *stage, const char *relpath)
 {
-    const char *was = json_string_value(json_object_get(pb_batch_output(stage, relpath), "identity"));
+    const json_t *o = pb_batch_output(stage, relpath);
+    const char *was = json_string_value(json_object_get(o, "identity"));
     char *path = pb_batch_file(b, relpath);
     struct stat sb;
     char id[160];

@@ -113,7 +113,7 @@ pb_spool_encode(const struct pb_rec *r, int file_index, struct pb_buf *b, struct
     size_t nf = 0, tl = r->text.len;
     int64_t line = r->line, rno = r->record_no;
     int32_t fi = file_index;
-    /* Room for the larger form with every field. */
+    /* Room for the larger form with every field: what fits that, either form fits. */
     size_t need = HEAD + 12 * (size_t)r->schema->nfields + 16 * r->nextra + tl;
     if (need - 4 > UINT32_MAX)
         return pb_error_set(err, PB_EDATA, "a record is too big for the spool");
@@ -129,8 +129,6 @@ pb_spool_encode(const struct pb_rec *r, int file_index, struct pb_buf *b, struct
     else
         for (int i = 0; i < r->schema->nfields; i++)
             nf += pb_rec_has(r, i);
-    if (HEAD + 12 * nf + 16 * r->nextra + tl - 4 > UINT32_MAX)
-        return pb_error_set(err, PB_EDATA, "a record is too big for the spool");
     o = put32(put32(put32(o + 20, end ? nf | COMPACT : nf), r->nextra), tl);
     if (end) {
         o = end;

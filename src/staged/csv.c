@@ -652,6 +652,29 @@ struct build_ctx {
 /* Is byte b a UTF-8 continuation byte? */
 #define UTF8_CONT(b) (((unsigned char)(b) & 0xc0) == 0x80)
 
+/*
+ * The bytes from the row's first non-empty cell to the end of its last, [*lo, *hi),
+ * checked as UTF-8 at once.  When they are, so is any cell between them that starts and
+ * ends next to a byte that is not a continuation byte: such a cell needs no check of its
+ * own.  0 when they are not, or the row has no text.
+ */
+static int
+row_utf8(const struct build_ctx *bc, const struct csv_row *row, const char **lo,
+         const char **hi)
+{
+    const struct csv_cell *first = bc->cells + row->first, *last = first + row->n;
+    while (first < last && !first->len)
+        first++;
+    while (last > first && !last[-1].len)
+        last--;
+    *lo = *hi = NULL;
+    if (first == last)
+        return 0;
+    *lo = bc->text + first->off;
+    *hi = bc->text + last[-1].off + last[-1].len;
+    return *hi > *lo && pb_utf8_valid(*lo, (size_t)(*hi - *lo));
+}
+
 /* pb_reader_utf8 without the warning, which the caller gives once per file. */
 static int
 to_utf8(struct build_ctx *bc, long line, const char **v, size_t *len)
@@ -696,18 +719,8 @@ build(const struct pb_reader *rd, struct build_ctx *bc, const struct csv_row *ro
     int rejected = 0;
     rec->line = row->line;
     rec->record_no = record_no;
-    /* The bytes from the row's first cell to the end of its last, checked as UTF-8 at
-     * once.  When they are, so is any cell between them that starts and ends next to a
-     * byte that is not a continuation byte: such a cell needs no check of its own. */
-    const struct csv_cell *first = &bc->cells[row->first], *last = first + row->n;
-    while (first < last && !first->len)
-        first++;
-    while (last > first && !last[-1].len)
-        last--;
-    const char *lo = bc->text + first->off, *hi = lo;
-    if (last > first)
-        hi = bc->text + last[-1].off + last[-1].len;
-    int span_utf8 = hi > lo && pb_utf8_valid(lo, (size_t)(hi - lo));
+    const char *lo, *hi;
+    int span_utf8 = row_utf8(bc, row, &lo, &hi);
     for (size_t j = 0; j < row->n; j++) {
         const struct csv_cell *c = &bc->cells[row->first + j];
         const char *v = bc->text + c->off;

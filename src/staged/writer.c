@@ -17,6 +17,7 @@
 
 #include "posbridge/atomic.h"
 #include "posbridge/err.h"
+#include "posbridge/money.h"
 #include "posbridge/sha256.h"
 #include "posbridge/banned.h"
 
@@ -257,14 +258,8 @@ file_out(struct pb_writer *w, const unsigned char *p, size_t n, struct pb_error 
         p += k, n -= (size_t)k;
         w->written += (uint64_t)k;
     }
-#ifdef SYNC_FILE_RANGE_WRITE
-    if (w->written - w->synced >= WRITEBACK_EVERY) {
-        /* A hint: the fsync at commit is what makes the file durable. */
-        sync_file_range(fd, (off_t)w->synced, (off_t)(w->written - w->synced),
-                        SYNC_FILE_RANGE_WRITE);
-        w->synced = w->written;
-    }
-#endif
+    if (w->written - w->synced >= WRITEBACK_EVERY)
+        pb_writer_writeback(w); /* a hint: the fsync at commit is what makes it durable */
     return 0;
 }
 
@@ -594,32 +589,15 @@ pb_writer_encode(const struct pb_writer *w, const struct pb_rec *r, int from, in
                                 : encode_jsonl(w, r, from, to, out);
 }
 
-/* v in decimal at o; returns the new end. */
-static char *
-int_to(char *o, int64_t v)
-{
-    char tmp[20];
-    int n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do
-        tmp[n++] = (char)('0' + u % 10);
-    while (u /= 10);
-    if (v < 0)
-        *o++ = '-';
-    while (n)
-        *o++ = tmp[--n];
-    return o;
-}
-
 int
 pb_writer_encode_ints(const struct pb_writer *w, int from, int to, const int64_t *v,
                       const unsigned char *has, struct pb_buf *out)
 {
     if (from <= 0 || to >= w->s->nfields)
         return -1; /* neither opens nor closes a record */
-    /* A comma, up to 20 digits and a sign, and in JSONL the name (the schema's: nothing to
-     * escape) in quotes and a colon, for each. */
-    size_t need = 1 + 22 * (size_t)(to - from);
+    /* A comma, the number (pb_dec_format wants 32 bytes of room), and in JSONL the name
+     * (the schema's: nothing to escape) in quotes and a colon, for each. */
+    size_t need = 1 + 33 * (size_t)(to - from);
     for (int f = from; w->enc != PB_ENC_CSV && f < to; f++)
         need += 3 + strlen(w->s->fields[f].name);
     if (pb_buf_grow(out, need) < 0)
@@ -631,7 +609,7 @@ pb_writer_encode_ints(const struct pb_writer *w, int from, int to, const int64_t
             if (c)
                 *o++ = ',';
             if (has[f - from])
-                o = int_to(o, v[f - from]);
+                o += pb_dec_format(v[f - from], 0, 0, o);
         }
     } else {
         for (int f = from; f < to; f++) {
@@ -645,7 +623,7 @@ pb_writer_encode_ints(const struct pb_writer *w, int from, int to, const int64_t
             o += nn;
             *o++ = '"';
             *o++ = ':';
-            o = int_to(o, v[f - from]);
+            o += pb_dec_format(v[f - from], 0, 0, o);
         }
     }
     out->len = (size_t)(o - out->data);

@@ -40,6 +40,7 @@ static char *
 arena_dup(struct arena *a, const char *s, size_t n)
 {
     if (!a->nblocks || a->used + n + 1 > ARENA_BLOCK) {
+        /* A string longer than a block gets one of its own, which it fills. */
         size_t size = n + 1 > ARENA_BLOCK ? n + 1 : ARENA_BLOCK;
         char **v = realloc(a->block, (a->nblocks + 1) * sizeof(*v));
         if (!v)
@@ -49,12 +50,6 @@ arena_dup(struct arena *a, const char *s, size_t n)
             return NULL;
         a->nblocks++;
         a->used = 0;
-        if (size > ARENA_BLOCK) { /* a block of its own, full: the next string starts anew */
-            memcpy(v[a->nblocks - 1], s, n);
-            v[a->nblocks - 1][n] = '\0';
-            a->used = ARENA_BLOCK;
-            return v[a->nblocks - 1];
-        }
     }
     char *d = a->block[a->nblocks - 1] + a->used;
     memcpy(d, s, n);
@@ -176,18 +171,25 @@ style_for(struct tf *t, const char *key, size_t n, uint64_t h)
     return s;
 }
 
+/* Room for n elements of size bytes in the array *v (v is a pointer to it). */
+static int
+room_for(void *v, size_t size, size_t n)
+{
+    void **p = v;
+    void *q = realloc(*p, n * size);
+    if (q)
+        *p = q;
+    return q ? 0 : -1;
+}
+
 static int
 style_add(struct tf *t, struct pb_style *s, uint64_t off)
 {
     if (t->nitems == t->items_cap) {
         size_t cap = t->items_cap ? t->items_cap * 2 : 4096;
-        uint64_t *o = realloc(t->item_off, cap * sizeof(*o));
-        if (o)
-            t->item_off = o;
-        uint32_t *x = o ? realloc(t->item_next, cap * sizeof(*x)) : NULL;
-        if (!x)
+        if (room_for(&t->item_off, sizeof(*t->item_off), cap) < 0 ||
+            room_for(&t->item_next, sizeof(*t->item_next), cap) < 0)
             return -1;
-        t->item_next = x;
         t->items_cap = cap;
     }
     if (t->nitems >= UINT32_MAX || s->n == UINT32_MAX)
@@ -300,7 +302,6 @@ prep_item(void *user, struct pb_rec *rec, int kind)
     return 0;
 }
 
-/* Handles: a slug of department and name; equal slugs get -2, -3 in product-key order. */
 /* Styles by key (for those whose handles came out the same). */
 static int
 cmp_style_key(const void *a, const void *b)
@@ -495,6 +496,19 @@ same_rows(const struct pb_store_cfg *a, const struct pb_store_cfg *b)
     return 1;
 }
 
+/* Store number `store`'s group among the *n groups whose first stores are rep[]: the
+ * first whose first store is the `same` as it, else a new one. */
+static int
+group_of(const struct tf *t, int *rep, int *n, int store,
+         int (*same)(const struct pb_store_cfg *, const struct pb_store_cfg *))
+{
+    for (int g = 0; g < *n; g++)
+        if (same(t->stores[rep[g]].cfg, t->stores[store].cfg))
+            return g;
+    rep[*n] = store;
+    return (*n)++;
+}
+
 static int
 store_open(struct tf *t, struct pb_store_out *so, const struct pb_store_cfg *sc,
            struct pb_error *err)
@@ -507,22 +521,9 @@ store_open(struct tf *t, struct pb_store_out *so, const struct pb_store_cfg *sc,
     so->lim = pb_limits_for(sc->platform);
     if (!(so->maps = maps_for(cfg, sc, err)))
         return -1;
-    so->group = -1;
-    for (int g = 0; g < t->ngroups && so->group < 0; g++)
-        if (same_rows(t->stores[t->group_rep[g]].cfg, sc))
-            so->group = g;
-    if (so->group < 0) {
-        so->group = t->ngroups;
-        t->group_rep[t->ngroups++] = (int)(so - t->stores);
-    }
-    so->qgroup = -1;
-    for (int g = 0; g < t->nqgroups && so->qgroup < 0; g++)
-        if (pb_product_same_qty(t->stores[t->qgroup_rep[g]].cfg, sc))
-            so->qgroup = g;
-    if (so->qgroup < 0) {
-        so->qgroup = t->nqgroups;
-        t->qgroup_rep[t->nqgroups++] = (int)(so - t->stores);
-    }
+    so->group = group_of(t, t->group_rep, &t->ngroups, (int)(so - t->stores), same_rows);
+    so->qgroup =
+        group_of(t, t->qgroup_rep, &t->nqgroups, (int)(so - t->stores), pb_product_same_qty);
     so->dir = pb_batch_file(&t->batch, sc->name);
     if (!so->dir || pb_buf_addf(&b, "%s/products.%s%s", sc->name, ext, cfg->gzip ? ".gz" : "") < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
@@ -610,9 +611,10 @@ mark_stale(const struct pb_store_out *so, json_t *rec)
 /*
  * Pass 2.  The styles go in chunks through a ring of RING slots.  Building threads take
  * the next chunk whose slot is free and build its styles' rows, once per group of stores
- * (pb_product_build) and their quantities once per group of stores with the same
- * quantity settings (pb_product_qty), reading the items from the spool.  This thread takes the chunks in
- * order and writes each style for each store (pb_product_write): the checks, the SKU
+ * (pb_product_build), and their quantities once per group of stores with the same
+ * quantity settings (pb_product_qty), reading the items from the spool.  This thread
+ * takes the chunks in order and writes each style for each store (pb_product_write): the
+ * checks, the SKU
  * sets, the rejects and the log come in one order however many threads build.  While
  * its next chunk is not built, this thread builds one too.
  */
@@ -704,17 +706,6 @@ chunk_release(struct tf_chunk *c)
     }
     free(c->skuhash[0]);
     free(c->skuhash[1]);
-}
-
-/* Room for n items in a chunk; v is any of its per-item arrays. */
-static int
-room_for(void *v, size_t size, size_t n)
-{
-    void **p = v;
-    void *q = realloc(*p, n * size);
-    if (q)
-        *p = q;
-    return q ? 0 : -1;
 }
 
 static int

@@ -168,29 +168,6 @@ test_empty_and_append(void)
     pb_rec_release(&r);
 }
 
-/* One record's bytes changed at `at` (from the record's start) to v: read back, refused. */
-static int
-damaged_at(const char *dir, long at, uint32_t v)
-{
-    struct pb_spool sp;
-    struct pb_error err;
-    struct pb_rec r;
-    int fi, rc;
-    pb_error_init(&err);
-    pb_rec_init(&r, &pb_schema_items, &err);
-    pb_spool_open(&sp, dir, &err);
-    fill(&r, 21); /* fields, a NUL inside a value, an extra */
-    pb_spool_put(&sp, &r, 0, &err);
-    pb_spool_rewind(&sp, &err);
-    if (pwrite(fileno(sp.fp), &v, 4, at) != 4)
-        return -2;
-    rc = pb_spool_get(&sp, &r, &fi, &err);
-    int cleared = !pb_rec_has(&r, PB_ITEMS_ITEM_NUMBER) && r.nextra == 0;
-    pb_spool_close(&sp);
-    pb_rec_release(&r);
-    return rc == -1 && err.code == PB_EIO && strstr(err.msg, "damaged") && cleared ? 1 : 0;
-}
-
 /* A record as a reader makes it: its values in field order, no extras (kept compact
  * when no value is longer than 65,535 bytes). */
 static void
@@ -204,9 +181,11 @@ fill_compact(struct pb_rec *r, const char *big, size_t longest)
     r->record_no = 5;
 }
 
-/* As damaged_at, for the compact record, with `width` bytes of v. */
+/* One record's bytes changed at `at` (from the record's start) to the first `width`
+ * bytes of v: read back, refused.  The record is fill(21) (fields, a NUL inside a value,
+ * an extra: the full form), or with compact the one fill_compact makes. */
 static int
-damaged_compact_at(const char *dir, long at, uint64_t v, size_t width)
+damaged(const char *dir, int compact, long at, uint64_t v, size_t width)
 {
     struct pb_spool sp;
     struct pb_error err;
@@ -217,17 +196,32 @@ damaged_compact_at(const char *dir, long at, uint64_t v, size_t width)
     pb_error_init(&err);
     pb_rec_init(&r, &pb_schema_items, &err);
     pb_spool_open(&sp, dir, &err);
-    fill_compact(&r, big, 65535);
+    if (compact)
+        fill_compact(&r, big, 65535);
+    else
+        fill(&r, 21);
     pb_spool_put(&sp, &r, 0, &err);
     pb_spool_rewind(&sp, &err);
     free(big);
     if (pwrite(fileno(sp.fp), &v, width, at) != (ssize_t)width)
         return -2;
     rc = pb_spool_get(&sp, &r, &fi, &err);
-    int cleared = !pb_rec_has(&r, PB_ITEMS_ITEM_NUMBER);
+    int cleared = !pb_rec_has(&r, PB_ITEMS_ITEM_NUMBER) && r.nextra == 0;
     pb_spool_close(&sp);
     pb_rec_release(&r);
     return rc == -1 && err.code == PB_EIO && strstr(err.msg, "damaged") && cleared ? 1 : 0;
+}
+
+static int
+damaged_at(const char *dir, long at, uint32_t v)
+{
+    return damaged(dir, 0, at, v, 4);
+}
+
+static int
+damaged_compact_at(const char *dir, long at, uint64_t v, size_t width)
+{
+    return damaged(dir, 1, at, v, width);
 }
 
 /* The compact form: its exact size, the values back beside records of the full form, and
