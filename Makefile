@@ -107,7 +107,7 @@ check-headers:
 # Debian packages the build, the tests, the demo and the benchmarks use.
 DEB_PKGS := build-essential pkg-config libcsv-dev libxml2-dev libcurl4-openssl-dev \
             libjansson-dev zlib1g-dev libinih-dev libxml2-utils clang libclang-rt-14-dev \
-            python3 miller chromium nginx fcgiwrap
+            python3 miller chromium nginx fcgiwrap b3sum
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \

@@ -1,7 +1,7 @@
 /*
  * Batches: one directory per run of the pipeline, holding the staged files and a
- * manifest.json that records the inputs (path, size, sha256) and, per stage, its outputs
- * (path, sha256, record count) and counts.  A new batch is built in a private temp
+ * manifest.json that records the inputs (path, size, BLAKE3 digest) and, per stage, its
+ * outputs (path, digest, record count) and counts.  A new batch is built in a private temp
  * directory and published with one rename, so a failed stage leaves nothing behind.
  */
 #ifndef PB_BATCH_H
@@ -32,10 +32,10 @@ int pb_batch_create(struct pb_batch *b, const char *batches_dir, const char *out
 int pb_batch_create_ex(struct pb_batch *b, const char *batches_dir, const char *out_dir,
                        const char *kind, int64_t now, int replace, struct pb_error *err);
 
-/* Record an input file and its sha256. */
+/* Record an input file and its digest. */
 int pb_batch_add_input(struct pb_batch *b, const char *path, struct pb_error *err);
 /* Same, with the hash and size already known. */
-int pb_batch_add_input_hashed(struct pb_batch *b, const char *path, const char *sha256,
+int pb_batch_add_input_hashed(struct pb_batch *b, const char *path, const char *digest,
                               unsigned long long size, struct pb_error *err);
 
 /*
@@ -44,8 +44,8 @@ int pb_batch_add_input_hashed(struct pb_batch *b, const char *path, const char *
  */
 json_t *pb_batch_stage(struct pb_batch *b, const char *name);
 
-/* Add an output to a stage record: path relative to the batch, sha256 and count. */
-int pb_batch_add_output(json_t *stage, const char *relpath, const char *sha256,
+/* Add an output to a stage record: path relative to the batch, digest and count. */
+int pb_batch_add_output(json_t *stage, const char *relpath, const char *digest,
                         uint64_t records, struct pb_error *err);
 
 /* The stage's output record for relpath, or NULL. */

@@ -82,4 +82,7 @@ char *pb_buf_detach(struct pb_buf *b, size_t *len);
 /* "a/b", malloc'd (NULL when out of memory). */
 char *pb_path_join(const char *a, const char *b);
 
+/* The n bytes at p as 2n lowercase hex digits and a NUL at out. */
+void pb_hex(const void *p, size_t n, char *out);
+
 #endif

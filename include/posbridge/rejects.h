@@ -27,8 +27,8 @@ int pb_rejects_init(struct pb_rejects *rj, const char *path, const char *stage,
 /* Record one refused record: why (position and reason) and the record's raw values. */
 int pb_rejects_add(struct pb_rejects *rj, const struct pb_error *why,
                    const struct pb_rec *raw, struct pb_error *err);
-/* Commit the file (if any reject was added): sets sha256 ("" when none). */
-int pb_rejects_commit(struct pb_rejects *rj, char sha256[65], struct pb_error *err);
+/* Commit the file (if any reject was added): sets its digest ("" when none). */
+int pb_rejects_commit(struct pb_rejects *rj, char digest[65], struct pb_error *err);
 void pb_rejects_release(struct pb_rejects *rj);
 
 #endif

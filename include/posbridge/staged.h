@@ -97,13 +97,13 @@ void pb_columns_release(struct pb_columns *c);
 int pb_columns_note(struct pb_columns *c, const struct pb_rec *r);
 
 struct pb_writer;
-struct pb_sha256_group;
+struct pb_digest_group;
 
 struct pb_writer *pb_writer_open(const char *path, const struct pb_schema *s, enum pb_enc enc,
                                  int gz, const struct pb_columns *cols, struct pb_error *err);
-/* The same, with the output's sha256 computed in a lane of `hash` (see sha256.h): for a
- * stage writing several files side by side.  `hash` must outlive the writer. */
-struct pb_writer *pb_writer_open_in(struct pb_sha256_group *hash, const char *path,
+/* The same, with the output's digest computed by the thread of `hash` (see digest.h): for
+ * a stage writing several files side by side.  `hash` must outlive the writer. */
+struct pb_writer *pb_writer_open_in(struct pb_digest_group *hash, const char *path,
                                     const struct pb_schema *s, enum pb_enc enc, int gz,
                                     const struct pb_columns *cols, struct pb_error *err);
 int pb_writer_put(struct pb_writer *w, const struct pb_rec *r, struct pb_error *err);
@@ -134,8 +134,8 @@ int pb_writer_encode_ints(const struct pb_writer *w, int from, int to, const int
 /* A hint: have the kernel start writing what was written so far to the disk, so that the
  * fsyncs of several files committed one after the other find little left to wait for. */
 void pb_writer_writeback(struct pb_writer *w);
-/* Finish, fsync, rename into place.  Sets sha256 (hex of the bytes on disk) and count. */
-int pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count,
+/* Finish, fsync, rename into place.  Sets digest (hex of the bytes on disk) and count. */
+int pb_writer_commit(struct pb_writer *w, char digest[65], uint64_t *count,
                      struct pb_error *err);
 void pb_writer_abort(struct pb_writer *w);
 

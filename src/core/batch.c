@@ -12,7 +12,7 @@
 #include "posbridge/atomic.h"
 #include "posbridge/buf.h"
 #include "posbridge/err.h"
-#include "posbridge/sha256.h"
+#include "posbridge/digest.h"
 #include "posbridge/timefmt.h"
 #include "posbridge/banned.h"
 
@@ -130,7 +130,7 @@ pb_batch_add_input(struct pb_batch *b, const char *path, struct pb_error *err)
 {
     char hex[65];
     unsigned long long size;
-    if (pb_sha256_file(path, hex, &size, err) < 0)
+    if (pb_digest_file(path, hex, &size, err) < 0)
         return -1;
     return pb_batch_add_input_hashed(b, path, hex, size, err);
 }
@@ -140,7 +140,7 @@ pb_batch_add_input_hashed(struct pb_batch *b, const char *path, const char *hex,
                           unsigned long long size, struct pb_error *err)
 {
     json_t *in = json_pack("{s:s, s:I, s:s}", "path", path, "bytes", (json_int_t)size,
-                           "sha256", hex);
+                           "blake3", hex);
     if (!in || json_array_append_new(json_object_get(b->manifest, "inputs"), in) < 0)
         return pb_error_set(err, PB_EOS, "out of memory");
     return 0;
@@ -160,10 +160,10 @@ pb_batch_stage(struct pb_batch *b, const char *name)
 }
 
 int
-pb_batch_add_output(json_t *stage, const char *relpath, const char *sha256, uint64_t records,
+pb_batch_add_output(json_t *stage, const char *relpath, const char *digest, uint64_t records,
                     struct pb_error *err)
 {
-    json_t *o = json_pack("{s:s, s:s, s:I}", "path", relpath, "sha256", sha256, "records",
+    json_t *o = json_pack("{s:s, s:s, s:I}", "path", relpath, "blake3", digest, "records",
                           (json_int_t)records);
     if (!o || json_array_append_new(json_object_get(stage, "outputs"), o) < 0)
         return pb_error_set(err, PB_EOS, "out of memory");

@@ -136,3 +136,15 @@ pb_path_join(const char *a, const char *b)
         return NULL;
     return pb_buf_detach(&p, NULL);
 }
+
+void
+pb_hex(const void *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

@@ -74,14 +74,14 @@ oom:
 }
 
 int
-pb_rejects_commit(struct pb_rejects *rj, char sha256[65], struct pb_error *err)
+pb_rejects_commit(struct pb_rejects *rj, char digest[65], struct pb_error *err)
 {
-    sha256[0] = '\0';
+    digest[0] = '\0';
     if (!rj->w)
         return 0;
     struct pb_writer *w = rj->w;
     rj->w = NULL;
-    return pb_writer_commit(w, sha256, NULL, err);
+    return pb_writer_commit(w, digest, NULL, err);
 }
 
 void

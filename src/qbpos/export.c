@@ -16,7 +16,7 @@
 #include "posbridge/progress.h"
 #include "posbridge/qbpos_items.h"
 #include "posbridge/rejects.h"
-#include "posbridge/sha256.h"
+#include "posbridge/digest.h"
 #include "posbridge/spool.h"
 #include "posbridge/banned.h"
 
@@ -343,13 +343,13 @@ pb_export_run(const struct pb_export_opts *o, struct pb_export_result *res,
         if (xml < 0)
             goto out;
         /* The manifest's hash of the input is computed beside the parse. */
-        struct pb_sha256_job *job = pb_sha256_file_start(path);
+        struct pb_digest_job *job = pb_digest_file_start(path);
         uint64_t before = res->read;
         int rr = xml ? pb_qbpos_read_items(path, o->tz, on_item, &x, &st, err)
                      : read_csv(&x, path, err);
         char hex[65];
         unsigned long long size;
-        if (pb_sha256_file_join(job, hex, &size, err) < 0 || rr < 0 ||
+        if (pb_digest_file_join(job, hex, &size, err) < 0 || rr < 0 ||
             pb_batch_add_input_hashed(&x.batch, path, hex, size, err) < 0)
             goto out;
         if (xml) {

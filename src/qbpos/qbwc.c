@@ -44,17 +44,6 @@
 
 /* ---- passwords ---- */
 
-static void
-hex(const unsigned char *p, size_t n, char *out)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[p[i] >> 4];
-        out[2 * i + 1] = d[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static int
 unhex(const char *s, size_t n, unsigned char *out)
 {
@@ -110,8 +99,8 @@ pb_qbwc_hash_password(const char *pw, size_t len, unsigned long iterations)
     if (getrandom(salt, sizeof(salt), 0) != (ssize_t)sizeof(salt))
         return NULL;
     pb_pbkdf2_sha256(pw, len, salt, sizeof(salt), iterations, dk, sizeof(dk));
-    hex(salt, sizeof(salt), sh);
-    hex(dk, sizeof(dk), dh);
+    pb_hex(salt, sizeof(salt), sh);
+    pb_hex(dk, sizeof(dk), dh);
     memset(dk, 0, sizeof(dk));
     if (pb_buf_addf(&b, "pbkdf2-sha256$%lu$%s$%s", iterations, sh, dh) < 0)
         return NULL;
@@ -310,7 +299,7 @@ new_ticket(char out[33])
     unsigned char r[16];
     if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
         return -1;
-    hex(r, sizeof(r), out);
+    pb_hex(r, sizeof(r), out);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
  * Staged file writers: CSV and JSONL, plain or gzip, written atomically and hashed on
- * the way out (the manifest records the sha256 of the bytes on disk).
+ * the way out (the manifest records the digest of the bytes on disk).
  */
 #define _GNU_SOURCE /* sync_file_range */
 #include "posbridge/staged.h"
@@ -18,7 +18,7 @@
 #include "posbridge/atomic.h"
 #include "posbridge/err.h"
 #include "posbridge/money.h"
-#include "posbridge/sha256.h"
+#include "posbridge/digest.h"
 #include "posbridge/banned.h"
 
 int
@@ -227,7 +227,7 @@ struct pb_writer {
     struct pb_atomic af;
     z_stream z;
     int z_live;
-    struct pb_sha256_async *sha;
+    struct pb_digest_async *sha;
     struct pb_buf line;   /* one encoded record */
     unsigned char zout[65536];
     const struct pb_columns *cols;
@@ -271,15 +271,15 @@ raw_out(struct pb_writer *w, const void *p, size_t n, struct pb_error *err)
     const char *s = p;
     while (n) {
         size_t used;
-        unsigned char *b = pb_sha256_async_block(w->sha, &used);
-        size_t k = PB_SHA256_ASYNC_BLOCK - used;
+        unsigned char *b = pb_digest_async_block(w->sha, &used);
+        size_t k = PB_DIGEST_BLOCK - used;
         if (k > n)
             k = n;
         memcpy(b + used, s, k);
         s += k, n -= k;
-        if (used + k == PB_SHA256_ASYNC_BLOCK && file_out(w, b, PB_SHA256_ASYNC_BLOCK, err) < 0)
+        if (used + k == PB_DIGEST_BLOCK && file_out(w, b, PB_DIGEST_BLOCK, err) < 0)
             return -1;
-        pb_sha256_async_wrote(w->sha, k);
+        pb_digest_async_wrote(w->sha, k);
     }
     return 0;
 }
@@ -320,7 +320,7 @@ pb_writer_open(const char *path, const struct pb_schema *s, enum pb_enc enc, int
 }
 
 struct pb_writer *
-pb_writer_open_in(struct pb_sha256_group *hash, const char *path, const struct pb_schema *s,
+pb_writer_open_in(struct pb_digest_group *hash, const char *path, const struct pb_schema *s,
                   enum pb_enc enc, int gz, const struct pb_columns *cols, struct pb_error *err)
 {
     struct pb_writer *w = calloc(1, sizeof(*w));
@@ -333,13 +333,13 @@ pb_writer_open_in(struct pb_sha256_group *hash, const char *path, const struct p
     w->gz = gz;
     w->cols = cols;
     pb_buf_init(&w->line, 0);
-    if (!(w->sha = pb_sha256_async_start_in(hash))) {
+    if (!(w->sha = pb_digest_async_start_in(hash))) {
         free(w);
         pb_error_set(err, PB_EOS, "cannot start a thread");
         return NULL;
     }
     if (pb_atomic_open(path, 0644, &w->af, err) < 0) {
-        pb_sha256_async_cancel(w->sha);
+        pb_digest_async_cancel(w->sha);
         free(w);
         return NULL;
     }
@@ -642,15 +642,15 @@ pb_writer_put_parts(struct pb_writer *w, const struct pb_part *parts, int nparts
         if (w->line.len && flush_line(w, err) < 0)
             return -1;
         size_t used, total = 0;
-        unsigned char *b = pb_sha256_async_block(w->sha, &used);
+        unsigned char *b = pb_digest_async_block(w->sha, &used);
         for (int i = 0; i < nparts; i++)
             total += parts[i].n;
-        if (total < PB_SHA256_ASYNC_BLOCK - used) { /* all in the block, which stays unfull */
+        if (total < PB_DIGEST_BLOCK - used) { /* all in the block, which stays unfull */
             for (int i = 0; i < nparts; i++) {
                 memcpy(b + used, parts[i].p, parts[i].n);
                 used += parts[i].n;
             }
-            pb_sha256_async_wrote(w->sha, total);
+            pb_digest_async_wrote(w->sha, total);
             w->count++;
             return 0;
         }
@@ -697,19 +697,19 @@ pb_writer_writeback(struct pb_writer *w)
 }
 
 int
-pb_writer_commit(struct pb_writer *w, char sha256[65], uint64_t *count, struct pb_error *err)
+pb_writer_commit(struct pb_writer *w, char digest[65], uint64_t *count, struct pb_error *err)
 {
     size_t used;
     const unsigned char *last = NULL;
     if (flush_line(w, err) < 0 || (w->gz && emit(w, "", 0, 1, err) < 0) ||
-        ((last = pb_sha256_async_block(w->sha, &used)) && used &&
+        ((last = pb_digest_async_block(w->sha, &used)) && used &&
          file_out(w, last, used, err) < 0)) {
         pb_writer_abort(w);
         return -1;
     }
-    struct pb_sha256_async *h = w->sha;
+    struct pb_digest_async *h = w->sha;
     w->sha = NULL;
-    if (pb_sha256_async_finish(h, sha256) < 0) {
+    if (pb_digest_async_finish(h, digest) < 0) {
         pb_writer_abort(w);
         return pb_error_set(err, PB_EOS, "cannot hash the output");
     }
@@ -734,7 +734,7 @@ pb_writer_abort(struct pb_writer *w)
         return;
     if (w->z_live)
         deflateEnd(&w->z);
-    pb_sha256_async_cancel(w->sha);
+    pb_digest_async_cancel(w->sha);
     pb_atomic_abort(&w->af);
     pb_buf_release(&w->line);
     memo_free(w);

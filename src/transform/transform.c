@@ -23,7 +23,7 @@
 #include "posbridge/err.h"
 #include "posbridge/log.h"
 #include "posbridge/progress.h"
-#include "posbridge/sha256.h"
+#include "posbridge/digest.h"
 #include "posbridge/spool.h"
 #include "transform_int.h"
 #include "posbridge/banned.h"
@@ -77,7 +77,7 @@ struct tf {
     int qgroup_rep[PB_MAX_STORES]; /* the same for the quantities */
     int nqgroups;
     struct pb_spool spool;
-    struct pb_sha256_group *hash; /* the stores' products files, hashed side by side */
+    struct pb_digest_group *hash; /* the stores' products files, hashed on one thread */
     /* styles: a vector in first-seen order, and a hash index into it */
     struct pb_style *styles;
     size_t nstyles, styles_cap;
@@ -456,9 +456,9 @@ items_file(const struct pb_batch *b, const char **rel)
 }
 
 static const char *
-export_sha(const struct pb_batch *b, const char *rel)
+export_digest(const struct pb_batch *b, const char *rel)
 {
-    return json_string_value(json_object_get(pb_batch_output(export_stage(b), rel), "sha256"));
+    return json_string_value(json_object_get(pb_batch_output(export_stage(b), rel), "blake3"));
 }
 
 /* The store's mapping tables: the [transform] ones, then its own. */
@@ -1023,7 +1023,7 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
 {
     struct tf t;
     struct pb_reader *rd = NULL;
-    struct pb_sha256_job *job = NULL;
+    struct pb_digest_job *job = NULL;
     char *ipath = NULL;
     const char *irel = NULL;
     int rc = -1;
@@ -1046,7 +1046,7 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
         goto out;
     }
     /* Which stores.  Without a hashing group each file is hashed on a thread of its own. */
-    t.hash = pb_sha256_group_new();
+    t.hash = pb_digest_group_new();
     for (int i = 0; i < cfg->nstores; i++) {
         int want = o->nstores == 0;
         for (int k = 0; k < o->nstores; k++)
@@ -1075,14 +1075,14 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
                               online_cpus(), prep_item, (void *)cfg};
     /* Has the items file been edited since export?  Not if it is the very file export
      * wrote (its identity in the manifest); else it is hashed in the cores' idle moments
-     * while it is read, and what is left in a lane beside the products files. */
-    const char *was = export_sha(&t.batch, irel);
+     * while it is read, and what is left on the group's thread beside the products files. */
+    const char *was = export_digest(&t.batch, irel);
     int untouched = was && pb_batch_same_identity(&t.batch, export_stage(&t.batch), irel);
     if (untouched)
         pb_log(PB_LOG_DEBUG, "transform: %s is the file export wrote (same inode, size and "
-                             "times): its sha256 is the manifest's", irel);
+                             "times): its digest is the manifest's", irel);
     else
-        job = pb_sha256_file_start_idle(ipath);
+        job = pb_digest_file_start_idle(ipath);
     if (!(rd = pb_reader_open(ipath, &pb_schema_items, &ro, err)) ||
         pb_spool_open(&t.spool, t.batch.dir, err) < 0)
         goto out;
@@ -1121,7 +1121,7 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
         pb_error_set(err, PB_EOS, "out of memory");
         goto out;
     }
-    pb_sha256_file_move(job, t.hash);
+    pb_digest_file_move(job, t.hash);
     pb_progress_start(&progress, "transform", (uint64_t)t.nstyles);
     if (build_stores(&t, irel, &progress, err) < 0)
         goto out;
@@ -1184,15 +1184,15 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
         r->rejected_products = so->rejected_products;
         r->rejected_items = so->rejected_items;
     }
-    /* The products files are finished, so the items file's lane has the group's thread
-     * to itself. */
+    /* The products files are finished, so the items file has the group's thread to
+     * itself. */
     char hex[65];
     if (untouched) {
         snprintf(hex, sizeof(hex), "%s", was);
     } else {
-        struct pb_sha256_job *j = job;
+        struct pb_digest_job *j = job;
         job = NULL;
-        if (pb_sha256_file_join(j, hex, NULL, err) < 0)
+        if (pb_digest_file_join(j, hex, NULL, err) < 0)
             goto out;
     }
     res->items_edited = was && strcmp(was, hex) != 0;
@@ -1201,7 +1201,7 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
                             "rows refused",
                irel, (unsigned long long)res->rejected_items);
     json_object_set_new(input, "path", json_string(irel));
-    json_object_set_new(input, "sha256", json_string(hex));
+    json_object_set_new(input, "blake3", json_string(hex));
     json_object_set_new(input, "edited", json_boolean(res->items_edited));
     if (pb_batch_save(&t.batch, err) < 0)
         goto out;
@@ -1209,18 +1209,18 @@ pb_transform_run(const struct pb_config *cfg, const struct pb_transform_opts *o,
     rc = 0;
 out:
     pb_progress_end(&progress);
-    /* The writers go first: the items file's lane waits on theirs. */
+    /* The writers' streams leave the group, then the items file's job is joined. */
     for (int s = 0; s < t.nstores; s++)
         store_release(&t.stores[s]);
     if (job) {
         char h[65];
-        pb_sha256_file_join(job, h, NULL, NULL);
+        pb_digest_file_join(job, h, NULL, NULL);
     }
     pb_reader_close(rd, NULL);
     if (closing)
         pthread_join(closer, NULL);
     pb_spool_close(&t.spool);
-    pb_sha256_group_free(t.hash);
+    pb_digest_group_free(t.hash);
     arena_free(&t.text);
     free(t.item_off);
     free(t.item_next);

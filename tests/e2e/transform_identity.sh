@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Has the items file been edited since export?  Export notes the file's identity (device,
-# inode, size, times) in the manifest; transform takes the manifest's sha256 only for that
+# inode, size, times) in the manifest; transform takes the manifest's digest only for that
 # very file, and hashes anything else: a file touched, rewritten in place to the same size
 # with its old modification time put back, or put in its place, or a manifest whose note
 # does not match.
@@ -14,8 +14,8 @@ said() { grep -q "$1" "$E2E/tf.err"; }
 
 $PB -q export -o "$B" samples/qbpos/items-1.xml samples/qbpos/items-2.xml > /dev/null
 check "export exits 0" test -s "$B/items.csv"
-SHA=$(man 'm["stages"]["export"]["outputs"][0]["sha256"]')
-check "export notes the items file's identity beside its sha256" eq \
+SHA=$(man 'm["stages"]["export"]["outputs"][0]["blake3"]')
+check "export notes the items file's identity beside its digest" eq \
     "$(man 'len(m["stages"]["export"]["outputs"][0]["identity"].split(":"))')" 5
 check "the noted identity is the file's (inode and size)" eq \
     "$(man '":".join(m["stages"]["export"]["outputs"][0]["identity"].split(":")[1:3])')" \
@@ -25,8 +25,8 @@ check "the noted identity is the file's (inode and size)" eq \
 tf
 check "transform finishes (65: the samples have items it refuses)" eq "$?" 65
 check "the untouched file is known by its identity" said "is the file export wrote"
-check "its sha256 is the manifest's, not edited" eq \
-    "$(man '(m["stages"]["transform"]["input"]["sha256"], m["stages"]["transform"]["input"]["edited"])')" \
+check "its digest is the manifest's, not edited" eq \
+    "$(man '(m["stages"]["transform"]["input"]["blake3"], m["stages"]["transform"]["input"]["edited"])')" \
     "('$SHA', False)"
 
 # 2. Touched only: hashed, and the same bytes are not an edit.
@@ -34,7 +34,7 @@ touch -d '2026-01-02 03:04:05' "$B/items.csv"
 tf
 check "a touched file is hashed" eq "$(said 'is the file export wrote' && echo known || echo hashed)" hashed
 check "the same bytes are not an edit" eq \
-    "$(man '(m["stages"]["transform"]["input"]["sha256"], m["stages"]["transform"]["input"]["edited"])')" \
+    "$(man '(m["stages"]["transform"]["input"]["blake3"], m["stages"]["transform"]["input"]["edited"])')" \
     "('$SHA', False)"
 
 # 3. Rewritten in place to the same size, its modification time put back: the change time
@@ -58,8 +58,8 @@ check "an edit in place of the same size, mtime restored, is hashed" eq \
     "$(said 'is the file export wrote' && echo known || echo hashed)" hashed
 check "and seen as edited" eq "$(man 'm["stages"]["transform"]["input"]["edited"]')" True
 check "with a warning" said "changed since export (edited by hand)"
-check "the new bytes' sha256 is recorded" eq \
-    "$(man 'm["stages"]["transform"]["input"]["sha256"]')" "$(sha256sum "$B/items.csv" | cut -c1-64)"
+check "the new bytes' digest is recorded" eq \
+    "$(man 'm["stages"]["transform"]["input"]["blake3"]')" "$(b3sum --no-names "$B/items.csv" | cut -c1-64)"
 
 # 4. Another file in its place (same bytes, new inode): hashed, not an edit.
 $PB -q export -o "$B" --force samples/qbpos/items-1.xml samples/qbpos/items-2.xml > /dev/null
@@ -78,6 +78,6 @@ json.dump(m, open(sys.argv[1], "w"), indent=2)
 EOF
 tf
 check "a note that does not match is not trusted" eq "$(said 'is the file export wrote' && echo known || echo hashed)" hashed
-check "and the file is hashed to the same sha256" eq \
-    "$(man '(m["stages"]["transform"]["input"]["sha256"], m["stages"]["transform"]["input"]["edited"])')" \
+check "and the file is hashed to the same digest" eq \
+    "$(man '(m["stages"]["transform"]["input"]["blake3"], m["stages"]["transform"]["input"]["edited"])')" \
     "('$SHA', False)"

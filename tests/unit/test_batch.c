@@ -77,8 +77,8 @@ test_create_publish_open(void)
     json_t *in = json_array_get(json_object_get(m, "inputs"), 0);
     CHECK_STR(json_string_value(json_object_get(in, "path")), input);
     CHECK(json_integer_value(json_object_get(in, "bytes")) == 3);
-    CHECK_STR(json_string_value(json_object_get(in, "sha256")),
-              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK_STR(json_string_value(json_object_get(in, "blake3")),
+              "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85");
     json_t *ex = json_object_get(json_object_get(m, "stages"), "export");
     json_t *out = json_array_get(json_object_get(ex, "outputs"), 0);
     CHECK_STR(json_string_value(json_object_get(out, "path")), "items.csv");

@@ -10,7 +10,7 @@
 #include "posbridge/atomic.h"
 #include "posbridge/err.h"
 #include "posbridge/rejects.h"
-#include "posbridge/sha256.h"
+#include "posbridge/digest.h"
 
 static char tmpdir[] = "/tmp/pb-test-rejects-XXXXXX";
 
@@ -53,10 +53,10 @@ test_rows(void)
     pb_error_at(&why, PB_EDATA, "doc.xml", 4, 1, -1, NULL, "QBPOS status 3250");
     CHECK(pb_rejects_add(&rj, &why, NULL, &err) == 0);
     CHECK(rj.count == 3);
-    char sha[65], want_sha[65];
-    CHECK(pb_rejects_commit(&rj, sha, &err) == 0);
-    CHECK(pb_sha256_file(path, want_sha, NULL, &err) == 0);
-    CHECK_STR(sha, want_sha);
+    char digest[65], want[65];
+    CHECK(pb_rejects_commit(&rj, digest, &err) == 0);
+    CHECK(pb_digest_file(path, want, NULL, &err) == 0);
+    CHECK_STR(digest, want);
     char *s = slurp(path);
     CHECK_STR(s, "\xef\xbb\xbfstage,source,line,column,record,field,reason,data\n"
                  "export,items.xml,12,3,11,price1,not a number: '12.3x',"
@@ -80,9 +80,9 @@ test_clean(void)
     struct pb_error err, why;
     pb_error_init(&err);
     CHECK(pb_rejects_init(&rj, path, "validate", &err) == 0);
-    char sha[65] = "x";
-    CHECK(pb_rejects_commit(&rj, sha, &err) == 0);
-    CHECK_STR(sha, "");
+    char digest[65] = "x";
+    CHECK(pb_rejects_commit(&rj, digest, &err) == 0);
+    CHECK_STR(digest, "");
     struct stat st;
     CHECK(stat(path, &st) == -1);
     pb_rejects_release(&rj);

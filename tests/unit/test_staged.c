@@ -15,7 +15,7 @@
 #include "posbridge/err.h"
 #include "posbridge/log.h"
 #include "posbridge/record.h"
-#include "posbridge/sha256.h"
+#include "posbridge/digest.h"
 #include "posbridge/staged.h"
 
 static char tmpdir[] = "/tmp/pb-test-staged-XXXXXX";
@@ -127,7 +127,7 @@ set(struct pb_rec *r, int i, const char *v)
 
 /* Write recs to path (encoding from the name); the columns are noted from the records. */
 static int
-write_recs(const char *path, struct pb_rec *recs, int n, char sha[65])
+write_recs(const char *path, struct pb_rec *recs, int n, char digest[65])
 {
     struct pb_error err;
     struct pb_columns cols;
@@ -147,7 +147,7 @@ write_recs(const char *path, struct pb_rec *recs, int n, char sha[65])
     }
     for (int i = 0; i < n; i++)
         CHECK(pb_writer_put(w, &recs[i], &err) == 0);
-    int rc = pb_writer_commit(w, sha, &count, &err);
+    int rc = pb_writer_commit(w, digest, &count, &err);
     CHECK(rc == 0);
     CHECK(count == (uint64_t)n);
     pb_columns_release(&cols);
@@ -335,14 +335,14 @@ test_round_trip(void)
     CHECK(pb_rec_init(&got, &pb_schema_items, &err) == 0);
     for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
         const char *path = path_in(names[f]);
-        char sha[65], sha2[65];
-        if (write_recs(path, recs, 3, sha) < 0)
+        char digest[65], digest2[65];
+        if (write_recs(path, recs, 3, digest) < 0)
             continue;
         CHECK(temp_files_left() == 0);
         /* the hash is of the bytes on disk */
         pb_error_init(&err);
-        CHECK(pb_sha256_file(path, sha2, NULL, &err) == 0);
-        CHECK_STR(sha, sha2);
+        CHECK(pb_digest_file(path, digest2, NULL, &err) == 0);
+        CHECK_STR(digest, digest2);
         size_t len;
         char *bytes = slurp(path, &len);
         if (strstr(names[f], ".gz"))
@@ -384,7 +384,7 @@ test_exact_output(void)
 {
     struct pb_rec r;
     struct pb_error err;
-    char sha[65];
+    char digest[65];
     pb_error_init(&err);
     CHECK(pb_rec_init(&r, &pb_schema_items, &err) == 0);
     set(&r, PB_ITEMS_ITEM_NUMBER, "7");
@@ -394,14 +394,14 @@ test_exact_output(void)
     set(&r, PB_ITEMS_ON_HAND_STORE_02, "3");
     CHECK(pb_rec_add_extra(&r, "x_a", 3, "-1", 2) == 0);
     const char *path = path_in("exact.jsonl");
-    if (write_recs(path, &r, 1, sha) == 0) {
+    if (write_recs(path, &r, 1, digest) == 0) {
         char *s = slurp(path, NULL);
         CHECK_STR(s, "{\"item_number\":7,\"desc1\":\"=SUM(A1)\",\"price1\":\"-5.00\","
                      "\"on_hand_store_02\":\"3\",\"is_web_item\":true,\"x_a\":\"-1\"}\n");
         free(s);
     }
     path = path_in("exact.csv");
-    if (write_recs(path, &r, 1, sha) == 0) {
+    if (write_recs(path, &r, 1, digest) == 0) {
         char *s = slurp(path, NULL);
         /* the header: the required and optional fields, on_hand_store_02, then x_a */
         const char *nl = strchr(s, '\n');
@@ -425,32 +425,32 @@ test_csv_jsonl_csv(void)
 {
     struct pb_rec recs[3], got[3];
     struct pb_error err, bad;
-    char sha_a[65], sha_b[65], sha_c[65];
+    char digest_a[65], digest_b[65], digest_c[65];
     const char *a = path_in("chain-a.csv"), *b = path_in("chain-b.jsonl"),
                *c = path_in("chain-c.csv");
     make_items(recs);
     pb_error_init(&err);
     for (int i = 0; i < 3; i++)
         CHECK(pb_rec_init(&got[i], &pb_schema_items, &err) == 0);
-    CHECK(write_recs(a, recs, 3, sha_a) == 0);
+    CHECK(write_recs(a, recs, 3, digest_a) == 0);
     /* a -> b */
     struct pb_reader *rd = open_rd(a, PB_READ_STAGED, &err);
     CHECK(rd != NULL);
     for (int i = 0; rd && i < 3; i++)
         CHECK(next(rd, &got[i], &bad, &err) == PB_READ_OK);
     pb_reader_close(rd, &err);
-    CHECK(write_recs(b, got, 3, sha_b) == 0);
+    CHECK(write_recs(b, got, 3, digest_b) == 0);
     /* b -> c */
     rd = open_rd(b, PB_READ_STAGED, &err);
     CHECK(rd != NULL);
     for (int i = 0; rd && i < 3; i++)
         CHECK(next(rd, &got[i], &bad, &err) == PB_READ_OK);
     pb_reader_close(rd, &err);
-    CHECK(write_recs(c, got, 3, sha_c) == 0);
+    CHECK(write_recs(c, got, 3, digest_c) == 0);
     size_t la, lc;
     char *da = slurp(a, &la), *dc = slurp(c, &lc);
     CHECK(la == lc && memcmp(da, dc, la) == 0);
-    CHECK_STR(sha_a, sha_c);
+    CHECK_STR(digest_a, digest_c);
     free(da);
     free(dc);
     free_items(recs, 3);
@@ -608,9 +608,9 @@ test_csv_extras(void)
     CHECK(r[1].nextra == 0); /* empty cells are absent */
     CHECK_STR(extra(&r[2], "x_b"), "=1");
     CHECK_STR(extra(&r[2], "x_a"), "''");
-    char sha[65];
+    char digest[65];
     const char *out = path_in("extras-out.csv");
-    if (write_recs(out, r, 3, sha) == 0) {
+    if (write_recs(out, r, 3, digest) == 0) {
         char *s = slurp(out, NULL);
         char *nl = strchr(s, '\n');
         CHECK(nl != NULL);
@@ -924,7 +924,7 @@ test_csv_formula(void)
                                         "'a", "a'"};
     struct pb_rec recs[9], got;
     struct pb_error err, bad;
-    char sha[65];
+    char digest[65];
     pb_error_init(&err);
     size_t n = sizeof(texts) / sizeof(texts[0]);
     for (size_t i = 0; i < n; i++) {
@@ -934,7 +934,7 @@ test_csv_formula(void)
         set(&recs[i], PB_ITEMS_PRICE1, "-5.00");
     }
     const char *p = path_in("formula.csv");
-    CHECK(write_recs(p, recs, (int)n, sha) == 0);
+    CHECK(write_recs(p, recs, (int)n, digest) == 0);
     char *s = slurp(p, NULL);
     CHECK(strstr(s, ",'=SUM(A1),") != NULL);
     CHECK(strstr(s, ",''=x,") != NULL);
@@ -963,7 +963,7 @@ test_gzip_truncated(void)
     enum { N = 400 };
     struct pb_rec recs[N];
     struct pb_error err, bad;
-    char sha[65];
+    char digest[65];
     pb_error_init(&err);
     for (int i = 0; i < N; i++) {
         char num[16];
@@ -976,7 +976,7 @@ test_gzip_truncated(void)
     static const char *const names[] = {"trunc.csv.gz", "trunc.jsonl.gz"};
     for (size_t f = 0; f < 2; f++) {
         const char *p = path_in(names[f]);
-        if (write_recs(p, recs, N, sha) < 0)
+        if (write_recs(p, recs, N, digest) < 0)
             continue;
         size_t len;
         char *bytes = slurp(p, &len);
@@ -1230,7 +1230,7 @@ test_writer_parts(void)
             v[q[k].f - from] = q[k].v;
             has[q[k].f - from] = 1;
         }
-        char sha[65];
+        char digest[65];
         struct pb_writer *w = pb_writer_open(path_in(names[e]), &pb_schema_products,
                                              e ? PB_ENC_JSONL : PB_ENC_CSV, 0, &cols, &err);
         CHECK(w != NULL);
@@ -1244,7 +1244,7 @@ test_writer_parts(void)
         CHECK(pb_writer_encode_ints(w, 0, to, v, has, &c) < 0); /* would open the record */
         const struct pb_part parts[3] = {{a.data, a.len}, {b.data, b.len}, {c.data, c.len}};
         CHECK(pb_writer_put_parts(w, parts, 3, &err) == 0);
-        CHECK(pb_writer_commit(w, sha, NULL, &err) == 0);
+        CHECK(pb_writer_commit(w, digest, NULL, &err) == 0);
         size_t len;
         char *text = slurp(path_in(names[e]), &len);
         CHECK(text != NULL);
