@@ -122,11 +122,11 @@ cmd_convert(int argc, char **argv, struct pb_ctx *ctx)
     for (int r; (r = pb_spool_get(&sp, &rec, &fi, &err)) != 0;)
         if (r < 0 || pb_writer_put(w, &rec, &err) < 0)
             goto fail;
-    char sha[65];
+    char digest[65];
     uint64_t n;
     struct pb_writer *ww = w;
     w = NULL;
-    if (pb_writer_commit(ww, sha, &n, &err) < 0)
+    if (pb_writer_commit(ww, digest, &n, &err) < 0)
         goto fail;
     pb_log(PB_LOG_INFO, "convert: %llu records written to '%s'", (unsigned long long)n, out);
     goto out;

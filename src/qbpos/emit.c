@@ -591,8 +591,8 @@ pb_emit_run(const struct pb_config *cfg, const struct pb_emit_opts *o,
     } else if (!o->out && unlink(out.data) == 0) {
         pb_log(PB_LOG_INFO, "emit: nothing left to send; removed the old requests.xml");
     }
-    char sha[65];
-    if (pb_rejects_commit(&e.rejects, sha, err) < 0)
+    char digest[65];
+    if (pb_rejects_commit(&e.rejects, digest, err) < 0)
         goto done;
     json_t *st = pb_batch_stage(&batch, "emit");
     json_object_set_new(st, "receipts", json_integer((json_int_t)res->receipts));

@@ -281,13 +281,13 @@ write_items(struct ex *x, struct pb_rec *rec, struct pb_error *err)
         if (pb_writer_put(w, rec, err) < 0)
             goto fail;
     }
-    char sha[65];
+    char digest[65];
     uint64_t count;
-    if (pb_writer_commit(w, sha, &count, err) < 0)
+    if (pb_writer_commit(w, digest, &count, err) < 0)
         return -1;
     x->res->written = count;
     json_t *stage = pb_batch_stage(&x->batch, "export");
-    if (pb_batch_add_output(stage, name, sha, count, err) < 0)
+    if (pb_batch_add_output(stage, name, digest, count, err) < 0)
         return -1;
     /* so that transform need not read the file again to know it untouched */
     return pb_batch_note_identity(&x->batch, stage, name, err);
@@ -368,11 +368,11 @@ pb_export_run(const struct pb_export_opts *o, struct pb_export_result *res,
     if (write_items(&x, &rec, err) < 0)
         goto out;
     res->rejected = x.rejects.count;
-    char sha[65];
-    if (pb_rejects_commit(&x.rejects, sha, err) < 0)
+    char digest[65];
+    if (pb_rejects_commit(&x.rejects, digest, err) < 0)
         goto out;
     json_t *stage = pb_batch_stage(&x.batch, "export");
-    if (sha[0] && pb_batch_add_output(stage, "rejects.csv", sha, res->rejected, err) < 0)
+    if (digest[0] && pb_batch_add_output(stage, "rejects.csv", digest, res->rejected, err) < 0)
         goto out;
     if (json_object_set_new(stage, "read", json_integer((json_int_t)res->read)) < 0 ||
         json_object_set_new(stage, "written", json_integer((json_int_t)res->written)) < 0 ||
