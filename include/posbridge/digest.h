@@ -29,6 +29,9 @@ void pb_blake3_update(struct pb_blake3 *s, const void *data, size_t len);
 void pb_blake3_final(const struct pb_blake3 *s, unsigned char out[32]);
 /* The same as 64 lowercase hex digits and a NUL. */
 void pb_blake3_hex(const struct pb_blake3 *s, char hex[65]);
+/* For tests: hash with the "avx512", "avx2" or "plain" code path, or (NULL) the best the
+ * CPU has.  -1 when the CPU lacks that one. */
+int pb_blake3_use(const char *isa);
 
 struct pb_error;
 /* The digest of a whole file.  -1 (PB_ENOINPUT/PB_EIO) on error. */

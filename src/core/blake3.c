@@ -18,6 +18,7 @@
 #include "posbridge/digest.h"
 
 #include <immintrin.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "posbridge/buf.h"
@@ -261,14 +262,44 @@ subtree_plain(const unsigned char *p, uint64_t counter, size_t n, uint32_t nodes
 
 typedef void subtree_fn(const unsigned char *, uint64_t, size_t, uint32_t[SUBTREE][8]);
 
+static int
+has_avx512(void)
+{
+    return __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f");
+}
+
+/* The code path pb_blake3_use chose; NULL for the best the CPU has. */
+static _Atomic(subtree_fn *) chosen;
+
 static subtree_fn *
 subtree_pick(void)
 {
-    if (__builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f"))
+    subtree_fn *f = atomic_load_explicit(&chosen, memory_order_relaxed);
+    if (f)
+        return f;
+    if (has_avx512())
         return subtree_avx512;
     if (__builtin_cpu_supports("avx2"))
         return subtree_avx2;
     return subtree_plain;
+}
+
+int
+pb_blake3_use(const char *isa)
+{
+    subtree_fn *f = NULL;
+    if (!isa)
+        f = NULL;
+    else if (!strcmp(isa, "avx512") && has_avx512())
+        f = subtree_avx512;
+    else if (!strcmp(isa, "avx2") && __builtin_cpu_supports("avx2"))
+        f = subtree_avx2;
+    else if (!strcmp(isa, "plain"))
+        f = subtree_plain;
+    else
+        return -1;
+    atomic_store_explicit(&chosen, f, memory_order_relaxed);
+    return 0;
 }
 
 /* ---- the hasher ---- */
@@ -320,7 +351,6 @@ subtree_size(uint64_t chunk, size_t len)
 void
 pb_blake3_update(struct pb_blake3 *s, const void *data, size_t len)
 {
-    static subtree_fn *subtree;
     const unsigned char *p = data;
     s->n += len;
     while (len) {
@@ -342,9 +372,7 @@ pb_blake3_update(struct pb_blake3 *s, const void *data, size_t len)
         }
         if (have == 0 && (n = subtree_size(s->chunk, len))) {
             uint32_t nodes[SUBTREE][8];
-            if (!subtree)
-                subtree = subtree_pick();
-            subtree(p, s->chunk, n, nodes);
+            subtree_pick()(p, s->chunk, n, nodes);
             memcpy(s->pend, nodes, sizeof(s->pend));
             s->pend_level = (unsigned char)__builtin_ctzll(n);
             s->pending = 1;

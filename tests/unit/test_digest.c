@@ -88,6 +88,29 @@ test_vectors(void)
     CHECK_STR(hex, ABC);
 }
 
+/* Every code path this CPU can run gives the same digests. */
+static void
+test_paths(void)
+{
+    static const char *const isa[] = {"plain", "avx2", "avx512"};
+    static const size_t pieces[] = {1000, 8192, 65536, 65537, 262144};
+    int ran = 0;
+    for (size_t a = 0; a < sizeof(isa) / sizeof(isa[0]); a++) {
+        if (pb_blake3_use(isa[a]) < 0)
+            continue;
+        ran++;
+        for (size_t i = 0; i < NVEC; i++)
+            for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+                char hex[65];
+                hash_pieces(input, vectors[i].len, pieces[k], hex);
+                CHECK_STR(hex, vectors[i].hex);
+            }
+    }
+    CHECK(ran >= 1);
+    CHECK(pb_blake3_use("sse9") == -1);
+    CHECK(pb_blake3_use(NULL) == 0);
+}
+
 /* A digest can be taken part way and the hashing goes on. */
 static void
 test_final_midway(void)
@@ -409,6 +432,7 @@ main(void)
     for (size_t i = 0; i < sizeof(input); i++)
         input[i] = (unsigned char)(i % 251);
     RUN(test_vectors);
+    RUN(test_paths);
     RUN(test_final_midway);
     RUN(test_million_a);
     RUN(test_async);
