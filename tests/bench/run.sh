@@ -65,15 +65,22 @@ echo "peak RSS, 100,000 items    $((rss100 / 1024)) MiB   (target <= 32, flat)"
 [ "$rss1m" = skipped ] || echo "peak RSS, 1,000,000 items  $((rss1m / 1024)) MiB"
 
 echo
-# Five runs each by default: both take seconds, and the machine this runs on is shared.
+# Five runs each by default, taken in turn (mlr, transform, mlr, ...) so that both bests
+# come from the same stretch of time: both take seconds, and the machine this runs on is
+# shared.
 TF_RUNS=${BENCH_TF_RUNS:-5}
-echo "== transform: the same 100,000 items (staged CSV) for four stores, best of $TF_RUNS"
+echo "== transform: the same 100,000 items (staged CSV) for four stores, best of $TF_RUNS, in turn"
 rm -rf $B/cat && $PB -q export -o $B/cat $B/items-100k.xml >/dev/null
-t_mlr=$(RUNS=$TF_RUNS best sh -c "mlr --icsv --ojsonl cat $B/cat/items.csv > /dev/null")
-# Each run starts from the exported batch alone: removing the last run's files (and the
-# disk's work for that) is not the transform's.
-t_tf=$(RUNS=$TF_RUNS best_after "rm -rf $B/cat/shopify $B/cat/bigcommerce $B/cat/woocommerce $B/cat/magento; sync" \
-    sh -c "$PB -q -c tests/bench/four-stores.ini transform $B/cat > /dev/null; test \$? -le 65")
+t_mlr=999999 t_tf=999999
+for _ in $(seq 1 "$TF_RUNS"); do
+    t=$(RUNS=1 best sh -c "mlr --icsv --ojsonl cat $B/cat/items.csv > /dev/null")
+    t_mlr=$(awk -v a="$t_mlr" -v b="$t" 'BEGIN{print (b<a)?b:a}')
+    # Each run starts from the exported batch alone: removing the last run's files (and
+    # the disk's work for that) is not the transform's.
+    t=$(RUNS=1 best_after "rm -rf $B/cat/shopify $B/cat/bigcommerce $B/cat/woocommerce $B/cat/magento; sync" \
+        sh -c "$PB -q -c tests/bench/four-stores.ini transform $B/cat > /dev/null; test \$? -le 65")
+    t_tf=$(awk -v a="$t_tf" -v b="$t" 'BEGIN{print (b<a)?b:a}')
+done
 rss_tf=$(peak_kb $PB -q -c tests/bench/four-stores.ini transform $B/cat)
 echo "mlr --icsv --ojsonl cat    ${t_mlr}s"
 rows=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stages"]["transform"]["stores"]["shopify"]["variants"])' $B/cat/manifest.json)
