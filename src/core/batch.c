@@ -11,8 +11,8 @@
 
 #include "posbridge/atomic.h"
 #include "posbridge/buf.h"
-#include "posbridge/err.h"
 #include "posbridge/digest.h"
+#include "posbridge/err.h"
 #include "posbridge/timefmt.h"
 #include "posbridge/banned.h"
 

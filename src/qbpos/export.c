@@ -10,13 +10,13 @@
 
 #include "pb_schemas.h"
 #include "posbridge/batch.h"
+#include "posbridge/digest.h"
 #include "posbridge/err.h"
 #include "posbridge/log.h"
 #include "posbridge/money.h"
 #include "posbridge/progress.h"
 #include "posbridge/qbpos_items.h"
 #include "posbridge/rejects.h"
-#include "posbridge/digest.h"
 #include "posbridge/spool.h"
 #include "posbridge/banned.h"
 

@@ -16,9 +16,9 @@
 #include <zlib.h>
 
 #include "posbridge/atomic.h"
+#include "posbridge/digest.h"
 #include "posbridge/err.h"
 #include "posbridge/money.h"
-#include "posbridge/digest.h"
 #include "posbridge/banned.h"
 
 int

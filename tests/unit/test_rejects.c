@@ -8,9 +8,9 @@
 #include "check.h"
 #include "pb_schemas.h"
 #include "posbridge/atomic.h"
+#include "posbridge/digest.h"
 #include "posbridge/err.h"
 #include "posbridge/rejects.h"
-#include "posbridge/digest.h"
 
 static char tmpdir[] = "/tmp/pb-test-rejects-XXXXXX";
 

@@ -12,10 +12,10 @@
 #include "check.h"
 #include "pb_schemas.h"
 #include "posbridge/atomic.h"
+#include "posbridge/digest.h"
 #include "posbridge/err.h"
 #include "posbridge/log.h"
 #include "posbridge/record.h"
-#include "posbridge/digest.h"
 #include "posbridge/staged.h"
 
 static char tmpdir[] = "/tmp/pb-test-staged-XXXXXX";
