@@ -288,16 +288,16 @@ int
 pb_blake3_use(const char *isa)
 {
     subtree_fn *f = NULL;
-    if (!isa)
-        f = NULL;
-    else if (!strcmp(isa, "avx512") && has_avx512())
-        f = subtree_avx512;
-    else if (!strcmp(isa, "avx2") && __builtin_cpu_supports("avx2"))
-        f = subtree_avx2;
-    else if (!strcmp(isa, "plain"))
-        f = subtree_plain;
-    else
-        return -1;
+    if (isa) {
+        if (!strcmp(isa, "avx512") && has_avx512())
+            f = subtree_avx512;
+        else if (!strcmp(isa, "avx2") && __builtin_cpu_supports("avx2"))
+            f = subtree_avx2;
+        else if (!strcmp(isa, "plain"))
+            f = subtree_plain;
+        else
+            return -1;
+    }
     atomic_store_explicit(&chosen, f, memory_order_relaxed);
     return 0;
 }

@@ -227,7 +227,7 @@ struct pb_writer {
     struct pb_atomic af;
     z_stream z;
     int z_live;
-    struct pb_digest_async *sha;
+    struct pb_digest_async *digest;
     struct pb_buf line;   /* one encoded record */
     unsigned char zout[65536];
     const struct pb_columns *cols;
@@ -271,7 +271,7 @@ raw_out(struct pb_writer *w, const void *p, size_t n, struct pb_error *err)
     const char *s = p;
     while (n) {
         size_t used;
-        unsigned char *b = pb_digest_async_block(w->sha, &used);
+        unsigned char *b = pb_digest_async_block(w->digest, &used);
         size_t k = PB_DIGEST_BLOCK - used;
         if (k > n)
             k = n;
@@ -279,7 +279,7 @@ raw_out(struct pb_writer *w, const void *p, size_t n, struct pb_error *err)
         s += k, n -= k;
         if (used + k == PB_DIGEST_BLOCK && file_out(w, b, PB_DIGEST_BLOCK, err) < 0)
             return -1;
-        pb_digest_async_wrote(w->sha, k);
+        pb_digest_async_wrote(w->digest, k);
     }
     return 0;
 }
@@ -333,13 +333,13 @@ pb_writer_open_in(struct pb_digest_group *hash, const char *path, const struct p
     w->gz = gz;
     w->cols = cols;
     pb_buf_init(&w->line, 0);
-    if (!(w->sha = pb_digest_async_start_in(hash))) {
+    if (!(w->digest = pb_digest_async_start_in(hash))) {
         free(w);
         pb_error_set(err, PB_EOS, "cannot start a thread");
         return NULL;
     }
     if (pb_atomic_open(path, 0644, &w->af, err) < 0) {
-        pb_digest_async_cancel(w->sha);
+        pb_digest_async_cancel(w->digest);
         free(w);
         return NULL;
     }
@@ -642,7 +642,7 @@ pb_writer_put_parts(struct pb_writer *w, const struct pb_part *parts, int nparts
         if (w->line.len && flush_line(w, err) < 0)
             return -1;
         size_t used, total = 0;
-        unsigned char *b = pb_digest_async_block(w->sha, &used);
+        unsigned char *b = pb_digest_async_block(w->digest, &used);
         for (int i = 0; i < nparts; i++)
             total += parts[i].n;
         if (total < PB_DIGEST_BLOCK - used) { /* all in the block, which stays unfull */
@@ -650,7 +650,7 @@ pb_writer_put_parts(struct pb_writer *w, const struct pb_part *parts, int nparts
                 memcpy(b + used, parts[i].p, parts[i].n);
                 used += parts[i].n;
             }
-            pb_digest_async_wrote(w->sha, total);
+            pb_digest_async_wrote(w->digest, total);
             w->count++;
             return 0;
         }
@@ -702,13 +702,13 @@ pb_writer_commit(struct pb_writer *w, char digest[65], uint64_t *count, struct p
     size_t used;
     const unsigned char *last = NULL;
     if (flush_line(w, err) < 0 || (w->gz && emit(w, "", 0, 1, err) < 0) ||
-        ((last = pb_digest_async_block(w->sha, &used)) && used &&
+        ((last = pb_digest_async_block(w->digest, &used)) && used &&
          file_out(w, last, used, err) < 0)) {
         pb_writer_abort(w);
         return -1;
     }
-    struct pb_digest_async *h = w->sha;
-    w->sha = NULL;
+    struct pb_digest_async *h = w->digest;
+    w->digest = NULL;
     if (pb_digest_async_finish(h, digest) < 0) {
         pb_writer_abort(w);
         return pb_error_set(err, PB_EOS, "cannot hash the output");
@@ -734,7 +734,7 @@ pb_writer_abort(struct pb_writer *w)
         return;
     if (w->z_live)
         deflateEnd(&w->z);
-    pb_digest_async_cancel(w->sha);
+    pb_digest_async_cancel(w->digest);
     pb_atomic_abort(&w->af);
     pb_buf_release(&w->line);
     memo_free(w);

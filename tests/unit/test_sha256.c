@@ -1,6 +1,4 @@
 /* SHA-256 against the FIPS 180-4 / NIST example vectors, in one piece and in chunks. */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
